@@ -1,0 +1,1 @@
+"""The HTTP API: Notte's functions API, served by FastAPI."""

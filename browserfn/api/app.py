@@ -1,0 +1,62 @@
+"""`create_app(settings)`: the whole server on the embedded default, wired once."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+
+import browserfn
+from browserfn.api import errors
+from browserfn.api.deps import Services
+from browserfn.api.routes import functions, health, runs
+from browserfn.bus import LocalEventBus
+from browserfn.config import Settings
+from browserfn.executor import create_executor
+from browserfn.functions import FunctionService
+from browserfn.runs import RunService
+from browserfn.store import open_store
+
+
+def build_services(settings: Settings) -> Services:
+    store = open_store(settings)
+    bus = LocalEventBus()
+    executor = create_executor(settings, store, bus)
+    return Services(
+        settings=settings,
+        store=store,
+        bus=bus,
+        executor=executor,
+        functions=FunctionService(settings, store),
+        runs=RunService(settings, store, executor, bus),
+    )
+
+
+def create_app(settings: Settings) -> FastAPI:
+    services = build_services(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await services.store.open()
+        await services.executor.start()
+        try:
+            yield
+        finally:
+            await services.executor.close()
+            await services.store.close()
+
+    app = FastAPI(
+        title="browserfn",
+        version=browserfn.__version__,
+        description="Serverless browser automations, wire-compatible with Notte Functions.",
+        lifespan=lifespan,
+        max_body_size=settings.max_body_bytes,
+    )
+    app.state.services = services
+    errors.install(app)
+    # Order matters: /functions/health before /functions/{id}; runs/create|start before runs/{run_id}.
+    app.include_router(health.router)
+    app.include_router(runs.router)
+    app.include_router(functions.router)
+    return app

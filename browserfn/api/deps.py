@@ -1,0 +1,60 @@
+"""What handlers receive: the services, and the caller (from `Authorization: Bearer` or
+`x-notte-api-key`)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+
+from browserfn import tokens
+from browserfn.bus import EventBus
+from browserfn.config import Settings
+from browserfn.errors import Unauthorized
+from browserfn.executor.base import Executor
+from browserfn.functions import FunctionService
+from browserfn.models import Principal
+from browserfn.runs import RunService
+from browserfn.store.base import Store
+
+
+@dataclasses.dataclass(frozen=True)
+class Services:
+    settings: Settings
+    store: Store
+    bus: EventBus
+    executor: Executor
+    functions: FunctionService
+    runs: RunService
+
+
+def services(request: Request) -> Services:
+    found: Services = request.app.state.services
+    return found
+
+
+ServicesDep = Annotated[Services, Depends(services)]
+
+
+async def principal(
+    svc: ServicesDep,
+    authorization: Annotated[str | None, Header()] = None,
+    x_notte_api_key: Annotated[str | None, Header()] = None,
+) -> Principal:
+    secret = None
+    if authorization:
+        scheme, _, value = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not value.strip():
+            raise Unauthorized("Authorization header must be 'Bearer <api key>'")
+        secret = value.strip()
+    secret = secret or (x_notte_api_key or "").strip()
+    if not secret:
+        raise Unauthorized("missing API key: send 'Authorization: Bearer <key>' or 'x-notte-api-key: <key>'")
+    found = await svc.store.find_principal(tokens.hash_secret(secret))
+    if found is None:
+        raise Unauthorized("invalid or revoked API key")
+    return found
+
+
+PrincipalDep = Annotated[Principal, Depends(principal)]

@@ -1,0 +1,1 @@
+"""The `browserfn` command."""

@@ -1,0 +1,26 @@
+"""`browserfn <command>`: each command group lives in its own module and adds its own parser."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from browserfn.cli import keys, serve
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="browserfn", description="Serverless browser automations.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve.add_parser(commands)
+    keys.add_parser(commands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    code: int = args.handler(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,33 @@
+"""`browserfn serve`: the API and the embedded executor in one process."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from typing import Any
+
+from browserfn.cli.common import add_store_options, settings_from
+from browserfn.config import DEFAULT_PORT
+
+
+def add_parser(commands: Any) -> None:
+    parser: argparse.ArgumentParser = commands.add_parser("serve", help="start the server")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT)
+    parser.add_argument("--public-url", default=None, help="URL runs use to reach this server")
+    parser.add_argument("--warm-processes", type=int, default=2, help="run processes kept ready")
+    add_store_options(parser)
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from browserfn.api.app import create_app
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = settings_from(
+        args, host=args.host, port=args.port, public_url=args.public_url, warm_processes=args.warm_processes
+    )
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="warning", access_log=False)
+    return 0

@@ -1,0 +1,54 @@
+"""Settings: read once at start-up and passed down; never a module-level global."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+DEFAULT_PORT = 8000
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """Everything an operator can tune. Each field carries its unit in its name."""
+
+    data_dir: Path = Path("data")
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    #: URL that runs (and code-download links) use to reach this server; derived from host/port if unset.
+    public_url: str | None = None
+    #: Wall-clock limit of one run unless the function or the start request says otherwise.
+    run_timeout_s: float = 600.0
+    #: Upper bound a caller may ask for with `timeout` on start or on a function.
+    max_run_timeout_s: float = 6 * 3600.0
+    #: Runs of one account executing at the same time; more wait in the queue.
+    account_concurrency: int = 4
+    #: Runs of one account waiting in the queue; a start beyond it answers 429.
+    account_queue_limit: int = 100
+    #: Largest accepted script, in bytes (a larger upload is refused with 422).
+    max_script_bytes: int = 1024 * 1024
+    #: Largest accepted request body, in bytes (413 beyond).
+    max_body_bytes: int = 8 * 1024 * 1024
+    #: Grace between asking a run's process tree to stop and killing it.
+    stop_grace_s: float = 1.0
+    #: Interval of SSE keep-alive comments while a run is quiet.
+    sse_keepalive_s: float = 15.0
+    #: Supervisor processes kept started and warmed ahead of demand (0 disables the pool).
+    warm_processes: int = 2
+    #: Modules a warm process imports before it is handed a run.
+    warm_imports: tuple[str, ...] = ("loguru", "requests", "pydantic", "notte_sdk")
+    #: Bytes of log output one run may produce before further lines are dropped.
+    max_log_bytes: int = 16 * 1024 * 1024
+    #: Runs created with runs/create but never started are failed after this long.
+    unstarted_run_ttl_s: float = 3600.0
+
+    @property
+    def database_path(self) -> Path:
+        return self.data_dir / "browserfn.sqlite3"
+
+    @property
+    def base_url(self) -> str:
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+        return f"http://{host}:{self.port}"

@@ -1,0 +1,185 @@
+"""One run's life, from QUEUED to its `result` event. Engine-agnostic: it needs the Store, the
+bus and a process pool, so the local engine and a distributed worker both run runs through it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import tempfile
+from typing import Any
+
+from browserfn import scripts, tokens, wire
+from browserfn.bus import EventBus
+from browserfn.config import Settings
+from browserfn.models import EventType, NewEvent, Run, RunState, utcnow
+from browserfn.sandbox import protocol
+from browserfn.sandbox.process import ProcessPool, RunProcess
+from browserfn.store.base import Store
+
+log = logging.getLogger(__name__)
+SYSTEM_SOURCE = "browserfn"
+
+
+async def end_run(
+    store: Store, bus: EventBus, run_id: str, state: RunState, *, result: Any, reason: str | None
+) -> Run | None:
+    """End an active run with `result` (a JSON value) and its `result` event; a run that ended
+    other than by returning also gets a log line saying why. None if it had already ended."""
+    notes = [] if reason is None else [NewEvent(EventType.LOG, protocol.log_line("ERROR", SYSTEM_SOURCE, reason))]
+    ended = await store.finish_run(
+        run_id,
+        state,
+        result_json=json.dumps(result, ensure_ascii=False),
+        reason=reason,
+        result_message=wire.result_event_message,
+        extra_events=notes,
+    )
+    bus.publish(run_id)
+    return ended
+
+
+class RunWorker:
+    def __init__(self, settings: Settings, store: Store, bus: EventBus, pool: ProcessPool, run_id: str) -> None:
+        self._settings = settings
+        self._store = store
+        self._bus = bus
+        self._pool = pool
+        self.run_id = run_id
+        self._stop_requested = asyncio.Event()
+
+    def request_stop(self) -> None:
+        self._stop_requested.set()
+
+    async def execute(self) -> None:
+        run = await self._store.transition_run(self.run_id, [RunState.QUEUED], RunState.RUNNING, {"started_at": utcnow()})
+        if run is None:
+            return  # stopped while queued
+        try:
+            await self._execute(run)
+        except Exception as exc:
+            log.exception("run %s failed inside browserfn", self.run_id)
+            await self._end(RunState.FAILED, reason=f"browserfn failed to execute the run: {exc!r}")
+
+    async def _end(self, state: RunState, *, result: Any = None, reason: str | None = None) -> None:
+        await end_run(self._store, self._bus, self.run_id, state, result=reason if result is None else result, reason=reason)
+
+    async def _execute(self, run: Run) -> None:
+        version = await self._store.get_function_version(run.function_id, run.function_version)
+        if version is None:
+            return await self._end(RunState.FAILED, reason=f"version {run.function_version} of the function is gone")
+        problem = scripts.check_variables(version.parameters, run.variables)
+        if problem is not None:
+            return await self._end(RunState.FAILED, reason=problem)
+        token = tokens.new_run_token()
+        await self._store.set_run_token(run.run_id, tokens.hash_secret(token))
+        timeout_s = run.timeout_s or self._settings.run_timeout_s
+        with tempfile.TemporaryDirectory(prefix="browserfn-run-") as workdir:
+            job = {
+                "code": version.code,
+                "variables": run.variables,
+                "cwd": workdir,
+                "filename": "function.py",
+                "env": self._environment(run, token, workdir),
+            }
+            process = await self._pool.acquire()
+            try:
+                await process.start(job)
+            except (BrokenPipeError, ConnectionResetError):  # a pooled process died while idle
+                process = await RunProcess.spawn(())
+                await process.start(job)
+            state, result, reason = await self._supervise(process, timeout_s)
+            await process.wait()
+        await self._end(state, result=result, reason=reason)
+
+    def _environment(self, run: Run, token: str, workdir: str) -> dict[str, str]:
+        """All the run's process sees: the API and its key, and where it may write."""
+        from browserfn.sandbox.process import base_environment
+
+        env = base_environment(())
+        env.pop("BROWSERFN_WARM_IMPORTS")
+        return {
+            **env,
+            "HOME": workdir,
+            "TMPDIR": workdir,
+            "PYTHONUNBUFFERED": "1",
+            "NOTTE_API_URL": self._settings.base_url,
+            "NOTTE_API_KEY": token,
+            "BROWSERFN_RUN_ID": run.run_id,
+            "BROWSERFN_FUNCTION_ID": run.function_id,
+        }
+
+    async def _supervise(self, process: RunProcess, timeout_s: float) -> tuple[RunState, Any, str | None]:
+        pump = asyncio.create_task(self._pump(process))
+        stop = asyncio.create_task(self._stop_requested.wait())
+        try:
+            done, _ = await asyncio.wait({pump, stop}, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop.cancel()
+        if pump in done:
+            return self._outcome(*pump.result())
+        await process.stop(self._settings.stop_grace_s)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(pump, 5.0)
+        if stop in done:
+            return RunState.STOPPED, None, "Run stopped on request"
+        return RunState.TIMED_OUT, None, f"Run timed out after {timeout_s:g} s"
+
+    @staticmethod
+    def _outcome(result: dict[str, Any] | None, exit: dict[str, Any] | None) -> tuple[RunState, Any, str | None]:
+        if result is not None and result.get("ok"):
+            return RunState.SUCCEEDED, json.loads(result["value_json"]), None
+        if result is not None:
+            error = str(result.get("error", "run() failed"))
+            return RunState.FAILED, error, error.rstrip().rsplit("\n", 1)[-1]
+        how = "was killed by signal {signal}" if exit and exit.get("signal") else "exited with code {code}"
+        reason = "The run's process " + how.format(**(exit or {"code": "unknown"})) + " before returning a result"
+        return RunState.FAILED, None, reason
+
+    async def _pump(self, process: RunProcess) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        """Store the process's log lines in order, in batches, until it exits."""
+        queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+
+        async def read() -> None:
+            try:
+                async for message in process.messages():
+                    queue.put_nowait(message)
+            finally:
+                queue.put_nowait(None)
+
+        reader = asyncio.create_task(read())
+        result: dict[str, Any] | None = None
+        exit: dict[str, Any] | None = None
+        log_bytes = 0
+        try:
+            while True:
+                batch = [await queue.get()]
+                while not queue.empty():
+                    batch.append(queue.get_nowait())
+                events: list[NewEvent] = []
+                for message in batch:
+                    if message is None:
+                        await self._append(events)
+                        return result, exit
+                    kind = message.get("type")
+                    if kind == "log":
+                        line = str(message.get("line", ""))
+                        log_bytes += len(line)
+                        if log_bytes <= self._settings.max_log_bytes:
+                            events.append(NewEvent(EventType.LOG, line))
+                        elif log_bytes - len(line) <= self._settings.max_log_bytes:
+                            note = f"log output over {self._settings.max_log_bytes} bytes: further lines are dropped"
+                            events.append(NewEvent(EventType.LOG, protocol.log_line("WARNING", SYSTEM_SOURCE, note)))
+                    elif kind == "result":
+                        result = message
+                    elif kind == "exit":
+                        exit = message
+                await self._append(events)
+        finally:
+            reader.cancel()
+
+    async def _append(self, events: list[NewEvent]) -> None:
+        if events:
+            await self._store.append_events(self.run_id, events)
+            self._bus.publish(self.run_id)

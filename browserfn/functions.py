@@ -1,0 +1,138 @@
+"""Functions: who may see or change which, their versions, and their code-download links."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from browserfn import scripts, tokens
+from browserfn.config import Settings
+from browserfn.errors import Conflict, Forbidden, InvalidInput, NotFound
+from browserfn.models import Function, FunctionVersion, Principal, utcnow
+from browserfn.store.base import Store
+
+
+@dataclasses.dataclass(frozen=True)
+class Upload:
+    filename: str
+    content: bytes
+
+
+class FunctionService:
+    def __init__(self, settings: Settings, store: Store) -> None:
+        self._settings = settings
+        self._store = store
+
+    def _version(self, function_id: str, version: str, upload: Upload, restricted: bool) -> FunctionVersion:
+        code = scripts.decode_script(upload.content, self._settings.max_script_bytes)
+        parameters = scripts.parse_parameters(code, upload.filename)
+        return FunctionVersion(function_id, version, code, parameters, restricted, utcnow())
+
+    def check_timeout(self, timeout_s: float | None) -> float | None:
+        if timeout_s is not None and not 0 < timeout_s <= self._settings.max_run_timeout_s:
+            raise InvalidInput(f"timeout must be between 0 and {self._settings.max_run_timeout_s:g} seconds")
+        return timeout_s
+
+    async def create(
+        self,
+        principal: Principal,
+        upload: Upload,
+        *,
+        name: str | None,
+        description: str | None,
+        shared: bool,
+        restricted: bool,
+        timeout_s: float | None = None,
+        reference_function_id: str | None = None,
+    ) -> Function:
+        function_id = tokens.new_id()
+        version = self._version(function_id, "1", upload, restricted)
+        now = utcnow()
+        function = Function(
+            function_id=function_id,
+            account_id=principal.account_id,
+            name=name if name is not None else upload.filename.removesuffix(".py"),
+            description=description,
+            shared=shared,
+            latest_version=version.version,
+            versions=(version.version,),
+            parameters=version.parameters,
+            created_at=now,
+            updated_at=now,
+            reference_function_id=reference_function_id,
+            timeout_s=self.check_timeout(timeout_s),
+        )
+        return await self._store.create_function(function, version)
+
+    async def get_visible(self, principal: Principal, function_id: str) -> Function:
+        """The caller's own function, or a shared one; anything else does not exist for them."""
+        function = await self._store.get_function(function_id)
+        if function is None or (function.account_id != principal.account_id and not function.shared):
+            raise NotFound(f"function {function_id} not found")
+        return function
+
+    async def get_owned(self, principal: Principal, function_id: str) -> Function:
+        function = await self.get_visible(principal, function_id)
+        if function.account_id != principal.account_id:
+            raise Forbidden(f"function {function_id} is shared with you: you may run or fork it, not change it")
+        return function
+
+    async def version_of(self, function: Function, version: str | None) -> FunctionVersion:
+        wanted = version or function.latest_version
+        found = await self._store.get_function_version(function.function_id, wanted)
+        if found is None:
+            raise NotFound(f"function {function.function_id} has no version {wanted!r} (versions: {list(function.versions)})")
+        return found
+
+    async def list(self, principal: Principal, page: int, page_size: int) -> tuple[list[Function], bool]:
+        found = await self._store.list_functions(principal.account_id, (page - 1) * page_size, page_size + 1)
+        return found[:page_size], len(found) > page_size
+
+    async def update_code(
+        self, principal: Principal, function_id: str, upload: Upload, *, version: str | None, restricted: bool
+    ) -> Function:
+        """A new version that becomes the latest; with `version`, overwrite that version instead."""
+        function = await self.get_owned(principal, function_id)
+        if version is not None and version not in function.versions:
+            raise NotFound(f"function {function_id} has no version {version!r} (versions: {list(function.versions)})")
+        name = version if version is not None else str(len(function.versions) + 1)
+        new = self._version(function_id, name, upload, restricted)
+        return await self._store.put_function_version(new, make_latest=version is None)
+
+    async def update_metadata(self, principal: Principal, function_id: str, fields: dict[str, Any]) -> Function:
+        await self.get_owned(principal, function_id)
+        if "timeout_s" in fields:
+            self.check_timeout(fields["timeout_s"])
+        return await self._store.update_function(function_id, fields)
+
+    async def delete(self, principal: Principal, function_id: str) -> None:
+        await self.get_owned(principal, function_id)
+        if not await self._store.delete_function(function_id):
+            raise Conflict(f"function {function_id} has active runs: stop them before deleting it")
+
+    async def fork(self, principal: Principal, function_id: str) -> Function:
+        source = await self.get_visible(principal, function_id)
+        latest = await self.version_of(source, None)
+        return await self.create(
+            principal,
+            Upload("function.py", latest.code.encode()),
+            name=source.name,
+            description=source.description,
+            shared=False,
+            restricted=latest.restricted,
+            timeout_s=source.timeout_s,
+            reference_function_id=source.function_id,
+        )
+
+    async def code_url(self, function: Function, version: str, base_url: str) -> str:
+        """A link that downloads this version's code with no credentials (a capability URL)."""
+        signature = tokens.sign(await self._store.server_secret(), function.function_id, version)
+        return f"{base_url.rstrip('/')}/functions/{function.function_id}/code/{version}?signature={signature}"
+
+    async def code_by_link(self, function_id: str, version: str, signature: str) -> str:
+        if not tokens.verify(await self._store.server_secret(), signature, function_id, version):
+            raise NotFound("no such code link")
+        found = await self._store.get_function_version(function_id, version)
+        if found is None:
+            raise NotFound("no such code link")
+        return found.code

@@ -1,0 +1,149 @@
+"""Plain data: accounts, functions, runs and their events. No I/O here."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import enum
+from typing import Any
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class RunState(enum.StrEnum):
+    """A run's fine-grained state. `wire_status` maps it onto Notte's three statuses."""
+
+    CREATED = "created"  #: made by runs/create, not started yet (or reported by PATCH from elsewhere)
+    QUEUED = "queued"  #: started, waiting for a concurrency slot
+    RUNNING = "running"  #: its process is executing `run()`
+    SUCCEEDED = "succeeded"  #: `run()` returned
+    FAILED = "failed"  #: `run()` raised, variables did not fit, or the process died
+    TIMED_OUT = "timed_out"  #: killed at its wall-clock limit
+    STOPPED = "stopped"  #: killed on request
+
+    @property
+    def is_active(self) -> bool:
+        return self in ACTIVE_STATES
+
+    @property
+    def wire_status(self) -> str:
+        if self.is_active:
+            return "active"
+        return "closed" if self is RunState.SUCCEEDED else "failed"
+
+
+ACTIVE_STATES = frozenset({RunState.CREATED, RunState.QUEUED, RunState.RUNNING})
+FINAL_STATES = frozenset(set(RunState) - ACTIVE_STATES)
+
+
+class EventType(enum.StrEnum):
+    LOG = "log"
+    SESSION_START = "session_start"
+    RESULT = "result"
+
+
+@dataclasses.dataclass(frozen=True)
+class Account:
+    account_id: str
+    name: str
+    created_at: dt.datetime
+
+
+@dataclasses.dataclass(frozen=True)
+class ApiKey:
+    key_id: str
+    account_id: str
+    name: str
+    prefix: str  #: the first characters of the secret, safe to show
+    created_at: dt.datetime
+    revoked_at: dt.datetime | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Principal:
+    """Who is calling: the account, the key it used, and the run it speaks for (if a run token)."""
+
+    account_id: str
+    key_id: str
+    run_id: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Parameter:
+    """One parameter of a script's `run`, as Notte's ParameterInfo: type and default are source text."""
+
+    name: str
+    type: str | None
+    default: str | None
+
+    @property
+    def required(self) -> bool:
+        return self.default is None
+
+
+@dataclasses.dataclass(frozen=True)
+class FunctionVersion:
+    function_id: str
+    version: str
+    code: str
+    parameters: tuple[Parameter, ...]
+    restricted: bool
+    created_at: dt.datetime
+
+
+@dataclasses.dataclass(frozen=True)
+class Function:
+    function_id: str
+    account_id: str
+    name: str | None
+    description: str | None
+    shared: bool
+    latest_version: str
+    versions: tuple[str, ...]
+    parameters: tuple[Parameter, ...]  #: of the latest version
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    reference_function_id: str | None = None
+    timeout_s: float | None = None
+    default_runtime: str = "standard"
+
+
+@dataclasses.dataclass(frozen=True)
+class Run:
+    run_id: str
+    function_id: str
+    function_version: str
+    account_id: str
+    key_id: str
+    state: RunState
+    variables: dict[str, Any]
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    timeout_s: float | None = None
+    session_id: str | None = None
+    result_json: str | None = None  #: JSON text of the returned value, or of the error text
+    reason: str | None = None  #: why the run ended as it did, when not SUCCEEDED
+    started_at: dt.datetime | None = None
+    ended_at: dt.datetime | None = None
+    local: bool = False
+    origin: str | None = None
+    seq: int = 0  #: store-wide creation order; ties on created_at never reorder pages
+
+
+@dataclasses.dataclass(frozen=True)
+class Event:
+    """One entry of a run's event log: numbered from 1, in the order they happened."""
+
+    run_id: str
+    seq: int
+    type: EventType
+    message: str
+    created_at: dt.datetime
+
+
+@dataclasses.dataclass(frozen=True)
+class NewEvent:
+    type: EventType
+    message: str

@@ -1,0 +1,201 @@
+"""Runs as the API sees them: create, start, read, follow, stop, and report from elsewhere.
+The run's event log (in the store) is what every reader reads; the bus only wakes them."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from browserfn import tokens
+from browserfn.bus import EventBus
+from browserfn.config import Settings
+from browserfn.errors import Conflict, InvalidInput, NotFound
+from browserfn.executor.base import Executor
+from browserfn.executor.worker import end_run
+from browserfn.models import (
+    Event,
+    EventType,
+    Function,
+    FunctionVersion,
+    NewEvent,
+    Principal,
+    Run,
+    RunState,
+    utcnow,
+)
+from browserfn.store.base import Store
+
+#: How often a follower re-reads the store even without a wake-up (covers a lost notification).
+RECHECK_S = 1.0
+
+
+@dataclasses.dataclass(frozen=True)
+class RunPage:
+    runs: list[Run]
+    has_next: bool
+
+
+class RunService:
+    def __init__(self, settings: Settings, store: Store, executor: Executor, bus: EventBus) -> None:
+        self._settings = settings
+        self._store = store
+        self._executor = executor
+        self._bus = bus
+
+    def _new_run(
+        self, principal: Principal, function: Function, version: FunctionVersion, state: RunState, **fields: Any
+    ) -> Run:
+        now = utcnow()
+        return Run(
+            run_id=tokens.new_id(),
+            function_id=function.function_id,
+            function_version=version.version,
+            account_id=principal.account_id,
+            key_id=principal.key_id,
+            state=state,
+            variables={},
+            created_at=now,
+            updated_at=now,
+            **fields,
+        )
+
+    async def create(self, principal: Principal, function: Function, version: FunctionVersion, local: bool) -> Run:
+        """A run that exists but waits to be started (runs/create, then runs/{run_id})."""
+        run = self._new_run(principal, function, version, RunState.CREATED, local=local, origin="create")
+        return await self._store.create_run(run)
+
+    def _timeout(self, function: Function, timeout_s: float | None) -> float:
+        chosen = timeout_s or function.timeout_s or self._settings.run_timeout_s
+        if not 0 < chosen <= self._settings.max_run_timeout_s:
+            raise InvalidInput(f"timeout must be between 0 and {self._settings.max_run_timeout_s:g} seconds")
+        return chosen
+
+    async def start(
+        self,
+        principal: Principal,
+        function: Function,
+        version: FunctionVersion,
+        variables: dict[str, Any],
+        *,
+        timeout_s: float | None,
+        run_id: str | None = None,
+    ) -> Run:
+        """Queue a run for execution: a new one, or one made earlier by `create`."""
+        timeout = self._timeout(function, timeout_s)
+        await self._executor.admit(principal.account_id)
+        if run_id is None:
+            run = self._new_run(
+                principal, function, version, RunState.QUEUED, timeout_s=timeout, origin="start"
+            )
+            run = await self._store.create_run(dataclasses.replace(run, variables=variables))
+        else:
+            await self.get(principal, function.function_id, run_id)
+            fields = {"variables": variables, "timeout_s": timeout}
+            started = await self._store.transition_run(run_id, [RunState.CREATED], RunState.QUEUED, fields)
+            if started is None:
+                raise Conflict(f"run {run_id} was already started")
+            run = started
+        await self._executor.submit(run)
+        return run
+
+    async def get(self, principal: Principal, function_id: str, run_id: str) -> Run:
+        run = await self._store.get_run(run_id)
+        if run is None or run.function_id != function_id or run.account_id != principal.account_id:
+            raise NotFound(f"run {run_id} of function {function_id} not found")
+        return run
+
+    async def list(
+        self,
+        principal: Principal,
+        function_id: str,
+        *,
+        page: int,
+        page_size: int,
+        only_active: bool,
+        only_current_token: bool,
+        before_seq: int | None = None,
+    ) -> RunPage:
+        runs = await self._store.list_runs(
+            function_id,
+            account_id=principal.account_id,
+            key_id=principal.key_id if only_current_token else None,
+            only_active=only_active,
+            offset=(page - 1) * page_size,
+            limit=page_size + 1,
+            before_seq=before_seq,
+        )
+        return RunPage(runs[:page_size], len(runs) > page_size)
+
+    async def logs(self, run_id: str) -> list[str]:
+        lines: list[str] = []
+        after = 0
+        while batch := await self._store.list_events(run_id, after):
+            lines += [e.message for e in batch if e.type is EventType.LOG]
+            after = batch[-1].seq
+        return lines
+
+    async def follow(self, run_id: str, after_seq: int = 0) -> AsyncIterator[Event | None]:
+        """Every event after `after_seq`, live, ending with `result`. Yields None when the run has
+        been quiet for `sse_keepalive_s` (time for a keep-alive)."""
+        quiet_s = 0.0
+        while True:
+            batch = await self._store.list_events(run_id, after_seq)
+            for event in batch:
+                yield event
+                if event.type is EventType.RESULT:
+                    return
+            if batch:
+                after_seq = batch[-1].seq
+                quiet_s = 0.0
+                continue
+            await self._bus.wait(run_id, RECHECK_S)
+            quiet_s += RECHECK_S
+            if quiet_s >= self._settings.sse_keepalive_s:
+                quiet_s = 0.0
+                yield None
+
+    async def wait_until_ended(self, run_id: str) -> Run:
+        while True:
+            run = await self._store.get_run(run_id)
+            if run is None:
+                raise NotFound(f"run {run_id} not found")
+            if not run.state.is_active:
+                return run
+            await self._bus.wait(run_id, RECHECK_S)
+
+    async def stop(self, principal: Principal, function_id: str, run_id: str) -> Run:
+        run = await self.get(principal, function_id, run_id)
+        if run.state.is_active:
+            await self._executor.stop(run_id)
+        return await self.get(principal, function_id, run_id)
+
+    async def report(self, principal: Principal, function_id: str, run_id: str, fields: dict[str, Any]) -> Run:
+        """PATCH: record a run that executed elsewhere (Notte's local runs)."""
+        run = await self.get(principal, function_id, run_id)
+        if run.state is not RunState.CREATED:
+            raise Conflict(f"run {run_id} is {run.state.value}: only a created, unstarted run can be reported")
+        status = fields.pop("status", None)
+        logs = fields.pop("logs", None) or []
+        result = fields.pop("result", None)
+        changes = {k: v for k, v in fields.items() if k in ("session_id", "variables") and v is not None}
+        if changes:
+            await self._store.transition_run(run_id, [RunState.CREATED], RunState.CREATED, changes)
+        if logs:
+            await self._store.append_events(run_id, [NewEvent(EventType.LOG, str(line)) for line in logs])
+            self._bus.publish(run_id)
+        if status in ("closed", "failed"):
+            state = RunState.SUCCEEDED if status == "closed" else RunState.FAILED
+            await end_run(self._store, self._bus, run_id, state, result=_reported_result(result), reason=None)
+        return await self.get(principal, function_id, run_id)
+
+
+def _reported_result(result: Any) -> Any:
+    """The SDK sends a non-string result JSON-encoded; keep the value it stands for."""
+    if isinstance(result, str):
+        try:
+            return json.loads(result)
+        except ValueError:
+            return result
+    return result

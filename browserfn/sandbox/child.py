@@ -1,0 +1,176 @@
+"""The forked child that runs the user's script. It imports nothing of the server.
+
+Everything the script says becomes a log event on the events pipe, in order: `print` and
+`sys.stdout` (INFO), `sys.stderr` (WARNING), `logging` and loguru records (their own level),
+and warnings (WARNING). Raw writes to fd 1/2 (subprocesses, C code) go to the output pipe,
+which the supervisor turns into log lines. The last event is the result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import io
+import json
+import logging
+import os
+import sys
+import threading
+import traceback
+import types
+import warnings
+from typing import Any
+
+from browserfn.sandbox import protocol
+
+SCRIPT_SOURCE = "user_script"
+
+
+class _Emitter:
+    """Writes protocol messages to the events pipe; one lock keeps threads' lines whole."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+        self._lock = threading.Lock()
+
+    def send(self, message: dict[str, Any]) -> None:
+        data = protocol.encode(message)
+        with self._lock:
+            while data:
+                data = data[os.write(self._fd, data) :]
+
+    def log(self, level: str, source: str, message: str) -> None:
+        self.send(protocol.log(level, source, message))
+
+
+class _LogStream(io.TextIOBase):
+    """A text stream whose every complete line becomes one log event."""
+
+    def __init__(self, emitter: _Emitter, level: str) -> None:
+        self._emitter = emitter
+        self._level = level
+        self._buffer = ""
+        self._lock = threading.Lock()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        with self._lock:
+            self._buffer += text
+            *lines, self._buffer = self._buffer.split("\n")
+        for line in lines:
+            self._emitter.log(self._level, SCRIPT_SOURCE, line.rstrip("\r"))
+        return len(text)
+
+    def flush(self) -> None:
+        with self._lock:
+            rest, self._buffer = self._buffer, ""
+        if rest:
+            self._emitter.log(self._level, SCRIPT_SOURCE, rest)
+
+
+class _LoggingHandler(logging.Handler):
+    def __init__(self, emitter: _Emitter) -> None:
+        super().__init__(logging.DEBUG)
+        self._emitter = emitter
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            source = SCRIPT_SOURCE if record.name == "root" else record.name
+            self._emitter.log(record.levelname, source, self.format(record))
+        except Exception:
+            self.handleError(record)
+
+
+def _capture(emitter: _Emitter) -> None:
+    sys.stdout = _LogStream(emitter, "INFO")
+    sys.stderr = _LogStream(emitter, "WARNING")
+    root = logging.getLogger()
+    root.handlers[:] = [_LoggingHandler(emitter)]
+    root.setLevel(logging.INFO)
+
+    def show_warning(message: Any, category: type[Warning], filename: str, lineno: int, *_: Any) -> None:
+        emitter.log("WARNING", "warnings", f"{filename}:{lineno}: {category.__name__}: {message}")
+
+    warnings.showwarning = show_warning
+    try:
+        from loguru import logger
+    except ImportError:
+        return
+
+    def loguru_sink(message: Any) -> None:
+        record = message.record
+        name = record["name"] or ""
+        source = SCRIPT_SOURCE if name in ("", SCRIPT_SOURCE, "__main__") else name.split(".")[0]
+        text = record["message"]
+        if record["exception"] is not None:
+            text += "\n" + "".join(traceback.format_exception(*record["exception"])).rstrip()
+        emitter.log(record["level"].name, source, text)
+
+    logger.remove()
+    logger.add(loguru_sink, level="DEBUG", format="{message}", colorize=False, catch=True)
+
+
+def _to_json(value: Any) -> str:
+    """Notte's rules: pydantic models dumped as JSON, anything not JSON-able becomes its str()."""
+
+    def default(obj: Any) -> Any:
+        dump = getattr(obj, "model_dump", None)
+        if callable(dump):
+            return dump(mode="json")
+        raise TypeError(type(obj).__name__)
+
+    try:
+        return json.dumps(value, default=default, ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError):
+        return json.dumps(str(value), ensure_ascii=False)
+
+
+def _user_traceback(exc: BaseException) -> str:
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_frame.f_globals.get("__name__") != SCRIPT_SOURCE:
+        tb = tb.tb_next  # hide our own frames: start at the script's first frame
+    return "".join(traceback.format_exception(type(exc), exc, tb)).rstrip()
+
+
+def _run_script(job: dict[str, Any]) -> Any:
+    path = os.path.join(os.getcwd(), str(job.get("filename", "function.py")))
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(job["code"])
+    module = types.ModuleType(SCRIPT_SOURCE)
+    module.__file__ = path
+    sys.modules[SCRIPT_SOURCE] = module
+    exec(compile(job["code"], path, "exec"), module.__dict__)
+    run = module.__dict__["run"]
+    result = run(**job["variables"])
+    if inspect.iscoroutine(result):
+        result = asyncio.run(result)
+    return result
+
+
+def main(job: dict[str, Any], events_fd: int, output_fd: int) -> None:
+    """Runs in the forked child; never returns."""
+    os.setpgid(0, 0)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.dup2(output_fd, 1)
+    os.dup2(output_fd, 2)
+    os.environ.clear()
+    os.environ.update(job["env"])
+    os.chdir(job["cwd"])
+    emitter = _Emitter(events_fd)
+    _capture(emitter)
+    code = 0
+    try:
+        value = _run_script(job)
+        message = protocol.result_ok(_to_json(value))
+    except BaseException as exc:  # SystemExit and KeyboardInterrupt end the run too
+        error = _user_traceback(exc)
+        emitter.log("ERROR", SCRIPT_SOURCE, error)
+        message = protocol.result_error(error)
+        code = 1
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    emitter.send(message)
+    os._exit(code)

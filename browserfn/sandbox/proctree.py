@@ -1,0 +1,84 @@
+"""Find and kill a process's whole tree, including descendants that left its process group or
+session (Playwright starts Chromium in a session of its own). Linux /proc; stdlib only."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+
+def _parents() -> dict[int, int]:
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                stat = f.read()
+        except OSError:
+            continue  # exited meanwhile
+        # The command name may hold spaces and parentheses: fields start after the last ')'.
+        fields = stat[stat.rfind(b")") + 2 :].split()
+        if fields[0] != b"Z":  # a zombie is already dead; its parent reaps it
+            parents[int(entry)] = int(fields[1])
+    return parents
+
+
+def descendants(root: int) -> list[int]:
+    """Living descendants of `root`, parents before children."""
+    children: dict[int, list[int]] = {}
+    for pid, ppid in _parents().items():
+        children.setdefault(ppid, []).append(pid)
+    found: list[int] = []
+    frontier = [root]
+    while frontier:
+        pid = frontier.pop()
+        for child in children.get(pid, ()):
+            found.append(child)
+            frontier.append(child)
+    return found
+
+
+def kill_descendants(root: int, deadline_s: float = 2.0, reap_children: bool = True) -> int:
+    """SIGKILL every descendant of `root` until none is left (new forks included). Returns how
+    many were killed. A supervisor (a child subreaper) reaps as it goes; the server, whose other
+    children belong to asyncio, passes `reap_children=False`."""
+    killed: set[int] = set()
+    end = time.monotonic() + deadline_s
+    while True:
+        pids = descendants(root)
+        if not pids or time.monotonic() > end:
+            return len(killed)
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                killed.add(pid)
+            except ProcessLookupError:
+                pass
+        if reap_children:
+            reap()
+        time.sleep(0.005)
+
+
+def reap() -> None:
+    """Collect every exited child without blocking."""
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def become_subreaper() -> bool:
+    """Make orphaned descendants re-parent to this process instead of init (Linux prctl)."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        pr_set_child_subreaper = 36
+        return libc.prctl(pr_set_child_subreaper, 1, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False

@@ -1,0 +1,45 @@
+"""Messages from a run's process to the server: one JSON object per line. Stdlib only: the
+supervisor and the child import this, and nothing else of browserfn."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+#: Longest log message kept whole; longer ones are cut, saying so.
+MAX_LOG_MESSAGE_CHARS = 64 * 1024
+
+
+def log_line(level: str, source: str, message: str, when: float | None = None) -> str:
+    """Notte's log line: `time | LEVEL | source | message` (the SDK shows what follows the third `|`)."""
+    stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(time.time() if when is None else when))
+    if len(message) > MAX_LOG_MESSAGE_CHARS:
+        message = message[:MAX_LOG_MESSAGE_CHARS] + f" ... [cut: {len(message)} characters in all]"
+    return f"{stamp} | {level: <8} | {source} | {message}"
+
+
+def encode(message: dict[str, Any]) -> bytes:
+    return (json.dumps(message, ensure_ascii=False, default=str) + "\n").encode("utf-8")
+
+
+def log(level: str, source: str, message: str) -> dict[str, Any]:
+    return {"type": "log", "line": log_line(level, source, message)}
+
+
+def result_ok(value_json: str) -> dict[str, Any]:
+    return {"type": "result", "ok": True, "value_json": value_json}
+
+
+def result_error(error: str) -> dict[str, Any]:
+    return {"type": "result", "ok": False, "error": error}
+
+
+def ready() -> dict[str, Any]:
+    """Sent by a supervisor once warmed, before it reads its job."""
+    return {"type": "ready"}
+
+
+def exited(code: int | None, signal: int | None) -> dict[str, Any]:
+    """Sent by the supervisor after the child and all its descendants are gone."""
+    return {"type": "exit", "code": code, "signal": signal}

@@ -1,0 +1,138 @@
+"""One run's supervisor: `python -m browserfn.sandbox.supervisor`.
+
+It warms up (imports what functions use), says `ready`, reads its job (one JSON line) from stdin,
+forks the child that runs the script, and forwards the child's events to stdout. It is a child
+subreaper, so every process the script starts stays its descendant even after leaving the
+process group or session. When the child ends, when stdin says `stop`, or when stdin closes
+(the server died), it kills every descendant, reports `exit`, and exits itself.
+
+Imports: stdlib and browserfn.sandbox only.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import selectors
+import signal
+import sys
+
+from browserfn.sandbox import proctree, protocol
+
+WAIT_TICK_S = 0.05
+
+
+def _write_raw(data: bytes) -> None:
+    while data:
+        data = data[os.write(1, data) :]
+
+
+def _write(message: dict[str, object]) -> None:
+    _write_raw(protocol.encode(message))
+
+
+def _warm(modules: list[str]) -> None:
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except Exception:  # a missing optional module only costs warmth
+            pass
+
+
+class _LineSplitter:
+    """Turns raw bytes from the child's fd 1/2 (subprocesses, C code) into log lines."""
+
+    def __init__(self) -> None:
+        self._buffer = b""
+
+    def feed(self, data: bytes) -> list[str]:
+        self._buffer += data
+        *lines, self._buffer = self._buffer.split(b"\n")
+        return [line.decode("utf-8", "replace").rstrip("\r") for line in lines]
+
+    def rest(self) -> list[str]:
+        rest, self._buffer = self._buffer, b""
+        return [rest.decode("utf-8", "replace")] if rest else []
+
+
+def supervise(job: dict[str, object]) -> int:
+    events_r, events_w = os.pipe()
+    output_r, output_w = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - runs in the forked child
+        os.close(events_r)
+        os.close(output_r)
+        from browserfn.sandbox import child as child_module
+
+        child_module.main(job, events_w, output_w)
+        os._exit(70)
+    os.close(events_w)
+    os.close(output_w)
+
+    selector = selectors.DefaultSelector()
+    selector.register(events_r, selectors.EVENT_READ, "events")
+    selector.register(output_r, selectors.EVENT_READ, "output")
+    selector.register(0, selectors.EVENT_READ, "control")
+    pending_events = b""
+    output = _LineSplitter()
+    status: int | None = None
+
+    def pump(key: selectors.SelectorKey) -> None:
+        nonlocal pending_events
+        data = os.read(key.fd, 65536)
+        if not data:
+            selector.unregister(key.fd)
+            return
+        if key.data == "events":
+            pending_events += data
+            *complete, pending_events = pending_events.split(b"\n")
+            for line in complete:
+                _write_raw(line + b"\n")
+        else:
+            for line in output.feed(data):
+                _write(protocol.log("INFO", "output", line))
+
+    while status is None:
+        for key, _ in selector.select(WAIT_TICK_S):
+            if key.data == "control":
+                if not os.read(0, 4096):  # stop asked, or the server is gone
+                    selector.unregister(0)
+                    proctree.kill_descendants(os.getpid(), reap_children=False)
+            else:
+                pump(key)
+        done, raw = os.waitpid(child, os.WNOHANG)
+        if done:
+            status = raw
+
+    # The child is gone: whatever it left running (a browser it forgot) goes too, then drain.
+    proctree.kill_descendants(os.getpid())
+    if 0 in selector.get_map():
+        selector.unregister(0)
+    while selector.get_map():
+        for key, _ in selector.select(WAIT_TICK_S):
+            pump(key)
+    for line in output.rest():
+        _write(protocol.log("INFO", "output", line))
+    _write(
+        protocol.exited(
+            os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
+            os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
+        )
+    )
+    return 0
+
+
+def main() -> int:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C on a dev server is the server's business
+    _warm([m for m in os.environ.get("BROWSERFN_WARM_IMPORTS", "").split(",") if m])
+    proctree.become_subreaper()
+    _write(protocol.ready())
+    line = sys.stdin.buffer.readline()
+    if not line:
+        return 0  # the pool was shut down before this process was used
+    return supervise(json.loads(line))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,87 @@
+"""SQLite schema, as an ordered list of migrations; PRAGMA user_version records how many ran."""
+
+from __future__ import annotations
+
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE accounts (
+        account_id TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE api_keys (
+        key_id TEXT PRIMARY KEY,
+        account_id TEXT NOT NULL REFERENCES accounts(account_id),
+        name TEXT NOT NULL,
+        prefix TEXT NOT NULL,
+        secret_hash TEXT NOT NULL UNIQUE,
+        created_at TEXT NOT NULL,
+        revoked_at TEXT
+    );
+    CREATE TABLE server_secrets (
+        name TEXT PRIMARY KEY,
+        value BLOB NOT NULL
+    );
+    CREATE TABLE functions (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        function_id TEXT NOT NULL UNIQUE,
+        account_id TEXT NOT NULL,
+        name TEXT,
+        description TEXT,
+        shared INTEGER NOT NULL DEFAULT 0,
+        latest_version TEXT NOT NULL,
+        reference_function_id TEXT,
+        timeout_s REAL,
+        default_runtime TEXT NOT NULL DEFAULT 'standard',
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        deleted_at TEXT
+    );
+    CREATE INDEX functions_by_account ON functions(account_id, seq) WHERE deleted_at IS NULL;
+    CREATE TABLE function_versions (
+        function_id TEXT NOT NULL,
+        version TEXT NOT NULL,
+        ordinal INTEGER NOT NULL,
+        code TEXT NOT NULL,
+        parameters TEXT NOT NULL,
+        restricted INTEGER NOT NULL,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (function_id, version)
+    ) WITHOUT ROWID;
+    CREATE TABLE runs (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        run_id TEXT NOT NULL UNIQUE,
+        function_id TEXT NOT NULL,
+        function_version TEXT NOT NULL,
+        account_id TEXT NOT NULL,
+        key_id TEXT NOT NULL,
+        state TEXT NOT NULL,
+        active INTEGER NOT NULL,
+        variables TEXT NOT NULL,
+        timeout_s REAL,
+        session_id TEXT,
+        result_json TEXT,
+        reason TEXT,
+        local INTEGER NOT NULL DEFAULT 0,
+        origin TEXT,
+        token_hash TEXT,
+        last_event_seq INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        started_at TEXT,
+        ended_at TEXT
+    );
+    CREATE INDEX runs_by_function ON runs(function_id, seq);
+    CREATE INDEX runs_active_by_function ON runs(function_id, seq) WHERE active = 1;
+    CREATE INDEX runs_by_account_state ON runs(account_id, state) WHERE active = 1;
+    CREATE UNIQUE INDEX runs_by_token ON runs(token_hash) WHERE token_hash IS NOT NULL;
+    CREATE TABLE run_events (
+        run_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        type TEXT NOT NULL,
+        message TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (run_id, seq)
+    ) WITHOUT ROWID;
+    """,
+)
