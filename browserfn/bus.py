@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import abc
 import asyncio
+import contextlib
 
 
 class EventBus(abc.ABC):
@@ -32,7 +33,5 @@ class LocalEventBus(EventBus):
     async def wait(self, run_id: str, timeout_s: float) -> None:
         # The event is dropped by the next publish on this run (every run ends with one).
         event = self._waiters.setdefault(run_id, asyncio.Event())
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(event.wait(), timeout_s)
-        except TimeoutError:
-            pass

@@ -1,14 +1,14 @@
 """The one error tree of browserfn. Each error knows the HTTP status it maps to (see api/errors.py).
 
-    BrowserfnError                 500
-    ├── Unauthorized               401  no key, unknown or revoked key
-    ├── Forbidden                  403  visible but not yours to change
-    ├── NotFound                   404  unknown, deleted, or another account's
-    ├── Conflict                   409  the resource is in a state that forbids the call
-    ├── PayloadTooLarge            413  body over the limit
-    ├── InvalidInput               422  a request that parses but says something wrong
-    │   └── InvalidScript          422  an uploaded script that cannot be a function
-    └── TooManyRequests            429  queue full or rate limited
+BrowserfnError                 500
+├── Unauthorized               401  no key, unknown or revoked key
+├── Forbidden                  403  visible but not yours to change
+├── NotFound                   404  unknown, deleted, or another account's
+├── Conflict                   409  the resource is in a state that forbids the call
+├── PayloadTooLarge            413  body over the limit
+├── InvalidInput               422  a request that parses but says something wrong
+│   └── InvalidScript          422  an uploaded script that cannot be a function
+└── TooManyRequests            429  queue full or rate limited
 """
 
 from __future__ import annotations

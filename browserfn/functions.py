@@ -81,10 +81,12 @@ class FunctionService:
         wanted = version or function.latest_version
         found = await self._store.get_function_version(function.function_id, wanted)
         if found is None:
-            raise NotFound(f"function {function.function_id} has no version {wanted!r} (versions: {list(function.versions)})")
+            raise NotFound(
+                f"function {function.function_id} has no version {wanted!r} (versions: {list(function.versions)})"
+            )
         return found
 
-    async def list(self, principal: Principal, page: int, page_size: int) -> tuple[list[Function], bool]:
+    async def list_functions(self, principal: Principal, page: int, page_size: int) -> tuple[list[Function], bool]:
         found = await self._store.list_functions(principal.account_id, (page - 1) * page_size, page_size + 1)
         return found[:page_size], len(found) > page_size
 

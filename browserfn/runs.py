@@ -45,7 +45,12 @@ class RunService:
         self._bus = bus
 
     def _new_run(
-        self, principal: Principal, function: Function, version: FunctionVersion, state: RunState, **fields: Any
+        self,
+        principal: Principal,
+        function: Function,
+        version: FunctionVersion,
+        state: RunState,
+        **fields: Any,
     ) -> Run:
         now = utcnow()
         return Run(
@@ -86,9 +91,7 @@ class RunService:
         timeout = self._timeout(function, timeout_s)
         await self._executor.admit(principal.account_id)
         if run_id is None:
-            run = self._new_run(
-                principal, function, version, RunState.QUEUED, timeout_s=timeout, origin="start"
-            )
+            run = self._new_run(principal, function, version, RunState.QUEUED, timeout_s=timeout, origin="start")
             run = await self._store.create_run(dataclasses.replace(run, variables=variables))
         else:
             await self.get(principal, function.function_id, run_id)
@@ -106,7 +109,7 @@ class RunService:
             raise NotFound(f"run {run_id} of function {function_id} not found")
         return run
 
-    async def list(
+    async def list_runs(
         self,
         principal: Principal,
         function_id: str,

@@ -49,7 +49,10 @@ def _parameters_of(args: ast.arguments) -> tuple[Parameter, ...]:
     positional = [*args.posonlyargs, *args.args]
     # Defaults align with the last positional parameters.
     pos_defaults: list[ast.expr | None] = [None] * (len(positional) - len(args.defaults)) + list(args.defaults)
-    pairs = [*zip(positional, pos_defaults, strict=True), *zip(args.kwonlyargs, args.kw_defaults, strict=True)]
+    pairs = [
+        *zip(positional, pos_defaults, strict=True),
+        *zip(args.kwonlyargs, args.kw_defaults, strict=True),
+    ]
     return tuple(
         Parameter(
             name=arg.arg,
@@ -96,9 +99,14 @@ def _fits(parameter: Parameter, value: Any) -> bool:
 
 
 def _json_type(value: Any) -> str:
-    return {bool: "boolean", int: "integer", float: "number", str: "string", list: "array", dict: "object"}.get(
-        type(value), type(value).__name__
-    )
+    return {
+        bool: "boolean",
+        int: "integer",
+        float: "number",
+        str: "string",
+        list: "array",
+        dict: "object",
+    }.get(type(value), type(value).__name__)
 
 
 def _short(value: Any) -> str:

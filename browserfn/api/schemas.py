@@ -67,7 +67,8 @@ class UpdateFunctionRequest(BaseModel):
 
     def store_fields(self) -> dict[str, Any]:
         given = self.model_dump(exclude_unset=True)
-        fields = {k: given[k] for k in ("name", "description", "shared", "default_runtime") if k in given}
+        kept = ("name", "description", "shared", "default_runtime")
+        fields: dict[str, Any] = {k: given[k] for k in kept if k in given}
         if "timeout" in given:
             fields["timeout_s"] = given["timeout"]
         return fields

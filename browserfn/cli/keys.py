@@ -27,7 +27,9 @@ async def _create_key(args: argparse.Namespace) -> str:
     try:
         account = await store.ensure_account(args.account)
         secret = tokens.new_api_key()
-        await store.create_api_key(account.account_id, args.name, tokens.hash_secret(secret), tokens.shown_prefix(secret))
+        await store.create_api_key(
+            account.account_id, args.name, tokens.hash_secret(secret), tokens.shown_prefix(secret)
+        )
         return secret
     finally:
         await store.close()

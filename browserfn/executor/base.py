@@ -4,11 +4,30 @@ engine implements the same four calls."""
 from __future__ import annotations
 
 import abc
+import logging
+from collections.abc import Awaitable, Callable
 
 from browserfn.models import Run
 
+log = logging.getLogger(__name__)
+#: Called with a run's id after it ended, whatever the way (browser sessions close on it).
+RunEndedListener = Callable[[str], Awaitable[None]]
+
 
 class Executor(abc.ABC):
+    def __init__(self) -> None:
+        self._ended_listeners: list[RunEndedListener] = []
+
+    def on_run_ended(self, listener: RunEndedListener) -> None:
+        self._ended_listeners.append(listener)
+
+    async def _notify_ended(self, run_id: str) -> None:
+        for listener in self._ended_listeners:
+            try:
+                await listener(run_id)
+            except Exception:  # a listener's failure must not stop the others or the engine
+                log.exception("run-ended listener failed for %s", run_id)
+
     @abc.abstractmethod
     async def start(self) -> None:
         """Begin executing; recover what a previous life left (running runs fail, queued ones run)."""

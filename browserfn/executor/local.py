@@ -25,6 +25,7 @@ STOP_WAIT_S = 5.0
 
 class LocalExecutor(Executor):
     def __init__(self, settings: Settings, store: Store, bus: EventBus) -> None:
+        super().__init__()
         self._settings = settings
         self._store = store
         self._bus = bus
@@ -87,6 +88,7 @@ class LocalExecutor(Executor):
             self._running[account_id] -= 1
             self._workers.pop(worker.run_id, None)
             self._dispatch(account_id)
+            await self._notify_ended(worker.run_id)
 
     async def stop(self, run_id: str) -> bool:
         running = self._workers.get(run_id)
@@ -100,4 +102,6 @@ class LocalExecutor(Executor):
             if run_id in queue:
                 queue.remove(run_id)
         reason = "Run stopped on request"
-        return await end_run(self._store, self._bus, run_id, RunState.STOPPED, result=None, reason=reason) is not None
+        stopped = await end_run(self._store, self._bus, run_id, RunState.STOPPED, result=None, reason=reason)
+        await self._notify_ended(run_id)
+        return stopped is not None

@@ -53,7 +53,9 @@ class RunWorker:
         self._stop_requested.set()
 
     async def execute(self) -> None:
-        run = await self._store.transition_run(self.run_id, [RunState.QUEUED], RunState.RUNNING, {"started_at": utcnow()})
+        run = await self._store.transition_run(
+            self.run_id, [RunState.QUEUED], RunState.RUNNING, {"started_at": utcnow()}
+        )
         if run is None:
             return  # stopped while queued
         try:
@@ -63,7 +65,14 @@ class RunWorker:
             await self._end(RunState.FAILED, reason=f"browserfn failed to execute the run: {exc!r}")
 
     async def _end(self, state: RunState, *, result: Any = None, reason: str | None = None) -> None:
-        await end_run(self._store, self._bus, self.run_id, state, result=reason if result is None else result, reason=reason)
+        await end_run(
+            self._store,
+            self._bus,
+            self.run_id,
+            state,
+            result=reason if result is None else result,
+            reason=reason,
+        )
 
     async def _execute(self, run: Run) -> None:
         version = await self._store.get_function_version(run.function_id, run.function_version)

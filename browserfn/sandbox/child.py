@@ -90,7 +90,14 @@ def _capture(emitter: _Emitter) -> None:
     root.handlers[:] = [_LoggingHandler(emitter)]
     root.setLevel(logging.INFO)
 
-    def show_warning(message: Any, category: type[Warning], filename: str, lineno: int, *_: Any) -> None:
+    def show_warning(
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        file: Any = None,
+        line: str | None = None,
+    ) -> None:
         emitter.log("WARNING", "warnings", f"{filename}:{lineno}: {category.__name__}: {message}")
 
     warnings.showwarning = show_warning

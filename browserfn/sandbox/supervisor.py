@@ -11,6 +11,7 @@ Imports: stdlib and browserfn.sandbox only.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import os
@@ -34,10 +35,8 @@ def _write(message: dict[str, object]) -> None:
 
 def _warm(modules: list[str]) -> None:
     for name in modules:
-        try:
+        with contextlib.suppress(Exception):  # a missing optional module only costs warmth
             importlib.import_module(name)
-        except Exception:  # a missing optional module only costs warmth
-            pass
 
 
 class _LineSplitter:
@@ -87,11 +86,11 @@ def supervise(job: dict[str, object]) -> int:
         if key.data == "events":
             pending_events += data
             *complete, pending_events = pending_events.split(b"\n")
-            for line in complete:
-                _write_raw(line + b"\n")
+            for message in complete:
+                _write_raw(message + b"\n")
         else:
-            for line in output.feed(data):
-                _write(protocol.log("INFO", "output", line))
+            for text in output.feed(data):
+                _write(protocol.log("INFO", "output", text))
 
     while status is None:
         for key, _ in selector.select(WAIT_TICK_S):

@@ -202,7 +202,8 @@ class SQLiteStore(Store):
 
     def _insert_version(self, c: sqlite3.Connection, v: FunctionVersion) -> None:
         ordinal = c.execute(
-            "SELECT COALESCE(MAX(ordinal), 0) + 1 FROM function_versions WHERE function_id = ?", (v.function_id,)
+            "SELECT COALESCE(MAX(ordinal), 0) + 1 FROM function_versions WHERE function_id = ?",
+            (v.function_id,),
         ).fetchone()[0]
         c.execute(
             "INSERT INTO function_versions(function_id, version, ordinal, code, parameters, restricted, created_at)"
@@ -445,7 +446,12 @@ class SQLiteStore(Store):
         return await self._call(self._update_run, run_id, list(from_states), to_state, fields)
 
     def _update_run(
-        self, c: sqlite3.Connection, run_id: str, from_states: list[RunState], to_state: RunState, fields: dict[str, Any]
+        self,
+        c: sqlite3.Connection,
+        run_id: str,
+        from_states: list[RunState],
+        to_state: RunState,
+        fields: dict[str, Any],
     ) -> Run | None:
         unknown = set(fields) - _RUN_FIELDS
         if unknown:
@@ -456,7 +462,13 @@ class SQLiteStore(Store):
         }
         now = utcnow()
         ending = {} if to_state.is_active else {"ended_at": _ts(now), "token_hash": None}
-        sets = {**values, **ending, "state": to_state.value, "active": int(to_state.is_active), "updated_at": _ts(now)}
+        sets = {
+            **values,
+            **ending,
+            "state": to_state.value,
+            "active": int(to_state.is_active),
+            "updated_at": _ts(now),
+        }
         marks = ", ".join("?" * len(from_states))
         cur = c.execute(
             f"UPDATE runs SET {', '.join(f'{k} = ?' for k in sets)} WHERE run_id = ? AND state IN ({marks})",
@@ -496,7 +508,8 @@ class SQLiteStore(Store):
     async def set_run_session(self, run_id: str, session_id: str) -> None:
         def op(c: sqlite3.Connection) -> None:
             c.execute(
-                "UPDATE runs SET session_id = ?, updated_at = ? WHERE run_id = ?", (session_id, _ts(utcnow()), run_id)
+                "UPDATE runs SET session_id = ?, updated_at = ? WHERE run_id = ?",
+                (session_id, _ts(utcnow()), run_id),
             )
 
         await self._call(op)
@@ -507,9 +520,7 @@ class SQLiteStore(Store):
         if row is None:
             return []
         now = utcnow()
-        stored = [
-            Event(run_id, row[0] + i, e.type, e.message, now) for i, e in enumerate(events, start=1)
-        ]
+        stored = [Event(run_id, row[0] + i, e.type, e.message, now) for i, e in enumerate(events, start=1)]
         c.executemany(
             "INSERT INTO run_events(run_id, seq, type, message, created_at) VALUES (?, ?, ?, ?, ?)",
             [(e.run_id, e.seq, e.type.value, e.message, _ts(now)) for e in stored],
@@ -533,7 +544,13 @@ class SQLiteStore(Store):
                 (run_id, after_seq, limit),
             ).fetchall()
             return [
-                Event(r["run_id"], r["seq"], EventType(r["type"]), r["message"], dt.datetime.fromisoformat(r["created_at"]))
+                Event(
+                    r["run_id"],
+                    r["seq"],
+                    EventType(r["type"]),
+                    r["message"],
+                    dt.datetime.fromisoformat(r["created_at"]),
+                )
                 for r in rows
             ]
 

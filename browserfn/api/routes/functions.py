@@ -58,7 +58,7 @@ async def list_functions(
     only_active: bool = True,
 ) -> dict[str, Any]:
     """The caller's functions, newest first (every function is active until deleted)."""
-    functions, has_next = await svc.functions.list(principal, page, page_size)
+    functions, has_next = await svc.functions.list_functions(principal, page, page_size)
     return {
         "items": [wire.function_record(f) for f in functions],
         "page": page,

@@ -20,7 +20,12 @@ router = APIRouter(prefix="/functions/{function_id}/runs", tags=["runs"])
 
 def _update_response(run: Run, status: str) -> dict[str, Any]:
     """Notte's UpdateFunctionRunResponse (`status` is "updated" or "stopped")."""
-    return {**wire.run_ids(run), "updated_at": run.updated_at.isoformat(), "status": status, "state": run.state.value}
+    return {
+        **wire.run_ids(run),
+        "updated_at": run.updated_at.isoformat(),
+        "status": status,
+        "state": run.state.value,
+    }
 
 
 @router.post("/create")
@@ -83,7 +88,7 @@ async def list_runs(
 ) -> dict[str, Any]:
     """The caller's runs of a function, newest first."""
     await svc.functions.get_visible(principal, function_id)
-    found = await svc.runs.list(
+    found = await svc.runs.list_runs(
         principal,
         function_id,
         page=page,
