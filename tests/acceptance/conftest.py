@@ -1,0 +1,23 @@
+"""The official notte-sdk, pointed at a live browserfn server."""
+
+from __future__ import annotations
+
+import os
+
+os.environ["DISABLE_TELEMETRY"] = "true"  # before notte_sdk is imported anywhere
+
+from collections.abc import Iterator  # noqa: E402
+
+import pytest  # noqa: E402
+from notte_sdk import NotteClient  # noqa: E402
+from notte_sdk.endpoints import base as sdk_base  # noqa: E402
+
+from tests.live_server import LiveServer  # noqa: E402
+
+# The SDK asks PyPI once per process whether it is outdated: not a test's business.
+sdk_base._version_check_performed = True
+
+
+@pytest.fixture
+def notte(server: LiveServer) -> Iterator[NotteClient]:
+    yield NotteClient(api_key=server.key, server_url=server.url)
