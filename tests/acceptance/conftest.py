@@ -6,13 +6,13 @@ import os
 
 os.environ["DISABLE_TELEMETRY"] = "true"  # before notte_sdk is imported anywhere
 
-from collections.abc import Iterator  # noqa: E402
+from collections.abc import Iterator
 
-import pytest  # noqa: E402
-from notte_sdk import NotteClient  # noqa: E402
-from notte_sdk.endpoints import base as sdk_base  # noqa: E402
+import pytest
+from notte_sdk import NotteClient
+from notte_sdk.endpoints import base as sdk_base
 
-from tests.live_server import LiveServer  # noqa: E402
+from tests.live_server import LiveServer
 
 # The SDK asks PyPI once per process whether it is outdated: not a test's business.
 sdk_base._version_check_performed = True
