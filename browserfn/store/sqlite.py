@@ -29,29 +29,20 @@ from browserfn.models import (
     RunState,
     utcnow,
 )
+from browserfn.store import rows
 from browserfn.store.base import Store
 from browserfn.store.sqlite_schema import MIGRATIONS
 from browserfn.tokens import new_id
 
 T = TypeVar("T")
-_FUNCTION_FIELDS = frozenset({"name", "description", "shared", "timeout_s", "default_runtime"})
-_RUN_FIELDS = frozenset({"session_id", "started_at", "timeout_s", "result_json", "reason", "variables"})
 
 
 def _ts(value: dt.datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def _dt(value: str | None) -> dt.datetime | None:
-    return dt.datetime.fromisoformat(value) if value is not None else None
-
-
 def _parameters_json(parameters: tuple[Parameter, ...]) -> str:
     return json.dumps([dataclasses.asdict(p) for p in parameters])
-
-
-def _parameters(text: str) -> tuple[Parameter, ...]:
-    return tuple(Parameter(**p) for p in json.loads(text))
 
 
 class SQLiteStore(Store):
@@ -121,20 +112,10 @@ class SQLiteStore(Store):
 
     async def list_api_keys(self, account_id: str) -> list[ApiKey]:
         def op(c: sqlite3.Connection) -> list[ApiKey]:
-            rows = c.execute(
+            found = c.execute(
                 "SELECT * FROM api_keys WHERE account_id = ? ORDER BY created_at", (account_id,)
             ).fetchall()
-            return [
-                ApiKey(
-                    r["key_id"],
-                    r["account_id"],
-                    r["name"],
-                    r["prefix"],
-                    dt.datetime.fromisoformat(r["created_at"]),
-                    _dt(r["revoked_at"]),
-                )
-                for r in rows
-            ]
+            return [rows.api_key(r) for r in found]
 
         return await self._call(op)
 
@@ -235,22 +216,7 @@ class SQLiteStore(Store):
             "SELECT version, parameters FROM function_versions WHERE function_id = ? ORDER BY ordinal",
             (function_id,),
         ).fetchall()
-        latest = next(v for v in versions if v["version"] == row["latest_version"])
-        return Function(
-            function_id=row["function_id"],
-            account_id=row["account_id"],
-            name=row["name"],
-            description=row["description"],
-            shared=bool(row["shared"]),
-            latest_version=row["latest_version"],
-            versions=tuple(v["version"] for v in versions),
-            parameters=_parameters(latest["parameters"]),
-            created_at=dt.datetime.fromisoformat(row["created_at"]),
-            updated_at=dt.datetime.fromisoformat(row["updated_at"]),
-            reference_function_id=row["reference_function_id"],
-            timeout_s=row["timeout_s"],
-            default_runtime=row["default_runtime"],
-        )
+        return rows.function(row, versions)
 
     async def get_function(self, function_id: str) -> Function | None:
         return await self._call(self._function_or_none, function_id)
@@ -275,14 +241,7 @@ class SQLiteStore(Store):
             ).fetchone()
             if row is None:
                 return None
-            return FunctionVersion(
-                function_id=row["function_id"],
-                version=row["version"],
-                code=row["code"],
-                parameters=_parameters(row["parameters"]),
-                restricted=bool(row["restricted"]),
-                created_at=dt.datetime.fromisoformat(row["created_at"]),
-            )
+            return rows.function_version(row)
 
         return await self._call(op)
 
@@ -300,9 +259,7 @@ class SQLiteStore(Store):
         return await self._call(op)
 
     async def update_function(self, function_id: str, fields: dict[str, Any]) -> Function:
-        unknown = set(fields) - _FUNCTION_FIELDS
-        if unknown:
-            raise ValueError(f"not function fields: {sorted(unknown)}")
+        rows.check_fields(fields, rows.FUNCTION_FIELDS, "function")
 
         def op(c: sqlite3.Connection) -> Function:
             if fields:
@@ -354,32 +311,9 @@ class SQLiteStore(Store):
 
         return await self._call(op)
 
-    @staticmethod
-    def _run(row: sqlite3.Row) -> Run:
-        return Run(
-            run_id=row["run_id"],
-            function_id=row["function_id"],
-            function_version=row["function_version"],
-            account_id=row["account_id"],
-            key_id=row["key_id"],
-            state=RunState(row["state"]),
-            variables=json.loads(row["variables"]),
-            created_at=dt.datetime.fromisoformat(row["created_at"]),
-            updated_at=dt.datetime.fromisoformat(row["updated_at"]),
-            timeout_s=row["timeout_s"],
-            session_id=row["session_id"],
-            result_json=row["result_json"],
-            reason=row["reason"],
-            started_at=_dt(row["started_at"]),
-            ended_at=_dt(row["ended_at"]),
-            local=bool(row["local"]),
-            origin=row["origin"],
-            seq=row["seq"],
-        )
-
     def _run_or_none(self, c: sqlite3.Connection, run_id: str) -> Run | None:
         row = c.execute("SELECT * FROM runs WHERE run_id = ?", (run_id,)).fetchone()
-        return self._run(row) if row is not None else None
+        return rows.run(row) if row is not None else None
 
     async def get_run(self, run_id: str) -> Run | None:
         return await self._call(self._run_or_none, run_id)
@@ -410,7 +344,7 @@ class SQLiteStore(Store):
         sql = f"SELECT * FROM runs WHERE {' AND '.join(where)} ORDER BY seq DESC LIMIT ? OFFSET ?"
 
         def op(c: sqlite3.Connection) -> list[Run]:
-            return [self._run(r) for r in c.execute(sql, (*params, limit, offset)).fetchall()]
+            return [rows.run(r) for r in c.execute(sql, (*params, limit, offset)).fetchall()]
 
         return await self._call(op)
 
@@ -433,8 +367,8 @@ class SQLiteStore(Store):
 
         def op(c: sqlite3.Connection) -> list[Run]:
             marks = ", ".join("?" * len(wanted))
-            rows = c.execute(f"SELECT * FROM runs WHERE state IN ({marks}) ORDER BY seq", wanted).fetchall()
-            return [self._run(r) for r in rows]
+            found = c.execute(f"SELECT * FROM runs WHERE state IN ({marks}) ORDER BY seq", wanted).fetchall()
+            return [rows.run(r) for r in found]
 
         return await self._call(op)
 
@@ -453,9 +387,7 @@ class SQLiteStore(Store):
         to_state: RunState,
         fields: dict[str, Any],
     ) -> Run | None:
-        unknown = set(fields) - _RUN_FIELDS
-        if unknown:
-            raise ValueError(f"not run fields: {sorted(unknown)}")
+        rows.check_fields(fields, rows.RUN_FIELDS, "run")
         values = {
             name: json.dumps(v) if name == "variables" else _ts(v) if isinstance(v, dt.datetime) else v
             for name, v in fields.items()
@@ -539,19 +471,10 @@ class SQLiteStore(Store):
 
     async def list_events(self, run_id: str, after_seq: int = 0, limit: int = 1000) -> list[Event]:
         def op(c: sqlite3.Connection) -> list[Event]:
-            rows = c.execute(
+            found = c.execute(
                 "SELECT * FROM run_events WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?",
                 (run_id, after_seq, limit),
             ).fetchall()
-            return [
-                Event(
-                    r["run_id"],
-                    r["seq"],
-                    EventType(r["type"]),
-                    r["message"],
-                    dt.datetime.fromisoformat(r["created_at"]),
-                )
-                for r in rows
-            ]
+            return [rows.event(r) for r in found]
 
         return await self._call(op)

@@ -1,0 +1,94 @@
+"""PostgreSQL schema: ordered migrations, applied in place under an advisory lock; the table
+browserfn_schema records how many ran. Procrastinate's own schema is applied once beside it."""
+
+from __future__ import annotations
+
+#: Key of the advisory lock held while migrating (several servers may start at once).
+MIGRATION_LOCK_KEY = 0x62666E  # "bfn"
+
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE accounts (
+        account_id TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        created_at TIMESTAMPTZ NOT NULL
+    );
+    CREATE TABLE api_keys (
+        key_id TEXT PRIMARY KEY,
+        account_id TEXT NOT NULL REFERENCES accounts(account_id),
+        name TEXT NOT NULL,
+        prefix TEXT NOT NULL,
+        secret_hash TEXT NOT NULL UNIQUE,
+        created_at TIMESTAMPTZ NOT NULL,
+        revoked_at TIMESTAMPTZ
+    );
+    CREATE TABLE server_secrets (
+        name TEXT PRIMARY KEY,
+        value BYTEA NOT NULL
+    );
+    CREATE TABLE functions (
+        seq BIGSERIAL PRIMARY KEY,
+        function_id TEXT NOT NULL UNIQUE,
+        account_id TEXT NOT NULL,
+        name TEXT,
+        description TEXT,
+        shared BOOLEAN NOT NULL DEFAULT FALSE,
+        latest_version TEXT NOT NULL,
+        reference_function_id TEXT,
+        timeout_s DOUBLE PRECISION,
+        default_runtime TEXT NOT NULL DEFAULT 'standard',
+        created_at TIMESTAMPTZ NOT NULL,
+        updated_at TIMESTAMPTZ NOT NULL,
+        deleted_at TIMESTAMPTZ
+    );
+    CREATE INDEX functions_by_account ON functions(account_id, seq) WHERE deleted_at IS NULL;
+    CREATE TABLE function_versions (
+        function_id TEXT NOT NULL,
+        version TEXT NOT NULL,
+        ordinal INTEGER NOT NULL,
+        code TEXT NOT NULL,
+        parameters JSONB NOT NULL,
+        restricted BOOLEAN NOT NULL,
+        created_at TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (function_id, version)
+    );
+    CREATE TABLE runs (
+        seq BIGSERIAL PRIMARY KEY,
+        run_id TEXT NOT NULL UNIQUE,
+        function_id TEXT NOT NULL,
+        function_version TEXT NOT NULL,
+        account_id TEXT NOT NULL,
+        key_id TEXT NOT NULL,
+        state TEXT NOT NULL,
+        active BOOLEAN NOT NULL,
+        variables JSONB NOT NULL,
+        timeout_s DOUBLE PRECISION,
+        session_id TEXT,
+        result_json TEXT,
+        reason TEXT,
+        local BOOLEAN NOT NULL DEFAULT FALSE,
+        origin TEXT,
+        token_hash TEXT,
+        job_id BIGINT,
+        last_event_seq INTEGER NOT NULL DEFAULT 0,
+        created_at TIMESTAMPTZ NOT NULL,
+        updated_at TIMESTAMPTZ NOT NULL,
+        started_at TIMESTAMPTZ,
+        ended_at TIMESTAMPTZ
+    );
+    CREATE INDEX runs_by_function ON runs(function_id, seq);
+    CREATE INDEX runs_active_by_function ON runs(function_id, seq) WHERE active;
+    CREATE INDEX runs_queued_by_account ON runs(account_id, seq) WHERE state = 'queued';
+    CREATE INDEX runs_active_by_account ON runs(account_id, state) WHERE active;
+    CREATE UNIQUE INDEX runs_by_token ON runs(token_hash) WHERE token_hash IS NOT NULL;
+    CREATE INDEX runs_by_job ON runs(job_id) WHERE job_id IS NOT NULL;
+    CREATE TABLE run_events (
+        run_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        type TEXT NOT NULL,
+        message TEXT NOT NULL,
+        created_at TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (run_id, seq)
+    );
+    """,
+)
