@@ -25,8 +25,18 @@ def _where(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(parts) or "request"
 
 
+def _problem(error: dict[str, Any]) -> str:
+    loc = tuple(error.get("loc", ()))
+    if loc == ("body",) and error.get("type") in ("model_attributes_type", "dict_type", "missing"):
+        # FastAPI reads a JSON body only when Content-Type says so; anything else arrives as no object.
+        return "body: must be a JSON object, sent with 'Content-Type: application/json'"
+    if error.get("type") == "json_invalid":
+        return f"body is not valid JSON ({error.get('ctx', {}).get('error', 'parse error')})"
+    return f"{_where(loc)}: {error.get('msg', 'invalid')}"
+
+
 def _validation_message(errors: list[dict[str, Any]]) -> str:
-    return "invalid request: " + "; ".join(f"{_where(e.get('loc', ()))}: {e.get('msg', 'invalid')}" for e in errors)
+    return "invalid request: " + "; ".join(_problem(e) for e in errors)
 
 
 def install(app: FastAPI) -> None:
