@@ -10,6 +10,12 @@ import contextlib
 
 
 class EventBus(abc.ABC):
+    async def start(self) -> None:
+        """Begin receiving wake-ups from elsewhere (no-op for a single process)."""
+
+    async def close(self) -> None:
+        """Stop receiving."""
+
     @abc.abstractmethod
     def publish(self, run_id: str) -> None:
         """Wake everyone waiting on this run."""

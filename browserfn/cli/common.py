@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from browserfn.config import Settings
@@ -10,7 +11,12 @@ from browserfn.config import Settings
 
 def add_store_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", type=Path, default=Path("data"), help="where the SQLite store lives")
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("BROWSERFN_DATABASE_URL"),
+        help="PostgreSQL URL (scale-out mode); default: $BROWSERFN_DATABASE_URL, else SQLite in --data-dir",
+    )
 
 
 def settings_from(args: argparse.Namespace, **overrides: object) -> Settings:
-    return Settings(data_dir=args.data_dir, **overrides)  # type: ignore[arg-type]
+    return Settings(data_dir=args.data_dir, database_url=args.database_url, **overrides)  # type: ignore[arg-type]

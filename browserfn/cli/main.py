@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from browserfn.cli import keys, serve
+from browserfn.cli import keys, serve, worker
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -13,6 +13,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     serve.add_parser(commands)
     keys.add_parser(commands)
+    worker.add_parser(commands)
     return parser
 
 

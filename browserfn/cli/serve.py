@@ -16,6 +16,10 @@ def add_parser(commands: Any) -> None:
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)
     parser.add_argument("--public-url", default=None, help="URL runs use to reach this server")
     parser.add_argument("--warm-processes", type=int, default=2, help="run processes kept ready")
+    parser.add_argument("--browser-pool-size", type=int, default=2, help="Chromium processes kept ready")
+    parser.add_argument(
+        "--no-worker", action="store_true", help="with --database-url: serve the API only, run nothing here"
+    )
     add_store_options(parser)
     parser.set_defaults(handler=run)
 
@@ -27,7 +31,13 @@ def run(args: argparse.Namespace) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = settings_from(
-        args, host=args.host, port=args.port, public_url=args.public_url, warm_processes=args.warm_processes
+        args,
+        host=args.host,
+        port=args.port,
+        public_url=args.public_url,
+        warm_processes=args.warm_processes,
+        browser_pool_size=args.browser_pool_size,
+        run_worker=not args.no_worker,
     )
     uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="warning", access_log=False)
     return 0

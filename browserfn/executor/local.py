@@ -13,7 +13,7 @@ from browserfn.bus import EventBus
 from browserfn.config import Settings
 from browserfn.errors import TooManyRequests
 from browserfn.executor.base import Executor
-from browserfn.executor.worker import RunWorker, end_run
+from browserfn.executor.worker import STOPPED_ON_REQUEST, RunWorker, end_run
 from browserfn.models import Run, RunState, utcnow
 from browserfn.sandbox.process import ProcessPool
 from browserfn.store.base import Store
@@ -101,7 +101,6 @@ class LocalExecutor(Executor):
         for queue in self._queues.values():
             if run_id in queue:
                 queue.remove(run_id)
-        reason = "Run stopped on request"
-        stopped = await end_run(self._store, self._bus, run_id, RunState.STOPPED, result=None, reason=reason)
+        stopped = await end_run(self._store, self._bus, run_id, RunState.STOPPED, result=None, reason=STOPPED_ON_REQUEST)
         await self._notify_ended(run_id)
         return stopped is not None
