@@ -41,6 +41,24 @@ class Settings:
     max_log_bytes: int = 16 * 1024 * 1024
     #: Runs created with runs/create but never started are failed after this long.
     unstarted_run_ttl_s: float = 3600.0
+    #: The Chromium binary sessions run (Debian's by default; any Chromium works).
+    chromium_path: str = "/usr/bin/chromium"
+    #: Chromium processes launched ahead of demand, so a session start pays no browser launch.
+    browser_pool_size: int = 2
+    #: Sessions (browser processes) open at once on this server; a start beyond answers 429.
+    max_sessions: int = 16
+    #: Seconds a Chromium may take to open its DevTools endpoint before the launch is failed.
+    browser_launch_timeout_s: float = 20.0
+    #: A session with no API or CDP traffic for this long is closed (unless the start asks otherwise).
+    session_idle_timeout_min: int = 3
+    #: Hard wall-clock limit of a session (unless the start asks for less).
+    session_max_duration_min: int = 15
+    #: Interval between replay screenshots while a session is open (0 records only after actions).
+    replay_interval_s: float = 2.0
+    #: Time a page action may take unless the action says otherwise.
+    action_timeout_ms: int = 15000
+    #: LLM provider for scrape with instructions/response_format and observe; None: those answer 501.
+    llm_provider: str | None = None
 
     @property
     def database_path(self) -> Path:

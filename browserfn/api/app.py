@@ -10,7 +10,8 @@ from fastapi import FastAPI
 import browserfn
 from browserfn.api import errors
 from browserfn.api.deps import Services
-from browserfn.api.routes import functions, health, runs
+from browserfn.api.routes import functions, health, runs, sessions
+from browserfn.browser.sessions import SessionManager
 from browserfn.bus import LocalEventBus
 from browserfn.config import Settings
 from browserfn.executor import create_executor
@@ -23,6 +24,8 @@ def build_services(settings: Settings) -> Services:
     store = open_store(settings)
     bus = LocalEventBus()
     executor = create_executor(settings, store, bus)
+    browser_sessions = SessionManager(settings, store, bus)
+    executor.on_run_ended(browser_sessions.close_run_sessions)
     return Services(
         settings=settings,
         store=store,
@@ -30,6 +33,7 @@ def build_services(settings: Settings) -> Services:
         executor=executor,
         functions=FunctionService(settings, store),
         runs=RunService(settings, store, executor, bus),
+        sessions=browser_sessions,
     )
 
 
@@ -40,10 +44,12 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await services.store.open()
         await services.executor.start()
+        await services.sessions.start()
         try:
             yield
         finally:
             await services.executor.close()
+            await services.sessions.close()
             await services.store.close()
 
     app = FastAPI(
@@ -59,4 +65,5 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(health.router)
     app.include_router(runs.router)
     app.include_router(functions.router)
+    app.include_router(sessions.router)
     return app

@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 
 from browserfn import tokens
+from browserfn.browser.sessions import SessionManager
 from browserfn.bus import EventBus
 from browserfn.config import Settings
 from browserfn.errors import Unauthorized
@@ -27,6 +28,7 @@ class Services:
     executor: Executor
     functions: FunctionService
     runs: RunService
+    sessions: SessionManager
 
 
 def services(request: Request) -> Services:

@@ -115,6 +115,7 @@ class RunWorker:
             "PYTHONUNBUFFERED": "1",
             "NOTTE_API_URL": self._settings.base_url,
             "NOTTE_API_KEY": token,
+            "BROWSERFN_CHROMIUM": self._settings.chromium_path,
             "BROWSERFN_RUN_ID": run.run_id,
             "BROWSERFN_FUNCTION_ID": run.function_id,
         }

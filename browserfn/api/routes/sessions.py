@@ -1,0 +1,249 @@
+"""Notte's sessions API (contract section f): start, status, list, stop, debug (the CDP URL), page
+execute / scrape / screenshot, replay, and the CDP WebSocket itself."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, WebSocket
+from fastapi.responses import FileResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from browserfn.api.deps import PrincipalDep, ServicesDep
+from browserfn.api.routes.functions import PageQuery, PageSizeQuery
+from browserfn.browser import cdp_proxy
+from browserfn.browser.replay import VIDEO, read_manifest
+from browserfn.browser.scrape import NeedsLLM, ScrapeOptions, scrape_page
+from browserfn.browser.sessions import Session
+from browserfn.errors import InvalidInput, NotFound
+from browserfn.models import utcnow
+
+router = APIRouter(prefix="/sessions", tags=["sessions"])
+
+
+class StartSessionRequest(BaseModel):
+    """Notte's SessionStartRequest; options this server does not act on are accepted and echoed."""
+
+    model_config = ConfigDict(extra="allow")
+    idle_timeout_minutes: int | None = Field(default=None, ge=1, le=24 * 60)
+    max_duration_minutes: int | None = Field(default=None, ge=1, le=24 * 60)
+    browser_type: str = "chromium"
+    viewport_width: int | None = Field(default=None, ge=100, le=8000)
+    viewport_height: int | None = Field(default=None, ge=100, le=8000)
+    user_agent: str | None = None
+
+
+def _ws_base(base_url: str) -> str:
+    return "ws" + base_url.removeprefix("http")
+
+
+def cdp_url(session: Session, base_url: str) -> str | None:
+    """The CDP WebSocket URL, carrying the session's own credential (the SDK sends no auth there)."""
+    if not session.active:
+        return None
+    return f"{_ws_base(base_url)}/sessions/{session.session_id}/cdp?token={session.cdp_token}"
+
+
+def session_response(session: Session, base_url: str) -> dict[str, Any]:
+    """Notte's SessionResponse, plus which run opened the session."""
+    end = session.closed_at or utcnow()
+    return {
+        "session_id": session.session_id,
+        "idle_timeout_minutes": session.idle_timeout_min,
+        "timeout_minutes": session.idle_timeout_min,
+        "max_duration_minutes": session.max_duration_min,
+        "created_at": session.created_at.isoformat(),
+        "last_accessed_at": session.last_accessed_at.isoformat(),
+        "closed_at": session.closed_at.isoformat() if session.closed_at else None,
+        "duration": round((end - session.created_at).total_seconds(), 3),
+        "status": session.status,
+        "close_reason": session.close_reason,
+        "closed_by": session.closed_by,
+        "error": session.closed_by if session.status == "error" else None,
+        "cdp_url": cdp_url(session, base_url),
+        "viewer_url": None,
+        "browser_type": "chromium",
+        "proxies": False,
+        "solve_captchas": False,
+        "user_agent": session.options.get("user_agent"),
+        "viewport_width": session.options.get("viewport_width"),
+        "viewport_height": session.options.get("viewport_height"),
+        "steps": [],
+        "steps_count": session.steps,
+        "run_id": session.run_id,
+        "function_run_id": session.run_id,
+    }
+
+
+@router.post("/start")
+async def start_session(svc: ServicesDep, principal: PrincipalDep, body: StartSessionRequest | None = None) -> dict:
+    """Open a session on its own Chromium process (taken from the ready pool)."""
+    body = body or StartSessionRequest()
+    if body.browser_type not in ("chromium", "chrome"):
+        raise InvalidInput(f"browser_type {body.browser_type!r} is not available here; use 'chromium'")
+    options = body.model_dump(exclude_none=True, exclude={"idle_timeout_minutes", "max_duration_minutes"})
+    session = await svc.sessions.open(principal, options, body.idle_timeout_minutes, body.max_duration_minutes)
+    return session_response(session, svc.settings.base_url)
+
+
+@router.get("")
+@router.get("/", include_in_schema=False)
+async def list_sessions(
+    svc: ServicesDep,
+    principal: PrincipalDep,
+    page: PageQuery = 1,
+    page_size: PageSizeQuery = 10,
+    only_active: Annotated[bool, Query(description="Only sessions still open")] = True,
+) -> dict[str, Any]:
+    """The caller's sessions, newest first."""
+    found = svc.sessions.list(principal, only_active)
+    start = (page - 1) * page_size
+    return {
+        "items": [session_response(s, svc.settings.base_url) for s in found[start : start + page_size]],
+        "page": page,
+        "page_size": page_size,
+        "has_next": len(found) > start + page_size,
+        "has_previous": page > 1,
+    }
+
+
+@router.get("/{session_id}")
+async def get_session(svc: ServicesDep, principal: PrincipalDep, session_id: str) -> dict[str, Any]:
+    return session_response(svc.sessions.get(principal, session_id), svc.settings.base_url)
+
+
+@router.delete("/{session_id}/stop")
+async def stop_session(
+    svc: ServicesDep,
+    principal: PrincipalDep,
+    session_id: str,
+    close_reason: Literal["manual", "error"] = "manual",
+) -> dict[str, Any]:
+    """Close the session: its browser process tree is killed; `status` is `closed` after."""
+    session = await svc.sessions.stop(principal, session_id, close_reason)
+    return session_response(session, svc.settings.base_url)
+
+
+@router.get("/{session_id}/debug")
+async def debug_session(svc: ServicesDep, principal: PrincipalDep, session_id: str) -> dict[str, Any]:
+    """Notte's SessionDebugResponse: `ws.cdp` is the CDP WebSocket URL."""
+    session = svc.sessions.active(principal, session_id)
+    url = cdp_url(session, svc.settings.base_url) or ""
+    tabs = []
+    if session.driver is not None:
+        for index, page in enumerate(session.driver.pages):
+            title = await page.title()
+            tabs.append(
+                {"metadata": {"tab_id": index, "title": title, "url": page.url}, "debug_url": "", "ws_url": url}
+            )
+    return {"debug_url": "", "ws": {"cdp": url, "recording": "", "logs": ""}, "tabs": tabs}
+
+
+@router.post("/{session_id}/page/execute")
+async def execute_action(
+    svc: ServicesDep, principal: PrincipalDep, session_id: str, action: dict[str, Any]
+) -> dict[str, Any]:
+    """One browser action; a failure is `success: false` with the reason."""
+    session = svc.sessions.active(principal, session_id)
+    started = dt.datetime.now(dt.UTC)
+    async with session.lock:
+        if session.driver is None:
+            outcome_success, message, data = False, f"session {session_id} closed during the action", None
+        else:
+            outcome = await session.driver.execute(action)
+            outcome_success, message, data = outcome.success, outcome.message, outcome.data
+            if not session.active:  # stopped mid-action: whatever Playwright said, the browser is gone
+                outcome_success, message = False, f"session {session_id} closed during the action: {message}"
+            session.steps += 1
+            if session.recorder is not None and session.driver is not None:
+                session.recorder.capture_soon(await session.driver.page())
+    return {
+        "action": action,
+        "success": outcome_success,
+        "message": message,
+        "data": None if data is None else {"markdown": data, "structured": None},
+        "started_at": started.isoformat(),
+        "ended_at": dt.datetime.now(dt.UTC).isoformat(),
+        "action_executed": outcome_success,
+    }
+
+
+@router.post("/{session_id}/page/scrape")
+async def scrape(svc: ServicesDep, principal: PrincipalDep, session_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    """The current page as Markdown (Notte's DataSpace)."""
+    session = svc.sessions.active(principal, session_id)
+    options = ScrapeOptions.from_request(body, svc.settings.llm_provider)
+    if session.driver is None:
+        raise NotFound(f"session {session_id} has no page")
+    async with session.lock:
+        markdown = await scrape_page(await session.driver.page(), options)
+    return {"markdown": markdown, "structured": None}
+
+
+@router.post("/{session_id}/page/observe")
+async def observe(svc: ServicesDep, principal: PrincipalDep, session_id: str) -> dict[str, Any]:
+    svc.sessions.active(principal, session_id)
+    raise NeedsLLM("observe needs an LLM to describe the page's actions, and this server has no LLM provider")
+
+
+async def _screenshot(svc: ServicesDep, principal: PrincipalDep, session_id: str) -> tuple[bytes, Any]:
+    session = svc.sessions.active(principal, session_id)
+    if session.driver is None:
+        raise NotFound(f"session {session_id} has no page")
+    page = await session.driver.page()
+    return await page.screenshot(type="png", timeout=10000), page
+
+
+@router.post("/{session_id}/page/screenshot")
+async def screenshot(svc: ServicesDep, principal: PrincipalDep, session_id: str) -> dict[str, Any]:
+    """The current tab as a base64 PNG, with its URL and title."""
+    data, page = await _screenshot(svc, principal, session_id)
+    return {"screenshot": base64.b64encode(data).decode(), "url": page.url, "title": await page.title()}
+
+
+@router.get("/{session_id}/page/screenshot", response_class=Response)
+async def screenshot_png(svc: ServicesDep, principal: PrincipalDep, session_id: str) -> Response:
+    """The current tab as image/png."""
+    data, _ = await _screenshot(svc, principal, session_id)
+    return Response(data, media_type="image/png")
+
+
+@router.get("/{session_id}/replay")
+async def get_replay(svc: ServicesDep, principal: PrincipalDep, session_id: str) -> dict[str, Any]:
+    """The recording of a closed session: its screenshot timeline, and an MP4 if ffmpeg made one."""
+    session = svc.sessions.get(principal, session_id)
+    if session.active:
+        raise NotFound(f"session {session_id} is still active: close it first to get its replay")
+    manifest = read_manifest(svc.sessions.replay_dir(session_id))
+    if manifest is None:
+        raise NotFound(f"the replay of session {session_id} is not ready")
+    base = f"{svc.settings.base_url}/sessions/{session_id}/replay/files"
+    return {
+        "mp4_url": f"{base}/{VIDEO}" if manifest["video"] else None,
+        "playlist_content": None,
+        "expires_at": None,
+        "video_start_ms": 0,
+        "video_duration_ms": manifest["duration_ms"],
+        "frames": [{**frame, "image_url": f"{base}/{frame['name']}"} for frame in manifest["frames"]],
+    }
+
+
+@router.get("/{session_id}/replay/files/{name}", response_class=FileResponse)
+async def get_replay_file(svc: ServicesDep, principal: PrincipalDep, session_id: str, name: str) -> FileResponse:
+    svc.sessions.get(principal, session_id)
+    path = svc.sessions.replay_dir(session_id) / name
+    if "/" in name or name.startswith(".") or not path.is_file():
+        raise NotFound(f"no replay file {name}")
+    return FileResponse(path, media_type="video/mp4" if name == VIDEO else "image/jpeg")
+
+
+@router.websocket("/{session_id}/cdp")
+async def cdp(websocket: WebSocket, session_id: str, token: str = "") -> None:
+    """The session's Chrome DevTools Protocol, for `connect_over_cdp` (the token is the credential)."""
+    session = websocket.app.state.services.sessions.find_for_cdp(session_id, token)
+    if session is None:
+        await websocket.close(code=cdp_proxy.REFUSED)
+        return
+    await cdp_proxy.relay(websocket, session)

@@ -1,0 +1,211 @@
+"""`page/execute`: Notte's deterministic browser actions, done for real with Playwright on the
+session's browser. A failing action is an `ActionOutcome` with `success=False` and the reason
+(element not found, timeout...), never an exception."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from browserfn.errors import InvalidInput
+
+#: Playwright's error types, resolved lazily so the module imports without Playwright.
+_PlaywrightError: tuple[type[BaseException], ...] = ()
+
+
+def _playwright_errors() -> tuple[type[BaseException], ...]:
+    global _PlaywrightError
+    if not _PlaywrightError:
+        from playwright.async_api import Error
+
+        _PlaywrightError = (Error,)
+    return _PlaywrightError
+
+
+@dataclasses.dataclass(frozen=True)
+class ActionOutcome:
+    success: bool
+    message: str
+    data: str | None = None  #: text result (evaluate_js), sent back as DataSpace markdown
+
+
+class PageDriver:
+    """The session's tabs and which one is current; the target of every action."""
+
+    def __init__(self, browser: Any, default_timeout_ms: int) -> None:
+        self._context = browser.contexts[0]
+        self._default_timeout_ms = default_timeout_ms
+        self._current: Any = None
+
+    @property
+    def pages(self) -> list[Any]:
+        return [page for page in self._context.pages if not page.is_closed()]
+
+    async def page(self) -> Any:
+        """The current tab: the one last chosen, else the newest open one, else a new one."""
+        if self._current is not None and not self._current.is_closed():
+            return self._current
+        pages = self.pages
+        self._current = pages[-1] if pages else await self._context.new_page()
+        return self._current
+
+    def use(self, page: Any) -> None:
+        """Make `page` the current tab (None: the newest open one)."""
+        self._current = page
+
+    async def execute(self, action: dict[str, Any]) -> ActionOutcome:
+        kind = str(action.get("type", ""))
+        handler = _HANDLERS.get(kind)
+        if handler is None:
+            raise InvalidInput(f"action type {kind!r} is not supported here; supported: {', '.join(sorted(_HANDLERS))}")
+        try:
+            return await handler(self, action)
+        except _playwright_errors() as exc:
+            return ActionOutcome(False, _explain(kind, exc))
+
+    def timeout_ms(self, action: dict[str, Any]) -> float:
+        value = action.get("timeout")
+        return float(value) if isinstance(value, int | float) and value > 0 else float(self._default_timeout_ms)
+
+    async def locator(self, action: dict[str, Any]) -> Any:
+        """The element an interaction action names, by `selector` (Playwright, CSS or XPath, or
+        Notte's NodeSelectors) or by `id` (the element's id, else its name attribute)."""
+        page = await self.page()
+        selector = action.get("selector")
+        if isinstance(selector, dict):
+            selector = next(
+                (selector[key] for key in ("playwright_selector", "css_selector") if selector.get(key)),
+                f"xpath={selector['xpath_selector']}" if selector.get("xpath_selector") else None,
+            )
+        if selector:
+            return page.locator(str(selector)).first
+        element_id = action.get("id")
+        if not element_id:
+            raise InvalidInput(f"action {action.get('type')!r} needs a `selector` or an `id`")
+        quoted = json.dumps(str(element_id))
+        return page.locator(f"[id={quoted}], [name={quoted}]").first
+
+
+def _explain(kind: str, exc: BaseException) -> str:
+    text = str(exc).strip().split("\n")
+    first = text[0] if text else type(exc).__name__
+    if "Timeout" in type(exc).__name__ or "Timeout" in first:
+        return f"{kind} failed: timeout: {first}"
+    return f"{kind} failed: {first}"
+
+
+async def _goto(driver: PageDriver, action: dict[str, Any]) -> ActionOutcome:
+    page = await driver.page()
+    await page.goto(str(action["url"]), wait_until=action.get("wait_until") or "load", timeout=driver.timeout_ms({}))
+    return ActionOutcome(True, f"Navigated to {page.url}")
+
+
+async def _goto_new_tab(driver: PageDriver, action: dict[str, Any]) -> ActionOutcome:
+    page = await (await driver.page()).context.new_page()
+    driver.use(page)
+    await page.goto(str(action["url"]), timeout=driver.timeout_ms({}))
+    return ActionOutcome(True, f"Opened {page.url} in a new tab")
+
+
+async def _switch_tab(driver: PageDriver, action: dict[str, Any]) -> ActionOutcome:
+    pages, index = driver.pages, int(action.get("tab_index", 0))
+    if not 0 <= index < len(pages):
+        return ActionOutcome(False, f"switch_tab failed: no tab {index}; {len(pages)} tabs are open")
+    driver.use(pages[index])
+    await pages[index].bring_to_front()
+    return ActionOutcome(True, f"Switched to tab {index}")
+
+
+async def _close_tab(driver: PageDriver, action: dict[str, Any]) -> ActionOutcome:
+    await (await driver.page()).close()
+    driver.use(None)
+    await driver.page()
+    return ActionOutcome(True, "Closed the current tab")
+
+
+def _history(name: str) -> Callable[[PageDriver, dict[str, Any]], Awaitable[ActionOutcome]]:
+    async def move(driver: PageDriver, action: dict[str, Any]) -> ActionOutcome:
+        page = await driver.page()
+        await getattr(page, name)(timeout=driver.timeout_ms({}))
+        return ActionOutcome(True, f"{name} done, now at {page.url}")
+
+    return move
+
+
+async def _wait(driver: PageDriver, action: dict[str, Any]) -> ActionOutcome:
+    await asyncio.sleep(max(0, int(action.get("time_ms", 0))) / 1000)
+    return ActionOutcome(True, f"Waited {action.get('time_ms')} ms")
+
+
+async def _press_key(driver: PageDriver, action: dict[str, Any]) -> ActionOutcome:
+    await (await driver.page()).keyboard.press(str(action["key"]))
+    return ActionOutcome(True, f"Pressed {action['key']}")
+
+
+def _scroll(sign: int) -> Callable[[PageDriver, dict[str, Any]], Awaitable[ActionOutcome]]:
+    async def scroll(driver: PageDriver, action: dict[str, Any]) -> ActionOutcome:
+        amount = action.get("amount")
+        script = "([sign, by, el]) => (el || window).scrollBy(0, sign * (by ?? window.innerHeight * 0.9))"
+        page = await driver.page()
+        target = await (await driver.locator(action)).element_handle() if action.get("selector") else None
+        await page.evaluate(script, [sign, amount, target])
+        return ActionOutcome(True, f"Scrolled {'down' if sign > 0 else 'up'}")
+
+    return scroll
+
+
+async def _click(driver: PageDriver, action: dict[str, Any]) -> ActionOutcome:
+    await (await driver.locator(action)).click(timeout=driver.timeout_ms(action))
+    return ActionOutcome(True, "Clicked")
+
+
+async def _fill(driver: PageDriver, action: dict[str, Any]) -> ActionOutcome:
+    element = await driver.locator(action)
+    await element.fill(str(action.get("value", "")), timeout=driver.timeout_ms(action))
+    if action.get("press_enter"):
+        await element.press("Enter", timeout=driver.timeout_ms(action))
+    return ActionOutcome(True, "Filled")
+
+
+async def _check(driver: PageDriver, action: dict[str, Any]) -> ActionOutcome:
+    await (await driver.locator(action)).set_checked(bool(action.get("value", True)), timeout=driver.timeout_ms(action))
+    return ActionOutcome(True, "Checked" if action.get("value", True) else "Unchecked")
+
+
+async def _select(driver: PageDriver, action: dict[str, Any]) -> ActionOutcome:
+    element = await driver.locator(action)
+    value = str(action.get("value", ""))
+    try:
+        await element.select_option(value=value, timeout=driver.timeout_ms(action))
+    except _playwright_errors():
+        await element.select_option(label=value, timeout=driver.timeout_ms(action))
+    return ActionOutcome(True, f"Selected {value}")
+
+
+async def _evaluate_js(driver: PageDriver, action: dict[str, Any]) -> ActionOutcome:
+    value = await (await driver.page()).evaluate(str(action["code"]))
+    text = value if isinstance(value, str) else json.dumps(value)
+    return ActionOutcome(True, "Evaluated", data=text)
+
+
+_HANDLERS: dict[str, Callable[[PageDriver, dict[str, Any]], Awaitable[ActionOutcome]]] = {
+    "goto": _goto,
+    "goto_new_tab": _goto_new_tab,
+    "switch_tab": _switch_tab,
+    "close_tab": _close_tab,
+    "go_back": _history("go_back"),
+    "go_forward": _history("go_forward"),
+    "reload": _history("reload"),
+    "wait": _wait,
+    "press_key": _press_key,
+    "scroll_up": _scroll(-1),
+    "scroll_down": _scroll(1),
+    "click": _click,
+    "fill": _fill,
+    "check": _check,
+    "select_dropdown_option": _select,
+    "evaluate_js": _evaluate_js,
+}

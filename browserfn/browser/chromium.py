@@ -1,0 +1,173 @@
+"""One Chromium process per session: launch it with the flags this closed network needs, find its
+DevTools endpoint, kill it with every process it started, and clean up what a killed server left.
+
+Every Chromium carries `BROWSERFN_DATA_DIR=<data dir>` in its environment (inherited by its zygote
+and renderers), dies with the server thread that launched it (PR_SET_PDEATHSIG), and runs in a
+process group of its own; at start-up the server kills any process still carrying its marker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import os
+import shutil
+import signal
+import time
+import uuid
+from pathlib import Path
+
+from browserfn.sandbox import proctree
+
+MARKER_ENV = "BROWSERFN_DATA_DIR"
+#: Flags for headless Chromium as root on a network that reaches nothing outside.
+DEFAULT_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--no-default-browser-check",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-default-apps",
+    "--disable-extensions",
+    "--disable-dev-shm-usage",
+    "--metrics-recording-only",
+    "--mute-audio",
+    "--password-store=basic",
+    "--use-mock-keychain",
+    "--remote-debugging-address=127.0.0.1",
+    "--remote-debugging-port=0",
+)
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """Runs in the child before exec: SIGKILL it when the launching thread dies."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
+class ChromiumProcess:
+    """A running Chromium with its own profile directory and DevTools WebSocket."""
+
+    def __init__(self, process: asyncio.subprocess.Process, profile_dir: Path, ws_url: str) -> None:
+        self.process = process
+        self.profile_dir = profile_dir
+        #: The browser-level CDP endpoint, on loopback; only the server connects to it.
+        self.ws_url = ws_url
+        self.browser_id = profile_dir.name
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    @classmethod
+    async def launch(
+        cls, executable: str, browsers_dir: Path, timeout_s: float, extra_flags: tuple[str, ...] = ()
+    ) -> ChromiumProcess:
+        """Start Chromium and wait until its DevTools endpoint is up."""
+        profile_dir = browsers_dir / uuid.uuid4().hex
+        profile_dir.mkdir(parents=True)
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": str(profile_dir),
+            "TMPDIR": str(profile_dir),
+            MARKER_ENV: str(browsers_dir.parent.resolve()),
+        }
+        process = await asyncio.create_subprocess_exec(
+            executable,
+            *DEFAULT_FLAGS,
+            *extra_flags,
+            f"--user-data-dir={profile_dir}",
+            "about:blank",
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+            env=env,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
+        (profile_dir / "pid").write_text(str(process.pid))
+        launched = cls(process, profile_dir, "")
+        try:
+            launched.ws_url = await _devtools_url(profile_dir, process, timeout_s)
+        except BaseException:
+            await launched.kill()
+            raise
+        return launched
+
+    @property
+    def alive(self) -> bool:
+        return self.process.returncode is None
+
+    async def kill(self) -> None:
+        """Kill the browser and every process it started, reap it, and delete its profile."""
+        kill_tree(self.process.pid)
+        with contextlib.suppress(ProcessLookupError):
+            await asyncio.wait_for(self.process.wait(), 5.0)
+        await asyncio.to_thread(shutil.rmtree, self.profile_dir, True)
+
+
+async def _devtools_url(profile_dir: Path, process: asyncio.subprocess.Process, timeout_s: float) -> str:
+    """Chromium writes `<port>\\n<path>` to DevToolsActivePort once it listens."""
+    marker = profile_dir / "DevToolsActivePort"
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.returncode is not None:
+            raise RuntimeError(f"Chromium exited with code {process.returncode} at launch")
+        with contextlib.suppress(OSError):
+            lines = marker.read_text().split()
+            if len(lines) == 2:
+                return f"ws://127.0.0.1:{lines[0]}{lines[1]}"
+        await asyncio.sleep(0.01)
+    raise TimeoutError(f"Chromium did not open its DevTools endpoint within {timeout_s:g} s")
+
+
+def kill_tree(pid: int) -> None:
+    """SIGKILL a browser's descendants (even ones that left its group), then its whole group."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGSTOP)  # freeze it so it forks no more while we collect
+    proctree.kill_descendants(pid, deadline_s=2.0, reap_children=False)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+
+
+def processes_with_env(entry: str) -> list[int]:
+    """Pids of living (not zombie) processes whose environment holds `NAME=value`."""
+    needle = entry.encode()
+    found = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as f:
+                environ = f.read().split(b"\0")
+            with open(f"/proc/{pid}/stat", "rb") as f:
+                state = f.read().rsplit(b")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue  # exited meanwhile
+        if needle in environ and state != b"Z":
+            found.append(int(pid))
+    return found
+
+
+def processes_marked(data_dir: Path) -> list[int]:
+    """Pids of every process whose environment says it is a browser of this data dir."""
+    return processes_with_env(f"{MARKER_ENV}={data_dir.resolve()}")
+
+
+def kill_leftovers(browsers_dir: Path) -> int:
+    """Kill the browsers a previous life of this server left (it was killed) and delete their
+    profiles. Returns how many processes were killed."""
+    pids = processes_marked(browsers_dir.parent)
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
+    shutil.rmtree(browsers_dir, ignore_errors=True)
+    return len(pids)

@@ -1,0 +1,120 @@
+"""Chromium processes launched (and connected to) ahead of demand, so starting a session pays
+neither a browser launch nor a CDP connect. Every browser serves one session and is then killed:
+nothing of one session's state can reach the next."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+from pathlib import Path
+from typing import Any
+
+from browserfn.browser.chromium import ChromiumProcess, kill_leftovers
+
+log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass
+class PooledBrowser:
+    """A Chromium process and the server's own Playwright connection to it."""
+
+    chromium: ChromiumProcess
+    browser: Any  #: playwright.async_api.Browser, connected over CDP
+
+    @property
+    def alive(self) -> bool:
+        return self.chromium.alive and bool(self.browser.is_connected())
+
+    async def close(self) -> None:
+        """Disconnect and kill the process tree. Safe to call twice."""
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.browser.close(), 2.0)
+        await self.chromium.kill()
+
+
+class BrowserPool:
+    def __init__(self, executable: str, browsers_dir: Path, size: int, launch_timeout_s: float) -> None:
+        self._executable = executable
+        self._browsers_dir = browsers_dir
+        self._size = size
+        self._launch_timeout_s = launch_timeout_s
+        self._ready: list[PooledBrowser] = []
+        self._refilling: asyncio.Task[None] | None = None
+        self._launch_lock = asyncio.Lock()  # one launch at a time: launches are CPU-bound
+        self._driver: asyncio.Task[Any] | None = None
+        self._closed = False
+
+    async def start(self) -> None:
+        """Kill what a previous life left, then start Playwright's driver and fill the pool in the
+        background (the server answers meanwhile; a session start waits for the driver)."""
+        killed = await asyncio.to_thread(kill_leftovers, self._browsers_dir)
+        if killed:
+            log.warning("killed %d browser processes left by a previous server", killed)
+        self._browsers_dir.mkdir(parents=True, exist_ok=True)
+        self._driver = asyncio.create_task(self._start_driver())
+        self._refill()
+
+    async def _start_driver(self) -> Any:
+        from playwright.async_api import async_playwright
+
+        return await async_playwright().start()
+
+    async def launch(self) -> PooledBrowser:
+        """A new browser, launched now (the pool's own path and the fallback when it is empty)."""
+        if self._driver is None:
+            raise RuntimeError("the browser pool is not started")
+        playwright = await asyncio.shield(self._driver)
+        async with self._launch_lock:
+            chromium = await ChromiumProcess.launch(self._executable, self._browsers_dir, self._launch_timeout_s)
+            try:
+                browser = await playwright.chromium.connect_over_cdp(chromium.ws_url)
+            except BaseException:
+                await chromium.kill()
+                raise
+            return PooledBrowser(chromium, browser)
+
+    async def acquire(self) -> PooledBrowser:
+        """A ready browser: a pooled one if any is alive, else one launched now."""
+        try:
+            while self._ready:
+                candidate = self._ready.pop(0)
+                if candidate.alive:
+                    return candidate
+                await candidate.close()
+            return await self.launch()
+        finally:
+            self._refill()
+
+    def _refill(self) -> None:
+        if self._closed or self._size <= 0 or (self._refilling and not self._refilling.done()):
+            return
+        self._refilling = asyncio.create_task(self._fill())
+
+    async def _fill(self) -> None:
+        while not self._closed and len(self._ready) < self._size:
+            try:
+                launched = await self.launch()
+            except Exception:
+                log.exception("could not launch a pooled browser")
+                await asyncio.sleep(1.0)
+                continue
+            if self._closed:
+                await launched.close()
+                return
+            self._ready.append(launched)
+
+    async def close(self) -> None:
+        self._closed = True
+        if self._refilling is not None:
+            self._refilling.cancel()
+            with contextlib.suppress(BaseException):
+                await self._refilling
+        ready, self._ready = self._ready, []
+        await asyncio.gather(*(browser.close() for browser in ready))
+        if self._driver is not None:
+            with contextlib.suppress(BaseException):
+                await (await self._driver).stop()
+        # A launch cancelled half-way may have left a process: the marker finds it.
+        await asyncio.to_thread(kill_leftovers, self._browsers_dir)

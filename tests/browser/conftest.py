@@ -1,0 +1,51 @@
+"""Browser-test fixtures: the local test website, a server with a browser pool, and process checks."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from browserfn.browser.chromium import processes_marked
+from tests.browser.site import TestSite
+from tests.live_server import LiveServer
+
+
+@pytest.fixture(scope="session")
+def site() -> Iterator[TestSite]:
+    served = TestSite().start()
+    yield served
+    served.stop()
+
+
+@pytest.fixture(scope="module")
+def browser_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """A server with one Chromium ready in its pool."""
+    live = LiveServer(tmp_path_factory.mktemp("browser-server"), extra_args=("--browser-pool-size", "1")).start()
+    yield live
+    live.stop()
+
+
+@pytest.fixture
+def bapi(browser_server: LiveServer) -> Iterator[httpx.Client]:
+    with browser_server.client(timeout=120) as client:
+        yield client
+
+
+def browsers_of(data_dir: Path) -> list[int]:
+    """Chromium processes the server of `data_dir` launched (they carry its data dir)."""
+    return processes_marked(data_dir)
+
+
+def wait_until_gone(find: object, timeout_s: float = 10.0) -> list[int]:
+    """Poll `find()` until it returns [] or the time is up; returns the last answer."""
+    assert callable(find)
+    deadline = time.monotonic() + timeout_s
+    while True:
+        left: list[int] = find()
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(0.1)
