@@ -72,7 +72,8 @@ class RunService:
         return await self._store.create_run(run)
 
     def _timeout(self, function: Function, timeout_s: float | None) -> float:
-        chosen = timeout_s or function.timeout_s or self._settings.run_timeout_s
+        # An explicit 0 is a bad timeout, not "use the default".
+        chosen = timeout_s if timeout_s is not None else (function.timeout_s or self._settings.run_timeout_s)
         if not 0 < chosen <= self._settings.max_run_timeout_s:
             raise InvalidInput(f"timeout must be between 0 and {self._settings.max_run_timeout_s:g} seconds")
         return chosen
@@ -107,6 +108,8 @@ class RunService:
         run = await self._store.get_run(run_id)
         if run is None or run.function_id != function_id or run.account_id != principal.account_id:
             raise NotFound(f"run {run_id} of function {function_id} not found")
+        if await self._store.get_function(function_id) is None:  # deleted: its runs go with it
+            raise NotFound(f"function {function_id} not found")
         return run
 
     async def list_runs(

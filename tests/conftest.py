@@ -34,10 +34,11 @@ def api(server: LiveServer) -> Iterator[httpx.Client]:
         yield client
 
 
-def deploy(client: httpx.Client, code: str, name: str = "fn", **form: Any) -> dict[str, Any]:
-    """Upload a script (dedented) and return the FunctionResponse."""
+def deploy(client: httpx.Client, code: str, name: str = "fn", restricted: bool = True, **form: Any) -> dict[str, Any]:
+    """Upload a script (dedented) and return the FunctionResponse; `restricted=False` for plain Python."""
     files = {"file": (f"{name}.py", textwrap.dedent(code).encode(), "text/x-python")}
-    response = client.post("/functions/", files=files, data={"name": name, **form})
+    params = {} if restricted else {"restricted": "false"}
+    response = client.post("/functions/", files=files, data={"name": name, **form}, params=params)
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
