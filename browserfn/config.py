@@ -41,6 +41,20 @@ class Settings:
     max_log_bytes: int = 16 * 1024 * 1024
     #: Runs created with runs/create but never started are failed after this long.
     unstarted_run_ttl_s: float = 3600.0
+    #: Interval between a scheduler's looks at the schedules (a tick fires at most this late).
+    schedule_poll_s: float = 0.5
+    #: A tick missed by more than this (the server was down) is not fired late.
+    schedule_misfire_grace_s: float = 60.0
+    #: Attempts of one webhook delivery before it is recorded failed.
+    webhook_max_attempts: int = 6
+    #: Wait after a webhook delivery's first failed attempt; doubles after each further one.
+    webhook_backoff_base_s: float = 1.0
+    #: Longest wait between two attempts of one webhook delivery.
+    webhook_backoff_max_s: float = 600.0
+    #: Time a webhook receiver has to answer one POST.
+    webhook_timeout_s: float = 10.0
+    #: Interval between looks for due webhook deliveries (an ended run wakes it at once).
+    webhook_poll_s: float = 1.0
     #: The Chromium binary sessions run (Debian's by default; any Chromium works).
     chromium_path: str = "/usr/bin/chromium"
     #: Chromium processes launched ahead of demand, so a session start pays no browser launch.

@@ -87,12 +87,13 @@ class RunService:
         *,
         timeout_s: float | None,
         run_id: str | None = None,
+        origin: str = "start",
     ) -> Run:
         """Queue a run for execution: a new one, or one made earlier by `create`."""
         timeout = self._timeout(function, timeout_s)
         await self._executor.admit(principal.account_id)
         if run_id is None:
-            run = self._new_run(principal, function, version, RunState.QUEUED, timeout_s=timeout, origin="start")
+            run = self._new_run(principal, function, version, RunState.QUEUED, timeout_s=timeout, origin=origin)
             run = await self._store.create_run(dataclasses.replace(run, variables=variables))
         else:
             await self.get(principal, function.function_id, run_id)

@@ -67,6 +67,7 @@ def run_record(run: Run, logs: list[str] | None) -> dict[str, Any]:
         "started_at": _ts(run.started_at),
         "stopped_at": _ts(run.ended_at),
         "timeout_s": run.timeout_s,
+        "origin": run.origin,
     }
     if logs is not None:
         record["logs"] = logs

@@ -10,20 +10,26 @@ from fastapi import FastAPI
 import browserfn
 from browserfn.api import errors
 from browserfn.api.deps import Services
-from browserfn.api.routes import functions, health, runs, sessions
+from browserfn.api.routes import console, functions, health, runs, schedules, sessions, webhooks
 from browserfn.browser.sessions import SessionManager
 from browserfn.bus import LocalEventBus
 from browserfn.config import Settings
 from browserfn.executor import create_executor
 from browserfn.functions import FunctionService
 from browserfn.runs import RunService
+from browserfn.scheduler import Scheduler
 from browserfn.store import open_store
+from browserfn.webhooks import WebhookDispatcher
 
 
 def build_services(settings: Settings) -> Services:
     store = open_store(settings)
     bus = LocalEventBus()
     executor = create_executor(settings, store, bus)
+    function_service = FunctionService(settings, store)
+    run_service = RunService(settings, store, executor, bus)
+    dispatcher = WebhookDispatcher.from_settings(settings, store)
+    executor.on_run_ended(dispatcher.run_ended)
     browser_sessions = SessionManager(settings, store, bus)
     executor.on_run_ended(browser_sessions.close_run_sessions)
     return Services(
@@ -31,8 +37,10 @@ def build_services(settings: Settings) -> Services:
         store=store,
         bus=bus,
         executor=executor,
-        functions=FunctionService(settings, store),
-        runs=RunService(settings, store, executor, bus),
+        functions=function_service,
+        runs=run_service,
+        scheduler=Scheduler.from_settings(settings, store, function_service, run_service),
+        webhooks=dispatcher,
         sessions=browser_sessions,
     )
 
@@ -45,11 +53,15 @@ def create_app(settings: Settings) -> FastAPI:
         await services.store.open()
         await services.executor.start()
         await services.sessions.start()
+        services.webhooks.start()
+        services.scheduler.start()
         try:
             yield
         finally:
+            await services.scheduler.close()
             await services.executor.close()
             await services.sessions.close()
+            await services.webhooks.close()
             await services.store.close()
 
     app = FastAPI(
@@ -66,4 +78,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(runs.router)
     app.include_router(functions.router)
     app.include_router(sessions.router)
+    app.include_router(schedules.router)
+    app.include_router(webhooks.router)
+    app.include_router(console.router)
     return app

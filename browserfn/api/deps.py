@@ -17,7 +17,9 @@ from browserfn.executor.base import Executor
 from browserfn.functions import FunctionService
 from browserfn.models import Principal
 from browserfn.runs import RunService
+from browserfn.scheduler import Scheduler
 from browserfn.store.base import Store
+from browserfn.webhooks import WebhookDispatcher
 
 
 @dataclasses.dataclass(frozen=True)
@@ -28,6 +30,8 @@ class Services:
     executor: Executor
     functions: FunctionService
     runs: RunService
+    scheduler: Scheduler
+    webhooks: WebhookDispatcher
     sessions: SessionManager
 
 

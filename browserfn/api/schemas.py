@@ -17,7 +17,9 @@ class StartRunRequest(BaseModel):
     variables: dict[str, Any] = Field(description="The variables to run the function with")
     stream: bool = Field(True, description="Whether to stream logs, or only return the final response")
     runtime: Literal["standard", "extended"] | None = Field(None, description="Accepted for compatibility")
-    callback_url: str | None = Field(None, description="Accepted for compatibility; not called yet")
+    callback_url: str | None = Field(
+        None, description="Receives a signed POST when the run ends (see GET /webhooks/secret)"
+    )
     timeout: float | None = Field(None, description="Wall-clock limit of this run, in seconds (browserfn)")
 
     def target_function_id(self) -> str | None:

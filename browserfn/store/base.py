@@ -27,9 +27,10 @@ from browserfn.models import (
     Run,
     RunState,
 )
+from browserfn.store.automation import AutomationStore
 
 
-class Store(abc.ABC):
+class Store(AutomationStore, abc.ABC):
     @abc.abstractmethod
     async def open(self) -> None:
         """Connect and bring the schema up to date."""

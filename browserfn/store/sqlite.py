@@ -31,6 +31,7 @@ from browserfn.models import (
 )
 from browserfn.store import rows
 from browserfn.store.base import Store
+from browserfn.store.sqlite_automation import SQLiteAutomation
 from browserfn.store.sqlite_schema import MIGRATIONS
 from browserfn.tokens import new_id
 
@@ -45,7 +46,7 @@ def _parameters_json(parameters: tuple[Parameter, ...]) -> str:
     return json.dumps([dataclasses.asdict(p) for p in parameters])
 
 
-class SQLiteStore(Store):
+class SQLiteStore(SQLiteAutomation, Store):
     def __init__(self, path: Path) -> None:
         self._path = path
         self._thread = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")

@@ -14,6 +14,7 @@ from browserfn.api.routes.functions import PageQuery, PageSizeQuery
 from browserfn.api.schemas import CreateRunRequest, ReportRunRequest, StartCreatedRunRequest, StartRunRequest
 from browserfn.errors import InvalidInput
 from browserfn.models import Principal, Run
+from browserfn.webhooks import check_url
 
 router = APIRouter(prefix="/functions/{function_id}/runs", tags=["runs"])
 
@@ -52,7 +53,11 @@ async def _start(
         raise InvalidInput(f"body names function {target} but the path names {function_id}")
     function = await svc.functions.get_visible(principal, function_id)
     chosen = await svc.functions.version_of(function, version)
+    if body.callback_url is not None:
+        check_url(body.callback_url)
     run = await svc.runs.start(principal, function, chosen, body.variables, timeout_s=body.timeout, run_id=run_id)
+    if body.callback_url is not None:
+        await svc.webhooks.register_callback(run.run_id, body.callback_url)
     if body.stream:
         return sse.response(svc.runs.follow(run.run_id))
     ended = await svc.runs.wait_until_ended(run.run_id)
