@@ -10,6 +10,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from browserfn.errors import BrowserfnError, TooManyRequests
 
@@ -39,7 +40,45 @@ def _validation_message(errors: list[dict[str, Any]]) -> str:
     return "invalid request: " + "; ".join(_problem(e) for e in errors)
 
 
+def too_large_message(limit: int | None) -> str:
+    return f"request body too large: the limit is {limit} bytes"
+
+
+class _TooLargeInOurShape:
+    """FastAPI's `max_body_size` answers an over-limit body itself, outside every handler, with a
+    plain-text 413. This outermost layer rewrites that one answer as our JSON error."""
+
+    def __init__(self, app: ASGIApp, limit: int | None) -> None:
+        self.app = app
+        self.message = too_large_message(limit)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        rewriting = False
+
+        async def send_ours(message: Message) -> None:
+            nonlocal rewriting
+            if message["type"] == "http.response.start" and message["status"] == 413:
+                content_type = dict(message.get("headers", [])).get(b"content-type", b"")
+                rewriting = not content_type.startswith(b"application/json")
+            if not rewriting:
+                await send(message)
+            elif message["type"] == "http.response.body" and not message.get("more_body", False):
+                await error_response(413, self.message)(scope, receive, send)
+
+        await self.app(scope, receive, send_ours)
+
+
 def install(app: FastAPI) -> None:
+    build_stack = app.build_middleware_stack
+
+    def build_with_json_413() -> ASGIApp:
+        return _TooLargeInOurShape(build_stack(), app.max_body_size)
+
+    app.build_middleware_stack = build_with_json_413  # type: ignore[method-assign]
+
     @app.exception_handler(BrowserfnError)
     async def on_browserfn_error(_: Request, exc: BrowserfnError) -> JSONResponse:
         headers = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, TooManyRequests) else None
@@ -52,7 +91,9 @@ def install(app: FastAPI) -> None:
         return error_response(422, _validation_message(errors), detail=detail)
 
     @app.exception_handler(HTTPException)
-    async def on_http_error(_: Request, exc: HTTPException) -> JSONResponse:
+    async def on_http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        if exc.status_code == 413:  # the body limit, found while reading a body sent without a length
+            return error_response(413, too_large_message(request.app.max_body_size))
         return error_response(exc.status_code, str(exc.detail), dict(exc.headers or {}))
 
     @app.exception_handler(Exception)

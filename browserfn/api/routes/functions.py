@@ -14,7 +14,10 @@ from browserfn.functions import Upload
 
 router = APIRouter(prefix="/functions", tags=["functions"])
 
-PageQuery = Annotated[int, Query(ge=1, description="Page number")]
+#: Largest page number, position or sequence number a query may name (the store counts in 64 bits).
+MAX_PAGE = 1_000_000_000
+MAX_SEQ = 2**63 - 1
+PageQuery = Annotated[int, Query(ge=1, le=MAX_PAGE, description="Page number")]
 PageSizeQuery = Annotated[int, Query(ge=1, le=100, description="Number of items per page")]
 RestrictedQuery = Annotated[bool, Query(description="Validate the script strictly (Notte's restricted mode)")]
 

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse, Response
 from browserfn import wire
 from browserfn.api import sse
 from browserfn.api.deps import PrincipalDep, Services, ServicesDep
-from browserfn.api.routes.functions import PageQuery, PageSizeQuery
+from browserfn.api.routes.functions import MAX_SEQ, PageQuery, PageSizeQuery
 from browserfn.api.schemas import CreateRunRequest, ReportRunRequest, StartCreatedRunRequest, StartRunRequest
 from browserfn.errors import InvalidInput
 from browserfn.models import Principal, Run
@@ -89,7 +89,7 @@ async def list_runs(
     page_size: PageSizeQuery = 10,
     only_active: Annotated[bool, Query(description="Only runs still active")] = True,
     only_current_token: Annotated[bool, Query(description="Only runs started with the calling key")] = False,
-    before: Annotated[int | None, Query(ge=1, description="Only runs up to this `seq`: pins pages")] = None,
+    before: Annotated[int | None, Query(ge=1, le=MAX_SEQ, description="Only runs up to this `seq`: pins pages")] = None,
 ) -> dict[str, Any]:
     """The caller's runs of a function, newest first."""
     await svc.functions.get_visible(principal, function_id)
@@ -142,14 +142,14 @@ async def follow_run(
     principal: PrincipalDep,
     function_id: str,
     run_id: str,
-    after: Annotated[int | None, Query(ge=0, description="Resume after this event id")] = None,
+    after: Annotated[int | None, Query(ge=0, le=MAX_SEQ, description="Resume after this event id")] = None,
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> Response:
     """Re-attach to a run's event stream: every event from the start, or after `Last-Event-ID`."""
     await svc.runs.get(principal, function_id, run_id)
     resume = after
     if resume is None and last_event_id:
-        if not last_event_id.strip().isdigit():
+        if not last_event_id.strip().isdigit() or int(last_event_id) > MAX_SEQ:
             raise InvalidInput("Last-Event-ID must be the id of an event (a whole number)")
         resume = int(last_event_id)
     return sse.response(svc.runs.follow(run_id, resume or 0))
