@@ -1,0 +1,100 @@
+"""Webhooks against a real server and a real receiver: signatures, retries, the delivery log."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import httpx
+
+from browserfn.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
+from tests.conftest import deploy
+from tests.operator.receiver import Received, Receiver
+
+
+def signed_by(received: Received, secret: str) -> bool:
+    timestamp = int(received.headers[TIMESTAMP_HEADER])
+    return verify(secret, timestamp, received.body, received.headers[SIGNATURE_HEADER])
+
+
+def test_function_webhook_is_signed_and_retried_after_a_failure(api: httpx.Client) -> None:
+    fid = deploy(api, "def run(name: str):\n    return {'hello': name}\n", name="hooked")["function_id"]
+    with Receiver(statuses=[500]) as receiver:
+        created = api.post(f"/functions/{fid}/webhooks", json={"url": receiver.url})
+        assert created.status_code == 200, created.text
+        webhook = created.json()
+        assert webhook["secret"].startswith("whsec_")
+        listed = api.get(f"/functions/{fid}/webhooks").json()["items"]
+        assert listed == [{k: v for k, v in webhook.items() if k != "secret"}]
+
+        started = api.post(
+            f"/functions/{fid}/runs/start", json={"workflow_id": fid, "variables": {"name": "ada"}, "stream": False}
+        ).json()
+        first, second = receiver.wait_for(2, timeout_s=20)
+
+    for received in (first, second):
+        assert signed_by(received, webhook["secret"])
+        assert not signed_by(received, webhook["secret"] + "x")
+        assert abs(int(received.headers[TIMESTAMP_HEADER]) - time.time()) < 60
+    assert first.body == second.body  # the same delivery, sent again
+    assert first.headers["X-Browserfn-Delivery"] == second.headers["X-Browserfn-Delivery"]
+    assert second.at - first.at >= 0.9  # backed off (base 1 s) before retrying
+    payload = json.loads(first.body)
+    assert {k: payload[k] for k in ("event", "function_id", "function_run_id", "status", "state", "result")} == {
+        "event": "run.ended",
+        "function_id": fid,
+        "function_run_id": started["function_run_id"],
+        "status": "closed",
+        "state": "succeeded",
+        "result": {"hello": "ada"},
+    }
+
+    log = api.get(f"/functions/{fid}/webhooks/deliveries").json()["items"]
+    assert len(log) == 1
+    delivery = log[0]
+    assert (delivery["status"], delivery["target"], delivery["function_run_id"]) == (
+        "delivered",
+        webhook["webhook_id"],
+        started["function_run_id"],
+    )
+    assert [(a["status_code"], a["error"]) for a in delivery["attempts"]] == [
+        (500, "receiver answered 500"),
+        (200, None),
+    ]
+    assert delivery["payload"].encode() == first.body
+    assert delivery["next_attempt_at"] is None
+
+    assert api.delete(f"/functions/{fid}/webhooks/{webhook['webhook_id']}").json()["status"] == "success"
+    assert api.get(f"/functions/{fid}/webhooks").json()["items"] == []
+
+
+def test_callback_url_is_signed_with_the_account_secret(api: httpx.Client) -> None:
+    fid = deploy(api, "def run():\n    raise RuntimeError('boom')\n", name="callback")["function_id"]
+    secret = api.get("/webhooks/secret").json()["secret"]
+    assert api.get("/webhooks/secret").json()["secret"] == secret  # stable
+    with Receiver() as receiver:
+        started = api.post(
+            f"/functions/{fid}/runs/start",
+            json={"workflow_id": fid, "variables": {}, "stream": False, "callback_url": receiver.url},
+        ).json()
+        (received,) = receiver.wait_for(1, timeout_s=20)
+    assert signed_by(received, secret)
+    payload = json.loads(received.body)
+    assert (payload["function_run_id"], payload["status"], payload["state"]) == (
+        started["function_run_id"],
+        "failed",
+        "failed",
+    )
+    (delivery,) = api.get(f"/functions/{fid}/webhooks/deliveries").json()["items"]
+    assert (delivery["target"], delivery["status"], len(delivery["attempts"])) == ("callback", "delivered", 1)
+
+
+def test_webhook_urls_must_be_http(api: httpx.Client) -> None:
+    fid = deploy(api, "def run():\n    return 1\n", name="badhook")["function_id"]
+    assert api.post(f"/functions/{fid}/webhooks", json={"url": "file:///etc/passwd"}).status_code == 422
+    bad = api.post(
+        f"/functions/{fid}/runs/start",
+        json={"workflow_id": fid, "variables": {}, "stream": False, "callback_url": "not a url"},
+    )
+    assert bad.status_code == 422
+    assert "http(s)" in bad.json()["message"]
