@@ -36,6 +36,8 @@ def parse_parameters(code: str, filename: str = "function.py") -> tuple[Paramete
     try:
         tree = ast.parse(code, filename=filename)
     except SyntaxError as exc:
+        if exc.lineno is None:  # not about a place in the code, e.g. a NUL byte
+            raise InvalidScript(f"script cannot be parsed: {exc.msg}") from exc
         raise InvalidScript(f"script has a syntax error at line {exc.lineno}: {exc.msg}") from exc
     except ValueError as exc:  # e.g. a NUL byte in the source
         raise InvalidScript(f"script cannot be parsed: {exc}") from exc

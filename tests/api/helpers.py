@@ -82,3 +82,13 @@ def assert_error(response: httpx.Response, status: int, message: str) -> dict[st
     assert body["message"] == message, body
     assert set(body) <= {"status", "message", "detail"}, body
     return body
+
+
+def assert_error_like(response: httpx.Response, status: int, pattern: str) -> dict[str, Any]:
+    """As assert_error, for messages that quote a parser's own words: the message must match `pattern`."""
+    assert response.status_code == status, response.text
+    body: dict[str, Any] = response.json()
+    assert body["status"] == status, body
+    assert re.fullmatch(pattern, body["message"]), body
+    assert set(body) <= {"status", "message", "detail"}, body
+    return body

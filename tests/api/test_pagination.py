@@ -52,6 +52,7 @@ def test_page_bounds_are_checked(api: httpx.Client) -> None:
             {"page": "two"},
             "invalid request: page: Input should be a valid integer, unable to parse string as an integer",
         ),
+        ({"page": 10**19}, "invalid request: page: Input should be less than or equal to 1000000000"),
         ({"page_size": 0}, "invalid request: page_size: Input should be greater than or equal to 1"),
         ({"page_size": 101}, "invalid request: page_size: Input should be less than or equal to 100"),
         (
@@ -63,6 +64,13 @@ def test_page_bounds_are_checked(api: httpx.Client) -> None:
         for params, message in cases:
             assert_error(api.get(path, params=params), 422, message)
     assert page_of(api, fid, page_size=100)["page_size"] == 100
+    far = page_of(api, fid, page=10**9, page_size=100)
+    assert far == {"items": [], "page": 10**9, "page_size": 100, "has_next": False, "has_previous": True}
+    assert_error(
+        api.get(f"/functions/{fid}/runs", params={"before": 2**64}),
+        422,
+        "invalid request: before: Input should be less than or equal to 9223372036854775807",
+    )
 
 
 def test_only_active_is_the_default(api: httpx.Client) -> None:
