@@ -14,6 +14,7 @@ import ctypes
 import os
 import shutil
 import signal
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -37,6 +38,8 @@ DEFAULT_FLAGS = (
     "--disable-dev-shm-usage",
     "--metrics-recording-only",
     "--mute-audio",
+    # A page restored from the back-forward cache fires no load event: history actions would hang.
+    "--disable-features=BackForwardCache",
     "--password-store=basic",
     "--use-mock-keychain",
     "--remote-debugging-address=127.0.0.1",
@@ -70,12 +73,13 @@ class ChromiumProcess:
         cls, executable: str, browsers_dir: Path, timeout_s: float, extra_flags: tuple[str, ...] = ()
     ) -> ChromiumProcess:
         """Start Chromium and wait until its DevTools endpoint is up."""
-        profile_dir = browsers_dir / uuid.uuid4().hex
+        profile_dir = browsers_dir / uuid.uuid4().hex[:16]
         profile_dir.mkdir(parents=True)
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "HOME": str(profile_dir),
-            "TMPDIR": str(profile_dir),
+            # Not the profile: Chromium's singleton socket path must stay under 108 bytes.
+            "TMPDIR": tempfile.gettempdir(),
             MARKER_ENV: str(browsers_dir.parent.resolve()),
         }
         process = await asyncio.create_subprocess_exec(

@@ -27,8 +27,9 @@ FORM = """<!doctype html><html><head><title>Contact</title></head><body><main><h
 <label>Email <input id="email" name="email" type="email"></label>
 <label><input id="agree" name="agree" type="checkbox" value="yes"> I agree</label>
 <select id="color" name="color"><option value="red">Red</option><option value="green">Green</option></select>
+<button type="submit">Send</button></form>
 <input id="search" name="q" onkeydown="if(event.key==='Enter'){document.title='entered '+this.value}">
-<button type="submit">Send</button></form></main></body></html>"""
+</main></body></html>"""
 
 
 class _Handler(BaseHTTPRequestHandler):
