@@ -1,4 +1,5 @@
-"""`browserfn keys create`: make an account's API key (the key is printed once, as the last line)."""
+"""`browserfn keys create`: make an account's API key in the store directly (the key is printed once,
+as the last line); `keys list|new|revoke` manage the caller's keys over HTTP (keys_http.py)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import asyncio
 from typing import Any
 
 from browserfn import tokens
+from browserfn.cli import keys_http
 from browserfn.cli.common import add_store_options, settings_from
 from browserfn.store import open_store
 
@@ -19,6 +21,7 @@ def add_parser(commands: Any) -> None:
     create.add_argument("--name", default="default", help="a label for the key")
     add_store_options(create)
     create.set_defaults(handler=create_key)
+    keys_http.add_actions(actions)
 
 
 async def _create_key(args: argparse.Namespace) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from browserfn.cli import keys, serve, worker
+from browserfn.cli import functions_cmd, keys, runs_cmd, schedules_cmd, secrets_cmd, serve, worker
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -14,6 +14,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_parser(commands)
     keys.add_parser(commands)
     worker.add_parser(commands)
+    functions_cmd.add_parsers(commands)
+    runs_cmd.add_parsers(commands)
+    schedules_cmd.add_parsers(commands)
+    secrets_cmd.add_parsers(commands)
     return parser
 
 

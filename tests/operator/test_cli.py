@@ -1,0 +1,178 @@
+"""The real `browserfn` command (a subprocess) against a real server."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.live_server import LiveServer
+
+BROWSERFN = str(Path(sys.executable).parent / "browserfn")
+GREETER = """\
+from loguru import logger
+
+def run(name: str, times: int = 1):
+    for i in range(times):
+        print(f"hello {name} #{i}")
+    logger.warning("careful")
+    if name == "boom":
+        raise ValueError("no booms")
+    return {"greeted": name, "times": times}
+"""
+
+
+def cli(
+    server: LiveServer, *args: str, key: str | None = None, timeout_s: float = 60
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "NOTTE_API_URL": server.url, "NOTTE_API_KEY": key if key is not None else server.key}
+    env.pop("FORCE_COLOR", None)
+    return subprocess.run([BROWSERFN, *args], capture_output=True, text=True, env=env, timeout=timeout_s)
+
+
+@pytest.fixture
+def greeter(server: LiveServer, tmp_path: Path) -> dict[str, Any]:
+    script = tmp_path / "greeter.py"
+    script.write_text(GREETER)
+    done = cli(server, "deploy", str(script), "--name", "greeter", "--json")
+    assert done.returncode == 0, done.stderr
+    function: dict[str, Any] = json.loads(done.stdout)
+    return function
+
+
+def test_deploy_list_and_update(server: LiveServer, greeter: dict[str, Any], tmp_path: Path) -> None:
+    assert greeter["name"] == "greeter"
+    assert [v["name"] for v in greeter["variables"]] == ["name", "times"]
+    listed = cli(server, "functions")
+    assert listed.returncode == 0
+    header, *rows = listed.stdout.splitlines()
+    assert header.split() == ["ID", "NAME", "LATEST", "VERSIONS", "VARIABLES", "UPDATED"]
+    row = next(r for r in rows if r.startswith(greeter["function_id"]))
+    assert row.split()[1:4] == ["greeter", greeter["latest_version"], "1"]
+
+    newer = tmp_path / "v2.py"
+    newer.write_text("def run(name: str):\n    return name.upper()\n")
+    updated = cli(server, "deploy", str(newer), "--function", greeter["function_id"])
+    assert updated.returncode == 0, updated.stderr
+    assert updated.stdout.startswith(f"updated {greeter['function_id']}")
+    assert "variables: name: str" in updated.stdout
+    as_json = json.loads(cli(server, "functions", "--json").stdout)
+    mine = next(f for f in as_json["items"] if f["function_id"] == greeter["function_id"])
+    assert len(mine["versions"]) == 2
+
+
+def test_run_streams_logs_and_exits_by_status(server: LiveServer, greeter: dict[str, Any]) -> None:
+    fid = greeter["function_id"]
+    ok = cli(server, "run", fid, "--var", "name=ada", "--var", "times=2")
+    assert ok.returncode == 0, ok.stderr
+    lines = ok.stdout.splitlines()
+    messages = [line.split(" | ", 3)[3] for line in lines if line.count(" | ") >= 3]
+    assert messages == ["hello ada #0", "hello ada #1", "careful"]
+    assert "\033[" not in ok.stdout  # not a terminal: no colours
+    run_line = next(line for line in lines if line.startswith("run "))
+    run_id = run_line.split()[1]
+    assert run_line.endswith("closed (succeeded)")
+    assert json.loads("\n".join(lines[lines.index(run_line) + 1 :])) == {"greeted": "ada", "times": 2}
+
+    failed = cli(server, "run", fid, "--var", "name=boom", "--json")
+    assert failed.returncode == 1
+    result = json.loads(failed.stdout)
+    assert (result["status"], result["state"]) == ("failed", "failed")
+    assert "no booms" in json.dumps(result["result"])
+    assert "hello boom #0" in failed.stderr  # with --json, logs go to stderr
+
+    table = cli(server, "runs", fid)
+    header, *rows = table.stdout.splitlines()
+    assert header.split() == ["RUN", "STATUS", "STATE", "ORIGIN", "STARTED", "DURATION"]
+    by_id = {r.split()[0]: r.split() for r in rows}
+    assert by_id[run_id][1:4] == ["closed", "succeeded", "start"]
+    assert by_id[run_id][-1].endswith("s")
+    only_failed = json.loads(cli(server, "runs", fid, "--status", "failed", "--json").stdout)["items"]
+    assert [r["function_run_id"] for r in only_failed] == [result["function_run_id"]]
+
+    logs = cli(server, "logs", fid, run_id)
+    assert [line.split(" | ", 3)[3] for line in logs.stdout.splitlines()] == messages
+    followed = cli(server, "logs", fid, run_id, "-f")
+    assert followed.returncode == 0
+    assert followed.stdout.splitlines()[:3] == logs.stdout.splitlines()
+
+
+def test_stop_a_running_run(server: LiveServer, tmp_path: Path) -> None:
+    script = tmp_path / "sleeper.py"
+    script.write_text("import time\n\ndef run():\n    print('sleeping', flush=True)\n    time.sleep(60)\n")
+    fid = json.loads(cli(server, "deploy", str(script), "--json").stdout)["function_id"]
+    env = {**os.environ, "NOTTE_API_URL": server.url, "NOTTE_API_KEY": server.key}
+    with subprocess.Popen([BROWSERFN, "run", fid], stdout=subprocess.PIPE, text=True, env=env) as running:
+        assert running.stdout is not None
+        assert "sleeping" in running.stdout.readline()  # logs arrive while the run is going
+        active = json.loads(cli(server, "runs", fid, "--status", "active", "--json").stdout)["items"]
+        (run,) = active
+        stopped = cli(server, "stop", fid, run["function_run_id"])
+        assert stopped.returncode == 0, stopped.stderr
+        assert stopped.stdout.startswith(f"stopped {run['function_run_id']}")
+        rest = running.stdout.read()
+        assert running.wait(30) == 1
+    assert "failed (stopped)" in rest
+
+
+def test_schedules_through_the_cli(server: LiveServer, greeter: dict[str, Any]) -> None:
+    fid = greeter["function_id"]
+    put = cli(server, "schedules", "set", fid, "* * * * * */2", "--var", "name=cron", "--json")
+    assert put.returncode == 0, put.stderr
+    assert json.loads(put.stdout)["schedule"]["variables"] == {"name": "cron"}
+    listed = cli(server, "schedules", "list")
+    assert any(line.startswith(fid) and "*/2" in line for line in listed.stdout.splitlines())
+    deadline = time.monotonic() + 15
+    ticks: list[dict[str, Any]] = []
+    while time.monotonic() < deadline and not ticks:
+        ticks = json.loads(cli(server, "schedules", "ticks", fid, "--json").stdout)["items"]
+        time.sleep(0.5)
+    assert cli(server, "schedules", "delete", fid).returncode == 0
+    assert ticks and ticks[0]["outcome"] == "started"
+    gone = cli(server, "schedules", "delete", fid)
+    assert gone.returncode == 3
+    assert "has no schedule" in gone.stderr
+
+
+def test_keys_and_secrets(server: LiveServer, greeter: dict[str, Any]) -> None:
+    made = cli(server, "keys", "new", "ci", "--json")
+    if made.returncode == 3 and "404" in made.stderr:
+        pytest.skip("the server has no /keys endpoints yet")
+    key = json.loads(made.stdout)
+    listed = json.loads(cli(server, "keys", "list", "--json").stdout)["items"]
+    assert key["key_id"] in [k["key_id"] for k in listed]
+    assert cli(server, "functions", key=key["key"]).returncode == 0
+    assert cli(server, "keys", "revoke", key["key_id"]).returncode == 0
+    refused = cli(server, "functions", key=key["key"])
+    assert refused.returncode == 3
+    assert "401" in refused.stderr
+
+    fid = greeter["function_id"]
+    assert cli(server, "secrets", "set", "TOKEN", "s3cret", "--function", fid).returncode == 0
+    names = cli(server, "secrets", "list", "--function", fid)
+    assert names.stdout.split() == ["TOKEN"]
+    assert "s3cret" not in names.stdout
+    assert cli(server, "secrets", "delete", "TOKEN", "--function", fid).returncode == 0
+    assert cli(server, "secrets", "list", "--function", fid).stdout.split() == []
+
+
+def test_errors_are_one_line_and_exit_3(server: LiveServer) -> None:
+    no_key = cli(server, "functions", key="")
+    assert (no_key.returncode, no_key.stderr.strip()) == (3, "error: no API key: pass --api-key or set NOTTE_API_KEY")
+    bad_key = cli(server, "functions", key="bfn_nope")
+    assert bad_key.returncode == 3
+    assert bad_key.stderr.startswith("error: GET /functions/: 401")
+    flags = subprocess.run(
+        [BROWSERFN, "functions", "--server-url", "http://127.0.0.1:9", "--api-key", "k"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert flags.returncode == 3
+    assert "cannot reach the server" in flags.stderr
