@@ -41,6 +41,22 @@ class Settings:
     max_log_bytes: int = 16 * 1024 * 1024
     #: Runs created with runs/create but never started are failed after this long.
     unstarted_run_ttl_s: float = 3600.0
+    #: Memory of one run's process tree (a cgroup where writable, else RLIMIT_DATA per process).
+    run_memory_limit_bytes: int = 2 * 1024**3
+    #: CPU seconds each process of a run may use (RLIMIT_CPU); the wall-clock limit is run_timeout_s.
+    run_cpu_limit_s: int = 3600
+    #: Processes and threads one run may have at once (RLIMIT_NPROC of its own uid).
+    run_max_processes: int = 512
+    #: Open files per process of a run (RLIMIT_NOFILE).
+    run_max_open_files: int = 4096
+    #: Largest file a run may write (RLIMIT_FSIZE).
+    run_max_file_bytes: int = 1024**3
+    #: Output (logs and result) after which a run is killed; stored logs stop at max_log_bytes.
+    run_max_output_bytes: int = 64 * 1024**2
+    #: Requests per second one API key may make (burst: twice that); 0 disables rate limiting.
+    rate_limit_per_s: float = 50.0
+    #: Deepest nesting of a JSON request body (variables included); deeper answers 422.
+    max_json_depth: int = 32
     #: Interval between a scheduler's looks at the schedules (a tick fires at most this late).
     schedule_poll_s: float = 0.5
     #: A tick missed by more than this (the server was down) is not fired late.

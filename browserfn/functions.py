@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from browserfn import restricted as restricted_mode
 from browserfn import scripts, tokens
 from browserfn.config import Settings
 from browserfn.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -26,6 +27,8 @@ class FunctionService:
     def _version(self, function_id: str, version: str, upload: Upload, restricted: bool) -> FunctionVersion:
         code = scripts.decode_script(upload.content, self._settings.max_script_bytes)
         parameters = scripts.parse_parameters(code, upload.filename)
+        if restricted:
+            restricted_mode.validate(code, upload.filename)
         return FunctionVersion(function_id, version, code, parameters, restricted, utcnow())
 
     def check_timeout(self, timeout_s: float | None) -> float | None:

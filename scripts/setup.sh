@@ -10,6 +10,13 @@ if ! command -v chromium >/dev/null 2>&1; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q chromium
 fi
 
+# nftables: the firewall that keeps runs off this machine's ports other than the API's.
+if ! command -v nft >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+    $SUDO apt-get update -q
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q nftables
+fi
+
 if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi

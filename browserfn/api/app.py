@@ -10,7 +10,10 @@ from fastapi import FastAPI
 import browserfn
 from browserfn.api import errors
 from browserfn.api.deps import Services
+from browserfn.api.guards import JsonGuard
 from browserfn.api.routes import console, functions, health, runs, schedules, sessions, webhooks
+from browserfn.api.routes import keys as key_routes
+from browserfn.api.routes import secrets as secret_routes
 from browserfn.browser.sessions import SessionManager
 from browserfn.bus import LocalEventBus
 from browserfn.config import Settings
@@ -73,10 +76,13 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.services = services
     errors.install(app)
+    app.add_middleware(JsonGuard, max_bytes=settings.max_body_bytes, max_depth=settings.max_json_depth)
     # Order matters: /functions/health before /functions/{id}; runs/create|start before runs/{run_id}.
     app.include_router(health.router)
     app.include_router(runs.router)
     app.include_router(functions.router)
+    app.include_router(key_routes.router)
+    app.include_router(secret_routes.router)
     app.include_router(sessions.router)
     app.include_router(schedules.router)
     app.include_router(webhooks.router)

@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 
 from browserfn import tokens
+from browserfn.api.ratelimit import limiter_for
 from browserfn.browser.sessions import SessionManager
 from browserfn.bus import EventBus
 from browserfn.config import Settings
@@ -44,6 +45,7 @@ ServicesDep = Annotated[Services, Depends(services)]
 
 
 async def principal(
+    request: Request,
     svc: ServicesDep,
     authorization: Annotated[str | None, Header()] = None,
     x_notte_api_key: Annotated[str | None, Header()] = None,
@@ -60,6 +62,7 @@ async def principal(
     found = await svc.store.find_principal(tokens.hash_secret(secret))
     if found is None:
         raise Unauthorized("invalid or revoked API key")
+    limiter_for(request.app, svc.settings).check(found.key_id)
     return found
 
 

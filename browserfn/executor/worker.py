@@ -10,12 +10,12 @@ import logging
 import tempfile
 from typing import Any
 
-from browserfn import scripts, tokens, wire
+from browserfn import scripts, secrets, tokens, wire
 from browserfn.bus import EventBus
 from browserfn.config import Settings
 from browserfn.models import EventType, NewEvent, Run, RunState, utcnow
 from browserfn.sandbox import protocol
-from browserfn.sandbox.process import ProcessPool, RunProcess
+from browserfn.sandbox.process import ProcessPool, RunProcess, isolation_options
 from browserfn.store.base import Store
 
 log = logging.getLogger(__name__)
@@ -48,6 +48,7 @@ class RunWorker:
         self._pool = pool
         self.run_id = run_id
         self._stop_requested = asyncio.Event()
+        self._mask = secrets.Masker(())
 
     def request_stop(self) -> None:
         self._stop_requested.set()
@@ -70,8 +71,8 @@ class RunWorker:
             self._bus,
             self.run_id,
             state,
-            result=reason if result is None else result,
-            reason=reason,
+            result=self._mask.value(reason if result is None else result),
+            reason=self._mask.value(reason),
         )
 
     async def _execute(self, run: Run) -> None:
@@ -84,13 +85,17 @@ class RunWorker:
         token = tokens.new_run_token()
         await self._store.set_run_token(run.run_id, tokens.hash_secret(token))
         timeout_s = run.timeout_s or self._settings.run_timeout_s
+        secret_env = await secrets.vault_for(self._settings).for_run(run.account_id, run.function_id)
+        self._mask = secrets.Masker(secret_env.values())
         with tempfile.TemporaryDirectory(prefix="browserfn-run-") as workdir:
             job = {
                 "code": version.code,
                 "variables": run.variables,
                 "cwd": workdir,
                 "filename": "function.py",
-                "env": self._environment(run, token, workdir),
+                "env": self._environment(run, token, workdir) | secret_env,
+                "restricted": version.restricted,
+                "isolation": isolation_options(self._settings),
             }
             process = await self._pool.acquire()
             try:
@@ -174,7 +179,7 @@ class RunWorker:
                         return result, exit
                     kind = message.get("type")
                     if kind == "log":
-                        line = str(message.get("line", ""))
+                        line = self._mask.text(str(message.get("line", "")))
                         log_bytes += len(line)
                         if log_bytes <= self._settings.max_log_bytes:
                             events.append(NewEvent(EventType.LOG, line))

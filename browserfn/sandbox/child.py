@@ -9,6 +9,7 @@ which the supervisor turns into log lines. The last event is the result.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import io
 import json
@@ -21,7 +22,7 @@ import types
 import warnings
 from typing import Any
 
-from browserfn.sandbox import protocol
+from browserfn.sandbox import isolation, protocol
 
 SCRIPT_SOURCE = "user_script"
 
@@ -141,6 +142,28 @@ def _user_traceback(exc: BaseException) -> str:
     return "".join(traceback.format_exception(type(exc), exc, tb)).rstrip()
 
 
+class RestrictedModeError(RuntimeError):
+    pass
+
+
+def _compile(job: dict[str, Any], path: str, module: types.ModuleType) -> Any:
+    """Plain Python, or under Notte's restricted policy (then with its guarded globals)."""
+    if not job.get("restricted"):
+        return compile(job["code"], path, "exec")
+    from browserfn.sandbox import policy
+
+    code, violations = policy.compile_script(job["code"], path)
+    if code is None:
+        raise RestrictedModeError("script refused by restricted mode:\n" + "\n".join(violations))
+    extra: dict[str, Any] = {}
+    with contextlib.suppress(ImportError):
+        from loguru import logger
+
+        extra["logger"] = logger
+    module.__dict__.update(policy.script_globals(SCRIPT_SOURCE, extra))
+    return code
+
+
 def _run_script(job: dict[str, Any]) -> Any:
     path = os.path.join(os.getcwd(), str(job.get("filename", "function.py")))
     with open(path, "w", encoding="utf-8") as f:
@@ -148,7 +171,7 @@ def _run_script(job: dict[str, Any]) -> Any:
     module = types.ModuleType(SCRIPT_SOURCE)
     module.__file__ = path
     sys.modules[SCRIPT_SOURCE] = module
-    exec(compile(job["code"], path, "exec"), module.__dict__)
+    exec(_compile(job, path, module), module.__dict__)
     run = module.__dict__["run"]
     result = run(**job["variables"])
     if inspect.iscoroutine(result):
@@ -156,16 +179,36 @@ def _run_script(job: dict[str, Any]) -> Any:
     return result
 
 
+def _isolate(job: dict[str, Any]) -> None:
+    """Confine this process before any user code runs (see isolation.py); as root only."""
+    options: dict[str, Any] = job.get("isolation") or {}
+    limits = {**isolation.DEFAULT_LIMITS, **options.get("limits", {})}
+    if options.get("cgroup"):
+        isolation.join_cgroup(options["cgroup"], os.getpid())
+    uid = options.get("uid")
+    if uid is not None:
+        isolation.private_mounts()
+    isolation.set_limits(limits, memory_by_cgroup=bool(options.get("cgroup")))
+    os.chdir(job["cwd"])
+    isolation.forbid_new_privileges()
+    if uid is not None:
+        isolation.drop_privileges(uid)
+
+
 def main(job: dict[str, Any], events_fd: int, output_fd: int) -> None:
     """Runs in the forked child; never returns."""
     os.setpgid(0, 0)
+    try:
+        _isolate(job)
+    except Exception as exc:  # never run user code half-confined
+        _Emitter(events_fd).send(protocol.result_error(f"browserfn could not isolate the run: {exc!r}"))
+        os._exit(70)
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     os.dup2(output_fd, 1)
     os.dup2(output_fd, 2)
     os.environ.clear()
     os.environ.update(job["env"])
-    os.chdir(job["cwd"])
     emitter = _Emitter(events_fd)
     _capture(emitter)
     code = 0

@@ -9,11 +9,13 @@ import json
 import os
 import sys
 import tempfile
+import urllib.parse
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from browserfn.sandbox import proctree
+from browserfn.config import Settings
+from browserfn.sandbox import firewall, isolation, proctree
 
 #: A message line may carry a whole result; lines are read with this bound.
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
@@ -30,6 +32,30 @@ def base_environment(warm_imports: tuple[str, ...]) -> dict[str, str]:
         "PYTHONDONTWRITEBYTECODE": "1",
         "DISABLE_TELEMETRY": "true",
         "BROWSERFN_WARM_IMPORTS": ",".join(warm_imports),
+    }
+
+
+_FIREWALLED_PORTS: set[int] = set()
+
+
+def isolation_options(settings: Settings) -> dict[str, Any]:
+    """The `isolation` part of a job: the run's limits from the settings. The first call also
+    puts up the firewall that keeps runs off this machine's ports other than the API's."""
+    ports = {settings.port}
+    with contextlib.suppress(ValueError):
+        ports.add(urllib.parse.urlsplit(settings.base_url).port or settings.port)
+    if isolation.can_drop_privileges() and not ports <= _FIREWALLED_PORTS:
+        firewall.allow_api_ports(ports)
+        _FIREWALLED_PORTS.update(ports)
+    return {
+        "limits": {
+            "memory_bytes": settings.run_memory_limit_bytes,
+            "cpu_s": settings.run_cpu_limit_s,
+            "processes": settings.run_max_processes,
+            "open_files": settings.run_max_open_files,
+            "file_bytes": settings.run_max_file_bytes,
+            "output_bytes": settings.run_max_output_bytes,
+        }
     }
 
 

@@ -8,7 +8,7 @@ import signal
 import time
 
 
-def _parents() -> dict[int, int]:
+def _parents(include_zombies: bool = False) -> dict[int, int]:
     parents: dict[int, int] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -20,15 +20,15 @@ def _parents() -> dict[int, int]:
             continue  # exited meanwhile
         # The command name may hold spaces and parentheses: fields start after the last ')'.
         fields = stat[stat.rfind(b")") + 2 :].split()
-        if fields[0] != b"Z":  # a zombie is already dead; its parent reaps it
+        if include_zombies or fields[0] != b"Z":  # a zombie is already dead; its parent reaps it
             parents[int(entry)] = int(fields[1])
     return parents
 
 
-def descendants(root: int) -> list[int]:
-    """Living descendants of `root`, parents before children."""
+def descendants(root: int, include_zombies: bool = False) -> list[int]:
+    """Living descendants of `root` (and dead unreaped ones if asked), parents before children."""
     children: dict[int, list[int]] = {}
-    for pid, ppid in _parents().items():
+    for pid, ppid in _parents(include_zombies).items():
         children.setdefault(ppid, []).append(pid)
     found: list[int] = []
     frontier = [root]
@@ -47,7 +47,9 @@ def kill_descendants(root: int, deadline_s: float = 2.0, reap_children: bool = T
     killed: set[int] = set()
     end = time.monotonic() + deadline_s
     while True:
-        pids = descendants(root)
+        # A subreaper also waits for the zombies it must reap: once it exits, they would go to
+        # pid 1, which in a container may never reap them.
+        pids = descendants(root, include_zombies=reap_children)
         if not pids or time.monotonic() > end:
             return len(killed)
         for pid in pids:

@@ -18,10 +18,12 @@ import os
 import selectors
 import signal
 import sys
+from typing import Any
 
-from browserfn.sandbox import proctree, protocol
+from browserfn.sandbox import isolation, proctree, protocol
 
 WAIT_TICK_S = 0.05
+_RESULT_PREFIX = b'{"type": "result"'
 
 
 def _write_raw(data: bytes) -> None:
@@ -55,7 +57,34 @@ class _LineSplitter:
         return [rest.decode("utf-8", "replace")] if rest else []
 
 
-def supervise(job: dict[str, object]) -> int:
+def _confine(job: dict[str, Any]) -> isolation.MemoryCgroup | None:
+    """Give the job its uid and working directory, and make its memory cgroup."""
+    options: dict[str, Any] = job.setdefault("isolation", {})
+    limits: dict[str, int] = options.setdefault("limits", dict(isolation.DEFAULT_LIMITS))
+    if isolation.can_drop_privileges():
+        options["uid"] = isolation.run_uid(os.getpid())
+        isolation.prepare_workdir(str(job["cwd"]), options["uid"])
+    cgroup = isolation.MemoryCgroup.create(f"browserfn-run-{os.getpid()}", limits["memory_bytes"])
+    options["cgroup"] = str(cgroup.path) if cgroup else None
+    return cgroup
+
+
+def _limit_message(status: int, oom_kills: int, over_output: bool, limits: dict[str, int]) -> str | None:
+    """Why the child died without a result, when a limit killed it."""
+    if oom_kills:
+        return f"MemoryError: the run exceeded its memory limit of {limits['memory_bytes'] // 2**20} MiB and was killed"
+    if over_output:
+        return f"the run printed more than {limits['output_bytes'] // 2**20} MiB of output and was killed"
+    if os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGXCPU:
+        return f"the run used its CPU time limit of {limits['cpu_s']} s and was killed"
+    if os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGXFSZ:
+        return f"the run wrote a file over the file size limit of {limits['file_bytes'] // 2**20} MiB and was killed"
+    return None
+
+
+def supervise(job: dict[str, Any]) -> int:
+    cgroup = _confine(job)
+    limits: dict[str, int] = job["isolation"]["limits"]
     events_r, events_w = os.pipe()
     output_r, output_w = os.pipe()
     child = os.fork()
@@ -76,17 +105,30 @@ def supervise(job: dict[str, object]) -> int:
     pending_events = b""
     output = _LineSplitter()
     status: int | None = None
+    got_result = False
+    output_bytes = 0
+    over_output = False
 
     def pump(key: selectors.SelectorKey) -> None:
-        nonlocal pending_events
+        nonlocal pending_events, got_result, output_bytes, over_output
         data = os.read(key.fd, 65536)
         if not data:
             selector.unregister(key.fd)
+            return
+        output_bytes += len(data)
+        if output_bytes > limits["output_bytes"]:
+            if not over_output:  # a flood: stop reading it, and end the run
+                over_output = True
+                proctree.kill_descendants(os.getpid())
             return
         if key.data == "events":
             pending_events += data
             *complete, pending_events = pending_events.split(b"\n")
             for message in complete:
+                if message.startswith(_RESULT_PREFIX):
+                    if got_result:
+                        continue  # a forked copy of the script also ended: the first result counts
+                    got_result = True
                 _write_raw(message + b"\n")
         else:
             for text in output.feed(data):
@@ -113,6 +155,14 @@ def supervise(job: dict[str, object]) -> int:
             pump(key)
     for line in output.rest():
         _write(protocol.log("INFO", "output", line))
+    oom_kills = cgroup.oom_kills() if cgroup else 0
+    if cgroup:
+        cgroup.remove()
+    limit = _limit_message(status, oom_kills, over_output, limits)
+    if limit is not None and (not got_result or over_output):
+        _write(protocol.log("ERROR", "browserfn", limit))
+        if not got_result:
+            _write(protocol.result_error(limit))
     _write(
         protocol.exited(
             os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,

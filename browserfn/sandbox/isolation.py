@@ -1,0 +1,208 @@
+"""OS isolation of one run, applied by the supervisor (root) and the forked child before the
+user's code runs. Stdlib only: the child imports it.
+
+What a run gets (README "Isolation" has the whole picture and the fallbacks):
+- its own uid, `RUN_UID_BASE + supervisor pid`: unique among living runs, so runs cannot signal,
+  ptrace or read each other, RLIMIT_NPROC counts this run only, and the firewall (firewall.py)
+  recognises run traffic by uid range. Only when the server runs as root; otherwise runs keep the
+  server's uid (a development setup) and the server logs a warning.
+- a private working directory (its HOME and TMPDIR) owned by that uid, mode 0700;
+- a mount namespace in which directories the uid could not traverse anyway (root's home, where
+  the interpreter may live) are replaced by an empty tmpfs with only what Python needs bound back;
+- resource limits: memory through a cgroup (v1 or v2, whichever is writable; RLIMIT_AS is not
+  used: it breaks Chromium), falling back to RLIMIT_DATA; CPU seconds, processes, open files and
+  file size through rlimits; no_new_privs, so setuid programs cannot raise privileges.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import resource
+import sys
+from pathlib import Path
+from typing import Any
+
+#: Run uids are this plus the supervisor's pid (pid_max is at most 2**22).
+RUN_UID_BASE = 2_000_000_000
+RUN_UID_RANGE = 1 << 22
+#: Limits of a run when the job names none (the server passes its settings; see process.py).
+DEFAULT_LIMITS: dict[str, int] = {
+    "memory_bytes": 2 * 2**30,
+    "cpu_s": 3600,
+    "processes": 512,
+    "open_files": 4096,
+    "file_bytes": 2**30,
+    "output_bytes": 64 * 2**20,
+}
+_CLONE_NEWNS = 0x00020000
+_MS_REC = 0x4000
+_MS_PRIVATE = 1 << 18
+_MS_BIND = 0x1000
+_PR_SET_NO_NEW_PRIVS = 38
+_CGROUP_ROOT = Path("/sys/fs/cgroup")
+
+
+def run_uid(supervisor_pid: int) -> int:
+    return RUN_UID_BASE + supervisor_pid
+
+
+def can_drop_privileges() -> bool:
+    return os.geteuid() == 0
+
+
+def _libc() -> Any:
+    return ctypes.CDLL(None, use_errno=True)
+
+
+# -- memory cgroup (created by the supervisor, joined by the child) -------------------------------
+def _own_cgroup(controller: str) -> tuple[Path, str] | None:
+    """(directory of this process's cgroup for `controller`, "v1" | "v2") if one is writable."""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/self/cgroup").read_text().splitlines():
+            _, controllers, path = line.split(":", 2)
+            if controller in controllers.split(","):
+                found = _CGROUP_ROOT / controller / path.lstrip("/")
+                if os.access(found, os.W_OK):
+                    return found, "v1"
+            if controllers == "":
+                for root in (_CGROUP_ROOT, _CGROUP_ROOT / "unified"):
+                    found = root / path.lstrip("/")
+                    if controller in _read(found / "cgroup.subtree_control").split() and os.access(found, os.W_OK):
+                        return found, "v2"
+    return None
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except OSError:
+        return ""
+
+
+class MemoryCgroup:
+    """One run's memory cgroup: limit, membership, OOM count, removal."""
+
+    def __init__(self, path: Path, version: str) -> None:
+        self.path = path
+        self.version = version
+
+    @classmethod
+    def create(cls, name: str, limit_bytes: int) -> MemoryCgroup | None:
+        """None where no memory cgroup is writable (the child then falls back to RLIMIT_DATA)."""
+        parent = _own_cgroup("memory")
+        if parent is None:
+            return None
+        path, version = parent[0] / name, parent[1]
+        try:
+            path.mkdir(exist_ok=True)
+            if version == "v2":
+                (path / "memory.max").write_text(str(limit_bytes))
+                with contextlib.suppress(OSError):
+                    (path / "memory.swap.max").write_text("0")
+            else:
+                (path / "memory.limit_in_bytes").write_text(str(limit_bytes))
+                with contextlib.suppress(OSError):
+                    (path / "memory.memsw.limit_in_bytes").write_text(str(limit_bytes))
+        except OSError:
+            with contextlib.suppress(OSError):
+                path.rmdir()
+            return None
+        return cls(path, version)
+
+    def oom_kills(self) -> int:
+        name = "memory.events" if self.version == "v2" else "memory.oom_control"
+        for line in _read(self.path / name).splitlines():
+            key, _, value = line.partition(" ")
+            if key == "oom_kill":
+                return int(value)
+        return 0
+
+    def remove(self) -> None:
+        with contextlib.suppress(OSError):
+            self.path.rmdir()
+
+
+# -- the child's side -----------------------------------------------------------------------------
+def join_cgroup(path: str, pid: int) -> None:
+    with open(os.path.join(path, "cgroup.procs"), "w") as f:
+        f.write(str(pid))
+
+
+def set_limits(limits: dict[str, int], memory_by_cgroup: bool) -> None:
+    """Apply rlimits (soft = hard, so the script cannot raise them back)."""
+
+    def cap(kind: int, value: int) -> None:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(kind, (value, value))
+
+    cap(resource.RLIMIT_CPU, limits["cpu_s"])
+    cap(resource.RLIMIT_NOFILE, limits["open_files"])
+    cap(resource.RLIMIT_FSIZE, limits["file_bytes"])
+    cap(resource.RLIMIT_CORE, 0)
+    if not memory_by_cgroup:
+        cap(resource.RLIMIT_DATA, limits["memory_bytes"])
+    # Per real uid: the run has a uid of its own, so this counts the run's processes (and threads).
+    cap(resource.RLIMIT_NPROC, limits["processes"])
+
+
+def _needed_paths() -> list[str]:
+    """What the run's Python must still reach: the interpreter, the venv, browserfn itself."""
+    package_root = str(Path(__file__).resolve().parents[2])
+    return sorted({sys.base_prefix, sys.prefix, package_root, os.path.dirname(os.path.realpath(sys.executable))})
+
+
+def _closed_ancestor(path: str) -> str | None:
+    """The topmost directory on `path` that others may not traverse."""
+    current = "/"
+    for part in Path(path).parts[1:]:
+        current = os.path.join(current, part)
+        with contextlib.suppress(OSError):
+            if not os.stat(current).st_mode & 0o001:
+                return current
+    return None
+
+
+def private_mounts() -> bool:
+    """A mount namespace where closed directories on the interpreter's path (say /root) become
+    an empty tmpfs with only the needed paths bound back. False where namespaces are refused."""
+    libc = _libc()
+    covers: dict[str, list[str]] = {}
+    for path in _needed_paths():
+        closed = _closed_ancestor(path)
+        if closed is not None:
+            covers.setdefault(closed, []).append(path)
+    if not covers:
+        return True
+    if libc.unshare(_CLONE_NEWNS) != 0:
+        return False
+    if libc.mount(None, b"/", None, _MS_REC | _MS_PRIVATE, None) != 0:
+        return False
+    for closed, paths in covers.items():
+        handles = {p: os.open(p, os.O_PATH | os.O_DIRECTORY) for p in paths}
+        if libc.mount(b"tmpfs", closed.encode(), b"tmpfs", 0, b"mode=0755,size=1m") != 0:
+            return False
+        for path, fd in handles.items():
+            os.makedirs(path, exist_ok=True)
+            ok = libc.mount(f"/proc/self/fd/{fd}".encode(), path.encode(), None, _MS_BIND | _MS_REC, None) == 0
+            os.close(fd)
+            if not ok:
+                return False
+    return True
+
+
+def drop_privileges(uid: int) -> None:
+    """Become `uid` for good (real, effective and saved ids; no supplementary groups)."""
+    os.setgroups([])
+    os.setresgid(uid, uid, uid)
+    os.setresuid(uid, uid, uid)
+
+
+def forbid_new_privileges() -> None:
+    _libc().prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+
+
+def prepare_workdir(path: str, uid: int) -> None:
+    os.chown(path, uid, uid)
+    os.chmod(path, 0o700)
