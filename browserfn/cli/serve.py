@@ -7,7 +7,7 @@ import logging
 from typing import Any
 
 from browserfn.cli.common import add_store_options, settings_from
-from browserfn.config import DEFAULT_PORT
+from browserfn.config import DEFAULT_PORT, Settings
 
 
 def add_parser(commands: Any) -> None:
@@ -16,6 +16,19 @@ def add_parser(commands: Any) -> None:
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)
     parser.add_argument("--public-url", default=None, help="URL runs use to reach this server")
     parser.add_argument("--warm-processes", type=int, default=2, help="run processes kept ready")
+    defaults = Settings()
+    parser.add_argument(
+        "--account-concurrency",
+        type=int,
+        default=defaults.account_concurrency,
+        help="runs of one account executing at once; more wait in its queue",
+    )
+    parser.add_argument(
+        "--queue-limit",
+        type=int,
+        default=defaults.account_queue_limit,
+        help="runs of one account waiting in its queue; a start beyond it answers 429",
+    )
     parser.add_argument("--browser-pool-size", type=int, default=2, help="Chromium processes kept ready")
     parser.add_argument(
         "--no-worker", action="store_true", help="with --database-url: serve the API only, run nothing here"
@@ -36,6 +49,8 @@ def run(args: argparse.Namespace) -> int:
         port=args.port,
         public_url=args.public_url,
         warm_processes=args.warm_processes,
+        account_concurrency=args.account_concurrency,
+        account_queue_limit=args.queue_limit,
         browser_pool_size=args.browser_pool_size,
         run_worker=not args.no_worker,
     )
