@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,13 +11,15 @@ import httpx
 import pytest
 
 from browserfn.browser.chromium import processes_marked
-from tests.browser.site import TestSite
+
+os.environ.setdefault("DISABLE_TELEMETRY", "true")  # the SDK would post to PostHog, unreachable here
+from tests.browser.site import LocalSite
 from tests.live_server import LiveServer
 
 
 @pytest.fixture(scope="session")
-def site() -> Iterator[TestSite]:
-    served = TestSite().start()
+def site() -> Iterator[LocalSite]:
+    served = LocalSite().start()
     yield served
     served.stop()
 

@@ -74,7 +74,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_error(404)
 
 
-class TestSite:
+class LocalSite:
     def __init__(self) -> None:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self._server.daemon_threads = True
@@ -82,7 +82,7 @@ class TestSite:
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
-    def start(self) -> TestSite:
+    def start(self) -> LocalSite:
         self._thread.start()
         return self
 

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 from notte_core.types import ExecutionResultResponse, SessionDebugResponse, SessionResponse
 
-from tests.browser.site import TestSite
+from tests.browser.site import LocalSite
 
 
 def _act(api: httpx.Client, sid: str, **action: Any) -> dict[str, Any]:
@@ -28,7 +28,7 @@ def _scrape(api: httpx.Client, sid: str, **options: Any) -> str:
     return markdown
 
 
-def test_session_lifecycle_actions_scrape_and_replay(bapi: httpx.Client, site: TestSite) -> None:
+def test_session_lifecycle_actions_scrape_and_replay(bapi: httpx.Client, site: LocalSite) -> None:
     started = bapi.post("/sessions/start", json={"idle_timeout_minutes": 2})
     assert started.status_code == 200, started.text
     session = started.json()
@@ -121,7 +121,7 @@ def test_session_lifecycle_actions_scrape_and_replay(bapi: httpx.Client, site: T
     assert image.status_code == 200 and image.content.startswith(b"\xff\xd8")
 
 
-def test_failing_actions_answer_success_false_with_the_reason(bapi: httpx.Client, site: TestSite) -> None:
+def test_failing_actions_answer_success_false_with_the_reason(bapi: httpx.Client, site: LocalSite) -> None:
     sid = bapi.post("/sessions/start", json={}).json()["session_id"]
     try:
         missing = _act(bapi, sid, type="click", selector="#does-not-exist", timeout=300)
