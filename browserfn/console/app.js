@@ -164,9 +164,12 @@
       '<h2>Browser sessions</h2><div id="sessions" class="card muted">None.</div>');
     renderRun(run);
     var logs = document.getElementById("logs");
-    var controller = current = new AbortController();
+    var controller = current = new AbortController(), refreshed = run.state === "running";
     api.stream(base + "/stream", function (event) {
-      if (event.type === "log") logs.insertAdjacentHTML("beforeend", logLine(event.message) + "\n");
+      if (event.type === "log") {
+        logs.insertAdjacentHTML("beforeend", logLine(event.message) + "\n");
+        if (!refreshed) { refreshed = true; api.call("GET", base).then(renderRun); } // now running: state, variables
+      }
       else if (event.type === "session_start") showSession(event.message);
       else if (event.type === "result") api.call("GET", base).then(renderRun);
     }, controller.signal).catch(function (error) { if (error.name !== "AbortError") logs.insertAdjacentText("beforeend", "stream: " + error.message); });
