@@ -1,0 +1,146 @@
+"""No Chromium outlives its session or run, whichever way it ends; sessions cannot reach each
+other through CDP."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import sync_playwright
+
+from browserfn.browser.chromium import processes_with_env
+from tests.browser.conftest import browsers_of, wait_until_gone
+from tests.browser.site import LocalSite
+from tests.live_server import LiveServer
+
+POOL_SESSION_SCRIPT = """
+from notte_sdk import NotteClient
+
+def run(url: str):
+    with NotteClient().Session() as session:
+        session.execute(type="goto", url=url)
+    return "unreachable"
+"""
+OWN_CHROMIUM_SCRIPT = """
+import os
+from playwright.sync_api import sync_playwright
+
+def run(url: str):
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=os.environ["BROWSERFN_CHROMIUM"], args=["--no-sandbox"])
+        page = browser.new_page()
+        print("browser launched", flush=True)
+        page.goto(url, timeout=600000)
+    return "unreachable"
+"""
+
+
+@pytest.fixture
+def poolless_server(tmp_path: Path) -> Iterator[LiveServer]:
+    """A server with no ready browsers: after a session closes, none of its Chromium may remain."""
+    live = LiveServer(tmp_path / "server", warm_processes=0, extra_args=("--browser-pool-size", "0")).start()
+    yield live
+    live.stop()
+
+
+def _deploy(api: httpx.Client, code: str) -> str:
+    files = {"file": ("fn.py", textwrap.dedent(code).encode(), "text/x-python")}
+    response = api.post("/functions/", params={"restricted": "False"}, files=files, data={"name": "fn"})
+    assert response.status_code == 200, response.text
+    function_id: str = response.json()["function_id"]
+    return function_id
+
+
+def _stop_during(api: httpx.Client, function_id: str, url: str, wait_for: str) -> tuple[str, list[dict[str, Any]]]:
+    """Start a streamed run, stop it once the stream shows `wait_for` (plus a moment, so the browser
+    action is in flight), and return the run id and every event of the stream."""
+    events: list[dict[str, Any]] = []
+    body = {"workflow_id": function_id, "variables": {"url": url}, "stream": True}
+    with api.stream("POST", f"/functions/{function_id}/runs/start", json=body) as stream:
+        for line in stream.iter_lines():
+            if not line.startswith("data: "):
+                continue
+            events.append(json.loads(line[6:]))
+            if wait_for in events[-1]["message"] or events[-1]["type"] == wait_for:
+                time.sleep(1.5)
+                run_id = api.get(f"/functions/{function_id}/runs/", params={"only_active": "True"}).json()
+                rid = run_id["items"][0]["function_run_id"]
+                stopped = api.delete(f"/functions/{function_id}/runs/{rid}")
+                assert stopped.json()["status"] == "stopped"
+            if events[-1]["type"] == "result":
+                break
+    return rid, events
+
+
+def test_stopping_a_run_mid_action_kills_its_session_browser(poolless_server: LiveServer, site: LocalSite) -> None:
+    with poolless_server.client(timeout=120) as api:
+        function_id = _deploy(api, POOL_SESSION_SCRIPT)
+        rid, events = _stop_during(api, function_id, f"{site.url}/never", "session_start")
+        starts = [e["message"] for e in events if e["type"] == "session_start"]
+        assert len(starts) == 1 and events[-1]["type"] == "result"
+        assert json.loads(events[-1]["message"])["status"] == "failed"
+        assert wait_until_gone(lambda: browsers_of(poolless_server.data_dir)) == []
+        run = api.get(f"/functions/{function_id}/runs/{rid}").json()
+        session = api.get(f"/sessions/{starts[0]}").json()
+        assert (run["status"], run["session_id"]) == ("failed", starts[0])
+        assert (session["status"], session["closed_by"], session["run_id"]) == ("closed", "its run ended", rid)
+
+
+def test_stopping_a_run_kills_the_chromium_it_launched_itself(poolless_server: LiveServer, site: LocalSite) -> None:
+    with poolless_server.client(timeout=120) as api:
+        function_id = _deploy(api, OWN_CHROMIUM_SCRIPT)
+        rid, events = _stop_during(api, function_id, f"{site.url}/never", "browser launched")
+        assert json.loads(events[-1]["message"])["status"] == "failed"
+        # Every process of the run (Playwright's driver, Chromium and its helpers) carries the run id.
+        assert wait_until_gone(lambda: processes_with_env(f"BROWSERFN_RUN_ID={rid}")) == []
+
+
+def test_a_killed_server_leaves_no_chromium(tmp_path: Path, site: LocalSite) -> None:
+    live = LiveServer(tmp_path / "server", warm_processes=0, extra_args=("--browser-pool-size", "1")).start()
+    try:
+        with live.client(timeout=120) as api:
+            sid = api.post("/sessions/start", json={}).json()["session_id"]
+            action = {"type": "goto", "url": f"{site.url}/page?name=x"}
+            assert api.post(f"/sessions/{sid}/page/execute", json=action).json()["success"] is True
+        assert len(browsers_of(live.data_dir)) >= 2  # the session's and the pool's
+        live.kill()
+        assert wait_until_gone(lambda: browsers_of(live.data_dir)) == []
+    finally:
+        live.stop()
+
+
+def test_two_sessions_cannot_see_each_other_through_cdp(bapi: httpx.Client, site: LocalSite) -> None:
+    a = bapi.post("/sessions/start", json={}).json()
+    b = bapi.post("/sessions/start", json={}).json()
+    try:
+        with sync_playwright() as playwright:
+            browser_a = playwright.chromium.connect_over_cdp(a["cdp_url"])
+            browser_b = playwright.chromium.connect_over_cdp(b["cdp_url"])
+            browser_a.contexts[0].pages[0].goto(f"{site.url}/page?name=Alpha")
+            page_b = browser_b.contexts[0].pages[0]
+            page_b.goto(f"{site.url}/page?name=Beta")
+            browser_a.contexts[0].pages[0].evaluate("document.cookie = 'owner=alpha; path=/'")
+            assert page_b.evaluate("document.cookie") == ""
+            assert [p.url for c in browser_a.contexts for p in c.pages] == [f"{site.url}/page?name=Alpha"]
+            assert [p.url for c in browser_b.contexts for p in c.pages] == [f"{site.url}/page?name=Beta"]
+            # The API's view of each session agrees.
+            assert [t["metadata"]["title"] for t in bapi.get(f"/sessions/{a['session_id']}/debug").json()["tabs"]] == [
+                "Alpha"
+            ]
+            # A's credential does not open B, and no credential opens nothing.
+            token_a = a["cdp_url"].split("token=")[1]
+            for url in (b["cdp_url"].split("?")[0] + f"?token={token_a}", b["cdp_url"].split("?")[0]):
+                with pytest.raises(PlaywrightError):
+                    playwright.chromium.connect_over_cdp(url, timeout=5000)
+            browser_a.close()
+            browser_b.close()
+    finally:
+        bapi.delete(f"/sessions/{a['session_id']}/stop")
+        bapi.delete(f"/sessions/{b['session_id']}/stop")
