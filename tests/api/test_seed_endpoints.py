@@ -133,7 +133,7 @@ def test_reattach_with_last_event_id_gets_the_rest_once_and_disconnect_does_not_
     fid = deploy(api, TICKS, "ticks")["function_id"]
     seen: list[tuple[int, dict[str, object]]] = []
     with api.stream(
-        "POST", f"/functions/{fid}/runs/start", json={"workflow_id": fid, "variables": {"count": 8}}
+        "POST", f"/functions/{fid}/runs/start", json={"workflow_id": fid, "variables": {"count": 8, "pause": 0.5}}
     ) as response:
         assert response.status_code == 200
         buffer = b""
