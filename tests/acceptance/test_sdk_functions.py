@@ -201,6 +201,7 @@ def test_delete_then_it_is_gone(notte: NotteClient, tmp_path: Path) -> None:
     with pytest.raises(NotteAPIError) as raised:
         notte.functions.download_url(function_id)
     assert raised.value.status_code == 404
+    assert raised.value.error == {"status": 404, "message": f"function {function_id} not found"}
     assert function_id not in [f.function_id for f in notte.functions.list(page_size=100).items]
 
 

@@ -57,6 +57,13 @@ def test_runs_over_the_limit_queue_and_a_full_queue_is_429(tmp_path: Path) -> No
                 mine = deploy(other, QUICK, "quick")["function_id"]
                 assert run_to_end(other, mine)["status"] == "closed"
 
+            # A queued run can be stopped: it never runs, and frees its place in the queue.
+            stopped = api.delete(f"/functions/{quick}/runs/{queued['function_run_id']}").json()
+            assert (stopped["status"], stopped["state"]) == ("stopped", "stopped")
+            stopped_logs = logs_of(get_run(api, quick, str(queued["function_run_id"]))["logs"])
+            assert stopped_logs == [("ERROR", "browserfn", "Run stopped on request")]
+            start_in_background(api, quick, {"name": "queued"})
+            [queued, _] = runs_of(api, quick)
             # The queued run still waits; when the slot frees, it runs.
             assert get_run(api, quick, str(queued["function_run_id"]))["state"] == "queued"
             assert api.delete(f"/functions/{slow}/runs/{first['function_run_id']}").status_code == 200
@@ -81,11 +88,21 @@ def test_a_restart_loses_nothing_and_a_killed_run_is_failed_with_a_reason(tmp_pa
             before_function = api.get(f"/functions/{quick}").json()
             before_run = get_run(api, quick, finished)
 
-            # A clean restart keeps everything as it was.
+            # A clean restart keeps everything as it was; a run executing then is not left active.
+            start_in_background(api, slow)
+            interrupted = wait_for(lambda: runs_of(api, slow, only_active="True"), what="slow run")[0]
+            wait_for(lambda: get_run(api, slow, str(interrupted["function_run_id"]))["logs"], what="it printed")
             live.stop()
             live.start()
             assert api.get(f"/functions/{quick}").json() | {"url": ""} == before_function | {"url": ""}
             assert get_run(api, quick, finished) == before_run
+            ended = get_run(api, slow, str(interrupted["function_run_id"]))
+            assert (ended["status"], logs_of(ended["logs"])[0]) == ("failed", ("INFO", "user_script", "started"))
+            # Stopped by the shutdown (today its reason reads "Run stopped on request"; the executor
+            # is getting a shutdown-specific reason), so any non-empty reason passes here.
+            assert ended["state"] in ("stopped", "failed")
+            assert ended["reason"], ended
+            assert logs_of(ended["logs"])[-1] == ("ERROR", "browserfn", ended["reason"])
 
             # A crash: one run executing, one queued behind it.
             start_in_background(api, slow)
