@@ -265,3 +265,22 @@ def test_start_selects_an_older_version(api: httpx.Client) -> None:
     )
     assert response.json()["result"] == "one"
     assert get_run(api, fid, response.json()["function_run_id"])["function_version"] == "1"
+
+
+def test_a_timeout_kills_the_whole_tree_too(api: httpx.Client) -> None:
+    code = """\
+    import subprocess
+    import time
+
+
+    def run():
+        child = subprocess.Popen(["sleep", "1000"], start_new_session=True)
+        print(f"child {child.pid}")
+        time.sleep(1000)
+    """
+    fid = deploy(api, code, "tree", restricted=False)["function_id"]
+    ended = run_to_end(api, fid, timeout=1)
+    assert (ended["status"], ended["state"], ended["result"]) == ("failed", "timed_out", "Run timed out after 1 s")
+    run = get_run(api, fid, ended["function_run_id"])
+    pid = int(logs_of(run["logs"])[0][2].split()[1])
+    assert not _alive(pid)
