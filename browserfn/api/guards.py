@@ -9,7 +9,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from browserfn.api.errors import error_response
+from browserfn.api.errors import error_response, too_large_message
 
 
 def nesting_depth(value: Any) -> int:
@@ -48,7 +48,7 @@ class JsonGuard:
             body += message.get("body", b"")
             more = message.get("more_body", False)
             if len(body) > self.max_bytes:
-                await error_response(413, f"JSON body over {self.max_bytes} bytes")(scope, receive, send)
+                await error_response(413, too_large_message(self.max_bytes))(scope, receive, send)
                 return
         problem = self._problem(body)
         if problem is not None:
@@ -65,6 +65,9 @@ class JsonGuard:
 
         await self.app(scope, replay, send)
 
+    def _too_deep(self) -> str:
+        return f"invalid request: body: JSON nested more than {self.max_depth} levels deep"
+
     @staticmethod
     def _is_json(scope: Scope) -> bool:
         for name, value in scope.get("headers", ()):
@@ -79,13 +82,13 @@ class JsonGuard:
         try:
             text = body.decode("utf-8")
         except UnicodeDecodeError as exc:
-            return f"request body is not valid UTF-8 (byte {exc.start})"
+            return f"invalid request: body is not valid UTF-8 (bad byte at offset {exc.start})"
         try:
             value = json.loads(text)
         except RecursionError:
-            return f"JSON body nested more than {self.max_depth} levels deep"
-        except ValueError as exc:
-            return f"request body is not valid JSON: {exc}"
+            return self._too_deep()
+        except json.JSONDecodeError as exc:
+            return f"invalid request: body is not valid JSON ({exc.msg} at offset {exc.pos})"
         if nesting_depth(value) > self.max_depth:
-            return f"JSON body nested more than {self.max_depth} levels deep"
+            return self._too_deep()
         return None
