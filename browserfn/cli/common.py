@@ -6,7 +6,7 @@ import argparse
 import os
 from pathlib import Path
 
-from browserfn.config import Settings
+from browserfn.config import Settings, settings_from_env
 
 
 def add_store_options(parser: argparse.ArgumentParser) -> None:
@@ -19,4 +19,5 @@ def add_store_options(parser: argparse.ArgumentParser) -> None:
 
 
 def settings_from(args: argparse.Namespace, **overrides: object) -> Settings:
-    return Settings(data_dir=args.data_dir, database_url=args.database_url, **overrides)  # type: ignore[arg-type]
+    """BROWSERFN_* environment variables, then the command's flags on top."""
+    return settings_from_env(None, data_dir=args.data_dir, database_url=args.database_url, **overrides)

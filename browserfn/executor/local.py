@@ -101,6 +101,8 @@ class LocalExecutor(Executor):
         for queue in self._queues.values():
             if run_id in queue:
                 queue.remove(run_id)
-        stopped = await end_run(self._store, self._bus, run_id, RunState.STOPPED, result=None, reason=STOPPED_ON_REQUEST)
+        stopped = await end_run(
+            self._store, self._bus, run_id, RunState.STOPPED, result=None, reason=STOPPED_ON_REQUEST
+        )
         await self._notify_ended(run_id)
         return stopped is not None

@@ -28,7 +28,8 @@ from browserfn.bus import EventBus
 from browserfn.config import Settings
 from browserfn.errors import TooManyRequests
 from browserfn.executor.base import Executor
-from browserfn.executor.worker import RunWorker, end_run
+from browserfn.executor.procrastinate_connector import ReconnectingConnector
+from browserfn.executor.worker import STOPPED_ON_REQUEST, RunWorker, end_run
 from browserfn.models import RunState
 from browserfn.sandbox.process import ProcessPool
 from browserfn.store.postgres import PostgresStore
@@ -48,7 +49,7 @@ class ProcrastinateExecutor(Executor):
         self._store = store
         self._bus = bus
         self._run_worker = run_worker
-        self.app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=store.dsn))
+        self.app = procrastinate.App(connector=ReconnectingConnector(conninfo=store.dsn))
         self.app.task(name=TASK_NAME, queue=QUEUE, pass_context=True)(self._execute)
         self._pool = ProcessPool(settings.warm_processes if run_worker else 0, settings.warm_imports)
         self._tasks: list[asyncio.Task[None]] = []
@@ -97,7 +98,9 @@ class ProcrastinateExecutor(Executor):
             await asyncio.shield(execution)
         except asyncio.CancelledError:
             if context.abort_reason() is AbortReason.SHUTDOWN:
-                worker.request_stop(f"Run stopped: its worker shut down ({self._settings.worker_grace_s:g} s grace over)")
+                worker.request_stop(
+                    f"Run stopped: its worker shut down ({self._settings.worker_grace_s:g} s grace over)"
+                )
             else:
                 worker.request_stop()
             await execution
@@ -129,7 +132,7 @@ class ProcrastinateExecutor(Executor):
                     break  # the job was cancelled before a worker took it
                 await self._bus.wait(run_id, 0.2)
         stopped = await end_run(
-            self._store, self._bus, run_id, RunState.STOPPED, result=None, reason="Run stopped on request"
+            self._store, self._bus, run_id, RunState.STOPPED, result=None, reason=STOPPED_ON_REQUEST
         )
         await self._notify_ended(run_id)
         return stopped is not None

@@ -148,7 +148,9 @@ class PostgresStore(Store):
 
     async def list_api_keys(self, account_id: str) -> list[ApiKey]:
         async def op(c: Conn) -> list[ApiKey]:
-            found = await self._all(c, "SELECT * FROM api_keys WHERE account_id = %s ORDER BY created_at", (account_id,))
+            found = await self._all(
+                c, "SELECT * FROM api_keys WHERE account_id = %s ORDER BY created_at", (account_id,)
+            )
             return [rows.api_key(r) for r in found]
 
         return await self._call(op)
@@ -242,7 +244,9 @@ class PostgresStore(Store):
         return function
 
     async def _function_or_none(self, c: Conn, function_id: str) -> Function | None:
-        row = await self._one(c, "SELECT * FROM functions WHERE function_id = %s AND deleted_at IS NULL", (function_id,))
+        row = await self._one(
+            c, "SELECT * FROM functions WHERE function_id = %s AND deleted_at IS NULL", (function_id,)
+        )
         if row is None:
             return None
         versions = await self._all(
@@ -389,7 +393,9 @@ class PostgresStore(Store):
 
         async def op(c: Conn) -> int:
             row = await self._one(
-                c, "SELECT COUNT(*) AS n FROM runs WHERE account_id = %s AND active AND state = ANY(%s)", (account_id, wanted)
+                c,
+                "SELECT COUNT(*) AS n FROM runs WHERE account_id = %s AND active AND state = ANY(%s)",
+                (account_id, wanted),
             )
             return int(row["n"]) if row is not None else 0
 
@@ -399,7 +405,10 @@ class PostgresStore(Store):
         wanted = [s.value for s in states]
 
         async def op(c: Conn) -> list[Run]:
-            return [rows.run(r) for r in await self._all(c, "SELECT * FROM runs WHERE state = ANY(%s) ORDER BY seq", (wanted,))]
+            return [
+                rows.run(r)
+                for r in await self._all(c, "SELECT * FROM runs WHERE state = ANY(%s) ORDER BY seq", (wanted,))
+            ]
 
         return await self._call(op)
 
@@ -517,6 +526,7 @@ class PostgresStore(Store):
     # -- distributed execution (PostgreSQL only) --------------------------------------------------
     async def job_of(self, run_id: str) -> int | None:
         """The Procrastinate job executing this run, if it has one."""
+
         async def op(c: Conn) -> int | None:
             row = await self._one(c, "SELECT job_id FROM runs WHERE run_id = %s", (run_id,))
             return row["job_id"] if row is not None else None

@@ -53,6 +53,14 @@ async def _start(
         raise InvalidInput(f"body names function {target} but the path names {function_id}")
     function = await svc.functions.get_visible(principal, function_id)
     chosen = await svc.functions.version_of(function, version)
+    if run_id is not None and version is not None:
+        # A run made by runs/create is bound to the version that was latest then.
+        created = await svc.runs.get(principal, function_id, run_id)
+        if created.function_version != chosen.version:
+            raise InvalidInput(
+                f"run {run_id} was created for version {created.function_version}: start it without `version`, "
+                f"or start a new run with ?version={chosen.version}"
+            )
     if body.callback_url is not None:
         check_url(body.callback_url)
     run = await svc.runs.start(principal, function, chosen, body.variables, timeout_s=body.timeout, run_id=run_id)

@@ -1,0 +1,116 @@
+"""A browserfn deployment on one machine: API servers and workers as separate processes that
+share one real PostgreSQL database, as several machines would."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.live_server import browserfn_command, free_port
+
+READY_TIMEOUT_S = 30.0
+
+
+class Node:
+    """One browserfn process (API server or worker)."""
+
+    def __init__(self, args: list[str], env: dict[str, str], log_path: Path, url: str | None) -> None:
+        self.url = url
+        self.log_path = log_path
+        log = open(log_path, "ab")  # noqa: SIM115 - lives as long as the process
+        self.process = subprocess.Popen(browserfn_command(*args), stdout=log, stderr=subprocess.STDOUT, env=env)
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def wait_ready(self) -> Node:
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"exited at start:\n{self.log_path.read_text()[-3000:]}")
+            if self.url is None:
+                if b"worker started" in self.log_path.read_bytes():
+                    return self
+            else:
+                try:
+                    if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
+                        return self
+                except httpx.HTTPError:
+                    pass
+            time.sleep(0.05)
+        raise RuntimeError(f"not ready in {READY_TIMEOUT_S} s:\n{self.log_path.read_text()[-3000:]}")
+
+    def terminate(self, timeout_s: float = 60.0) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout_s)
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.wait()
+
+
+class Cluster:
+    def __init__(self, dsn: str, workdir: Path, **settings: object) -> None:
+        self.dsn = dsn
+        self.workdir = workdir
+        self.env = {
+            **os.environ,
+            "PYTHONUNBUFFERED": "1",
+            "BROWSERFN_DATABASE_URL": dsn,
+            **{f"BROWSERFN_{k.upper()}": str(v) for k, v in settings.items()},
+        }
+        self.nodes: list[Node] = []
+        self.key = self.create_key("default")
+
+    def create_key(self, account: str) -> str:
+        out = subprocess.run(
+            browserfn_command("keys", "create", "--account", account, "--data-dir", str(self.workdir)),
+            env=self.env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        return out.stdout.strip().splitlines()[-1]
+
+    def api(self, *, worker: bool = False) -> Node:
+        port = free_port()
+        args = ["serve", "--port", str(port), "--warm-processes", "0", "--data-dir", str(self.workdir)]
+        if not worker:
+            args.append("--no-worker")
+        node = Node(args, self.env, self.workdir / f"api-{port}.log", f"http://127.0.0.1:{port}")
+        self.nodes.append(node)
+        return node.wait_ready()
+
+    def worker(self, api: Node, *, concurrency: int = 8, grace_s: float = 30.0) -> Node:
+        args = [
+            "worker",
+            "--public-url",
+            str(api.url),
+            "--concurrency",
+            str(concurrency),
+            "--grace",
+            str(grace_s),
+            "--warm-processes",
+            "0",
+            "--data-dir",
+            str(self.workdir),
+        ]
+        node = Node(args, self.env, self.workdir / f"worker-{len(self.nodes)}.log", None)
+        self.nodes.append(node)
+        return node.wait_ready()
+
+    def close(self) -> None:
+        for node in self.nodes:
+            if node.process.poll() is None:
+                node.process.kill()
+                node.process.wait()
+
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.key}"}
