@@ -10,10 +10,10 @@ import contextlib
 
 
 class EventBus(abc.ABC):
-    async def start(self) -> None:
-        """Begin receiving wake-ups from elsewhere (no-op for a single process)."""
+    async def start(self) -> None:  # noqa: B027 - optional hook: a single process has nothing to start
+        """Begin receiving wake-ups from elsewhere."""
 
-    async def close(self) -> None:
+    async def close(self) -> None:  # noqa: B027 - optional hook
         """Stop receiving."""
 
     @abc.abstractmethod

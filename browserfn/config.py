@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import os
+import typing
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 DEFAULT_PORT = 8000
+ENV_PREFIX = "BROWSERFN_"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -13,6 +18,18 @@ class Settings:
     """Everything an operator can tune. Each field carries its unit in its name."""
 
     data_dir: Path = Path("data")
+    #: PostgreSQL URL of the scale-out mode; None means the embedded SQLite store in data_dir.
+    database_url: str | None = None
+    #: In the scale-out mode, whether this process also executes runs (`serve --no-worker` says no).
+    run_worker: bool = True
+    #: Runs one worker process executes at the same time (scale-out mode).
+    worker_concurrency: int = 8
+    #: On SIGTERM, how long a worker lets running runs finish before stopping them.
+    worker_grace_s: float = 30.0
+    #: How often a worker proves it is alive.
+    worker_heartbeat_s: float = 2.0
+    #: A worker silent this long is dead: its runs end failed.
+    worker_stalled_s: float = 10.0
     host: str = "127.0.0.1"
     port: int = DEFAULT_PORT
     #: URL that runs (and code-download links) use to reach this server; derived from host/port if unset.
@@ -100,3 +117,29 @@ class Settings:
             return self.public_url.rstrip("/")
         host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
         return f"http://{host}:{self.port}"
+
+
+def settings_from_env(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    """Settings from `BROWSERFN_<FIELD>` variables (e.g. BROWSERFN_ACCOUNT_CONCURRENCY=2), then
+    `overrides` (command-line flags) on top. Every process of a deployment reads the same ones."""
+    env = os.environ if environ is None else environ
+    hints = typing.get_type_hints(Settings)
+    values: dict[str, Any] = {}
+    for field in dataclasses.fields(Settings):
+        raw = env.get(ENV_PREFIX + field.name.upper())
+        if raw is not None:
+            values[field.name] = _parse(raw, hints[field.name], field.name)
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return Settings(**values)
+
+
+def _parse(raw: str, hint: Any, name: str) -> Any:
+    if typing.get_origin(hint) is tuple:
+        return tuple(part for part in raw.split(",") if part)
+    kind = next((k for k in typing.get_args(hint) if k is not type(None)), hint)  # X | None -> X
+    if kind is bool:
+        return raw.strip().lower() in ("1", "true", "yes", "on")
+    try:
+        return kind(raw)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{ENV_PREFIX}{name.upper()}={raw!r} is not a valid {kind.__name__}") from exc

@@ -15,9 +15,8 @@ from browserfn.api.routes import console, functions, health, runs, schedules, se
 from browserfn.api.routes import keys as key_routes
 from browserfn.api.routes import secrets as secret_routes
 from browserfn.browser.sessions import SessionManager
-from browserfn.bus import LocalEventBus
 from browserfn.config import Settings
-from browserfn.executor import create_executor
+from browserfn.executor import create_bus, create_executor
 from browserfn.functions import FunctionService
 from browserfn.runs import RunService
 from browserfn.scheduler import Scheduler
@@ -27,7 +26,7 @@ from browserfn.webhooks import WebhookDispatcher
 
 def build_services(settings: Settings) -> Services:
     store = open_store(settings)
-    bus = LocalEventBus()
+    bus = create_bus(settings)
     executor = create_executor(settings, store, bus)
     function_service = FunctionService(settings, store)
     run_service = RunService(settings, store, executor, bus)
@@ -42,9 +41,9 @@ def build_services(settings: Settings) -> Services:
         executor=executor,
         functions=function_service,
         runs=run_service,
+        sessions=browser_sessions,
         scheduler=Scheduler.from_settings(settings, store, function_service, run_service),
         webhooks=dispatcher,
-        sessions=browser_sessions,
     )
 
 
@@ -54,6 +53,7 @@ def create_app(settings: Settings) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await services.store.open()
+        await services.bus.start()
         await services.executor.start()
         await services.sessions.start()
         services.webhooks.start()
@@ -65,6 +65,7 @@ def create_app(settings: Settings) -> FastAPI:
             await services.executor.close()
             await services.sessions.close()
             await services.webhooks.close()
+            await services.bus.close()
             await services.store.close()
 
     app = FastAPI(

@@ -31,9 +31,9 @@ class Services:
     executor: Executor
     functions: FunctionService
     runs: RunService
+    sessions: SessionManager
     scheduler: Scheduler
     webhooks: WebhookDispatcher
-    sessions: SessionManager
 
 
 def services(request: Request) -> Services:

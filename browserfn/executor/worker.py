@@ -20,6 +20,7 @@ from browserfn.store.base import Store
 
 log = logging.getLogger(__name__)
 SYSTEM_SOURCE = "browserfn"
+STOPPED_ON_REQUEST = "Run stopped on request"
 
 
 async def end_run(
@@ -49,8 +50,11 @@ class RunWorker:
         self.run_id = run_id
         self._stop_requested = asyncio.Event()
         self._mask = secrets.Masker(())
+        self._stop_reason = STOPPED_ON_REQUEST
 
-    def request_stop(self) -> None:
+    def request_stop(self, reason: str = "") -> None:
+        """Kill the run's process tree; the run ends STOPPED with this reason."""
+        self._stop_reason = reason or STOPPED_ON_REQUEST
         self._stop_requested.set()
 
     async def execute(self) -> None:
@@ -138,7 +142,7 @@ class RunWorker:
         with contextlib.suppress(Exception):
             await asyncio.wait_for(pump, 5.0)
         if stop in done:
-            return RunState.STOPPED, None, "Run stopped on request"
+            return RunState.STOPPED, None, self._stop_reason
         return RunState.TIMED_OUT, None, f"Run timed out after {timeout_s:g} s"
 
     @staticmethod
