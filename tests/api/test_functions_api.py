@@ -44,6 +44,16 @@ def test_versions_overwrite_and_the_code_a_run_used(api: httpx.Client) -> None:
     assert httpx.get(by_run["url"]).text == "def run():\n    return 'over'\n"
     assert httpx.get(api.get(f"/functions/{fid}").json()["url"]).text == "def run(a: int):\n    return a\n"
     assert run_to_end(api, fid, {"a": 7})["result"] == 7
+    # A created run is bound to the version that was latest when it was made.
+    created = api.post(f"/functions/{fid}/runs/create", json={}).json()["function_run_id"]
+    body = {"workflow_id": fid, "workflow_run_id": created, "variables": {}, "stream": False}
+    refused = api.post(f"/functions/{fid}/runs/{created}", params={"version": "1"}, json=body)
+    assert (refused.status_code, refused.json()["message"]) == (
+        422,
+        f"run {created} was created for version 2: start it without `version`, or start a new run with ?version=1",
+    )
+    same = api.post(f"/functions/{fid}/runs/{created}", params={"version": "2"}, json={**body, "variables": {"a": 1}})
+    assert (same.json()["status"], same.json()["result"]) == ("closed", 1)
 
 
 def test_report_a_run_executed_elsewhere(api: httpx.Client) -> None:
