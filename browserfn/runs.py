@@ -157,6 +157,13 @@ class RunService:
                 after_seq = batch[-1].seq
                 quiet_s = 0.0
                 continue
+            run = await self._store.get_run(run_id)
+            if run is None or not run.state.is_active:
+                # Ended, and its result event is already behind `after_seq`: nothing more will come.
+                # (A run's result event is stored with its end, so an ended run has it.)
+                if not await self._store.list_events(run_id, after_seq):
+                    return
+                continue
             await self._bus.wait(run_id, RECHECK_S)
             quiet_s += RECHECK_S
             if quiet_s >= self._settings.sse_keepalive_s:

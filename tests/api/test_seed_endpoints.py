@@ -161,6 +161,10 @@ def test_reattach_with_last_event_id_gets_the_rest_once_and_disconnect_does_not_
     assert whole == seen + rest_events
     after = sse_events(api.get(f"/functions/{fid}/runs/{run_id}/stream", params={"after": 8}).content)
     assert after == rest_events[-1:]
+    # After the result there is nothing more: the stream ends at once, empty.
+    for resume in ({"params": {"after": 9}}, {"headers": {"Last-Event-ID": "9"}}):
+        done = api.get(f"/functions/{fid}/runs/{run_id}/stream", timeout=10, **resume)  # type: ignore[arg-type]
+        assert (done.status_code, done.content) == (200, b"")
     assert get_run(api, fid, run_id)["status"] == "closed"
 
 
