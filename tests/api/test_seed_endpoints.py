@@ -213,3 +213,21 @@ def test_list_runs_without_and_with_trailing_slash(api: httpx.Client) -> None:
         del full["logs"]
         assert item == {**full, "seq": item["seq"]}
         assert (item["function_run_id"], item["workflow_run_id"], item["status"]) == (run_id, run_id, "closed")
+
+
+def test_non_ascii_text_and_multiline_messages_frame_cleanly(api: httpx.Client) -> None:
+    code = """\
+    from loguru import logger
+
+
+    def run():
+        print("héllo ✓")
+        logger.info("two\\nlines in one record")
+        return {"日本": "ü"}
+    """
+    fid = deploy(api, code, "unicode")["function_id"]
+    response = api.post(f"/functions/{fid}/runs/start", json={"workflow_id": fid, "variables": {}})
+    assert "héllo ✓".encode() in response.content  # UTF-8, not \\u escapes
+    events = sse_events(response.content)
+    assert [parse_log(str(e["message"]))[2] for _, e in events[:2]] == ["héllo ✓", "two\nlines in one record"]
+    assert json.loads(str(events[2][1]["message"]))["result"] == {"日本": "ü"}
