@@ -1,0 +1,138 @@
+"""Runs, end to end over loopback HTTP, on real servers started here:
+
+1. trivial run (`def run(): return 1`), stream false, sequential: start-to-result p50/p99,
+   beside `GET /health` on the same server (issue 7, figure 1);
+2. throughput of trivial runs at concurrency 8 and 32 (issue 7, figure 2);
+3. embedded vs PostgreSQL + Procrastinate with 1, 2 and 4 workers: throughput and dispatch
+   latency (start request sent -> `run()` entered) p50/p99 (issue 4).
+
+    .venv/bin/python -m bench.bench_runs [--runs 200] [--skip-postgres]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench.common import header, percentile, summary
+from tests.live_server import LiveServer
+from tests.scaleout.cluster import Cluster
+from tests.store.conftest import scratch_database
+
+TRIVIAL = "def run():\n    return 1\n"
+PROBE = "import time\n\ndef run(sent: float):\n    return time.time() - sent\n"
+
+
+def deploy(url: str, key: str, code: str) -> str:
+    files = {"file": ("bench.py", code.encode(), "text/x-python")}
+    response = httpx.post(f"{url}/functions/", files=files, headers={"Authorization": f"Bearer {key}"}, timeout=60)
+    response.raise_for_status()
+    function_id: str = response.json()["function_id"]
+    return function_id
+
+
+async def start(client: httpx.AsyncClient, function_id: str, variables: dict[str, Any]) -> dict[str, Any]:
+    body = {"workflow_id": function_id, "variables": variables, "stream": False}
+    response = await client.post(f"/functions/{function_id}/runs/start", json=body, timeout=300)
+    response.raise_for_status()
+    answer: dict[str, Any] = response.json()
+    assert answer["status"] == "closed", answer
+    return answer
+
+
+async def sequential(url: str, key: str, function_id: str, n: int) -> tuple[list[float], list[float]]:
+    async with httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {key}"}) as client:
+        for _ in range(5):  # warm-up: connections, pool, first imports
+            await start(client, function_id, {})
+        health, runs = [], []
+        for _ in range(n):
+            t0 = time.perf_counter()
+            await client.get("/health")
+            health.append((time.perf_counter() - t0) * 1000)
+            t0 = time.perf_counter()
+            await start(client, function_id, {})
+            runs.append((time.perf_counter() - t0) * 1000)
+        return health, runs
+
+
+async def load(url: str, key: str, function_id: str, n: int, concurrency: int) -> tuple[float, list[float]]:
+    """Runs per second, and dispatch latencies (ms) from the probe's own clock."""
+    limits = httpx.Limits(max_connections=concurrency)
+    async with httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {key}"}, limits=limits) as client:
+        gate = asyncio.Semaphore(concurrency)
+        dispatch: list[float] = []
+
+        async def one() -> None:
+            async with gate:
+                answer = await start(client, function_id, {"sent": time.time()})
+                dispatch.append(float(answer["result"]) * 1000)
+
+        t0 = time.perf_counter()
+        await asyncio.gather(*(one() for _ in range(n)))
+        return n / (time.perf_counter() - t0), dispatch
+
+
+def embedded_figures(runs: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        server = LiveServer(
+            Path(tmp), warm_processes=4, extra_args=()
+        )
+        server.start()
+        try:
+            trivial = deploy(server.url, server.key, TRIVIAL)
+            probe = deploy(server.url, server.key, PROBE)
+            health, latencies = asyncio.run(sequential(server.url, server.key, trivial, runs))
+            ratio = statistics.median(latencies) / statistics.median(health)
+            print("\n## 1. trivial run, stream false, sequential (embedded: SQLite, local pool)")
+            print(f"GET /health         {summary(health)}")
+            print(f"trivial run         {summary(latencies)}")
+            print(f"run p50 / health p50 = {ratio:.1f}x")
+            print("\n## 2. throughput of trivial runs (embedded)")
+            for concurrency in (8, 32):
+                rate, dispatch = asyncio.run(load(server.url, server.key, probe, runs, concurrency))
+                print(f"concurrency {concurrency:3d}: {rate:7.1f} runs/s   dispatch {summary(dispatch)}")
+        finally:
+            server.stop()
+
+
+def postgres_figures(runs: int) -> None:
+    print("\n## 3. scale-out: PostgreSQL + Procrastinate, one API server, N workers (concurrency 32)")
+    for workers in (1, 2, 4):
+        for dsn in scratch_database():
+            with tempfile.TemporaryDirectory() as tmp:
+                cluster = Cluster(dsn, Path(tmp), account_concurrency=64, account_queue_limit=10_000)
+                try:
+                    api = cluster.api()
+                    for _ in range(workers):
+                        cluster.worker(api, concurrency=max(1, 32 // workers))
+                    probe = deploy(str(api.url), cluster.key, PROBE)
+                    asyncio.run(load(str(api.url), cluster.key, probe, 10, 4))  # warm-up
+                    rate, dispatch = asyncio.run(load(str(api.url), cluster.key, probe, runs, 32))
+                    print(
+                        f"{workers} worker(s): {rate:7.1f} runs/s   dispatch {summary(dispatch)}"
+                        f"   p99/p50 {percentile(dispatch, 99) / statistics.median(dispatch):.1f}"
+                    )
+                finally:
+                    cluster.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--skip-postgres", action="store_true")
+    args = parser.parse_args()
+    header("browserfn runs: latency, throughput, scale-out")
+    embedded_figures(args.runs)
+    if not args.skip_postgres:
+        postgres_figures(args.runs)
+
+
+if __name__ == "__main__":
+    main()
