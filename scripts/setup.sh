@@ -20,5 +20,8 @@ fi
 if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi
-.venv/bin/pip install -q --upgrade pip
-.venv/bin/pip install -q -e ".[test]"
+# pip's build chatter goes to a log, shown only if the install fails.
+if ! { .venv/bin/pip install -q --upgrade pip && .venv/bin/pip install -q -e ".[test]"; } > .venv/pip.log 2>&1; then
+    cat .venv/pip.log
+    exit 1
+fi
