@@ -183,12 +183,11 @@ def _isolate(job: dict[str, Any]) -> None:
     """Confine this process before any user code runs (see isolation.py); as root only."""
     options: dict[str, Any] = job.get("isolation") or {}
     limits = {**isolation.DEFAULT_LIMITS, **options.get("limits", {})}
-    if options.get("cgroup"):
-        isolation.join_cgroup(options["cgroup"], os.getpid())
+    isolation.set_oom_score_adj(0)  # the supervisor is shielded from the OOM killer; the script is not
     uid = options.get("uid")
     if uid is not None:
         isolation.private_mounts()
-    isolation.set_limits(limits, memory_by_cgroup=bool(options.get("cgroup")))
+    isolation.set_limits(limits, memory_by_cgroup=bool(options.get("memory_by_cgroup")))
     os.chdir(job["cwd"])
     isolation.forbid_new_privileges()
     if uid is not None:

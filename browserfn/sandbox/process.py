@@ -66,6 +66,8 @@ class RunProcess:
         self._process = process
         self._stderr_task = asyncio.create_task(self._collect_stderr())
         self.stderr = b""
+        #: The run's memory cgroup (made by the supervisor): removed once the supervisor is gone.
+        self.cgroup: str | None = None
 
     @property
     def pid(self) -> int:
@@ -87,6 +89,7 @@ class RunProcess:
         )
         handle = cls(process)
         ready = await handle._read_message()
+        handle.cgroup = (ready or {}).get("cgroup")
         if ready is None or ready.get("type") != "ready":
             await handle.kill()
             raise RuntimeError(f"run process failed to start: {handle.stderr.decode(errors='replace')[-2000:]}")
@@ -121,6 +124,7 @@ class RunProcess:
             await asyncio.wait_for(self._process.wait(), grace_s)
         except TimeoutError:
             await self.kill()
+        self._remove_cgroup()
 
     async def kill(self) -> None:
         """Kill the supervisor and everything below it, from outside."""
@@ -128,11 +132,19 @@ class RunProcess:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.pid, 9)
         await self._process.wait()
+        self._remove_cgroup()
 
     async def wait(self) -> int:
         code = await self._process.wait()
         await self._stderr_task
+        self._remove_cgroup()
         return code
+
+    def _remove_cgroup(self) -> None:
+        if self.cgroup is not None:
+            with contextlib.suppress(OSError):
+                os.rmdir(self.cgroup)  # empty by now: the supervisor killed its tree and exited
+            self.cgroup = None
 
 
 class ProcessPool:
@@ -146,6 +158,7 @@ class ProcessPool:
         self._closed = False
 
     def start(self) -> None:
+        isolation.sweep_stale_cgroups()
         self._top_up()
 
     def _top_up(self) -> None:

@@ -57,16 +57,32 @@ class _LineSplitter:
         return [rest.decode("utf-8", "replace")] if rest else []
 
 
-def _confine(job: dict[str, Any]) -> isolation.MemoryCgroup | None:
-    """Give the job its uid and working directory, and make its memory cgroup."""
+def _memory_cgroup() -> isolation.MemoryCgroup | None:
+    """The run's memory cgroup, made and joined while warming (joining is the slow part): the
+    supervisor is in it too, shielded from the OOM killer, so the script's tree is what gets killed."""
+    cgroup = isolation.MemoryCgroup.create(f"browserfn-run-{os.getpid()}", isolation.DEFAULT_LIMITS["memory_bytes"])
+    if cgroup is not None:
+        try:
+            isolation.join_cgroup(str(cgroup.path), os.getpid())
+        except OSError:
+            cgroup.remove()
+            return None
+        isolation.set_oom_score_adj(-1000)
+    return cgroup
+
+
+def _confine(job: dict[str, Any], cgroup: isolation.MemoryCgroup | None) -> None:
+    """Give the job its uid, working directory and memory limit."""
     options: dict[str, Any] = job.setdefault("isolation", {})
     limits: dict[str, int] = options.setdefault("limits", dict(isolation.DEFAULT_LIMITS))
     if isolation.can_drop_privileges():
         options["uid"] = isolation.run_uid(os.getpid())
         isolation.prepare_workdir(str(job["cwd"]), options["uid"])
-    cgroup = isolation.MemoryCgroup.create(f"browserfn-run-{os.getpid()}", limits["memory_bytes"])
-    options["cgroup"] = str(cgroup.path) if cgroup else None
-    return cgroup
+    options["memory_by_cgroup"] = False
+    if cgroup is not None:
+        with contextlib.suppress(OSError):
+            cgroup.set_limit(limits["memory_bytes"])
+            options["memory_by_cgroup"] = True
 
 
 def _limit_message(status: int, oom_kills: int, over_output: bool, limits: dict[str, int]) -> str | None:
@@ -82,8 +98,8 @@ def _limit_message(status: int, oom_kills: int, over_output: bool, limits: dict[
     return None
 
 
-def supervise(job: dict[str, Any]) -> int:
-    cgroup = _confine(job)
+def supervise(job: dict[str, Any], cgroup: isolation.MemoryCgroup | None = None) -> int:
+    _confine(job, cgroup)
     limits: dict[str, int] = job["isolation"]["limits"]
     events_r, events_w = os.pipe()
     output_r, output_w = os.pipe()
@@ -119,7 +135,7 @@ def supervise(job: dict[str, Any]) -> int:
         if output_bytes > limits["output_bytes"]:
             if not over_output:  # a flood: stop reading it, and end the run
                 over_output = True
-                proctree.kill_descendants(os.getpid())
+                proctree.kill_descendants(os.getpid(), reap_children=False)  # the loop below reaps
             return
         if key.data == "events":
             pending_events += data
@@ -142,7 +158,10 @@ def supervise(job: dict[str, Any]) -> int:
                     proctree.kill_descendants(os.getpid(), reap_children=False)
             else:
                 pump(key)
-        done, raw = os.waitpid(child, os.WNOHANG)
+        try:
+            done, raw = os.waitpid(child, os.WNOHANG)
+        except ChildProcessError:  # reaped elsewhere: it was killed
+            done, raw = child, signal.SIGKILL
         if done:
             status = raw
 
@@ -155,9 +174,7 @@ def supervise(job: dict[str, Any]) -> int:
             pump(key)
     for line in output.rest():
         _write(protocol.log("INFO", "output", line))
-    oom_kills = cgroup.oom_kills() if cgroup else 0
-    if cgroup:
-        cgroup.remove()
+    oom_kills = cgroup.oom_kills() if cgroup else 0  # the server removes the cgroup once we exit
     limit = _limit_message(status, oom_kills, over_output, limits)
     if limit is not None and (not got_result or over_output):
         _write(protocol.log("ERROR", "browserfn", limit))
@@ -176,11 +193,12 @@ def main() -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C on a dev server is the server's business
     _warm([m for m in os.environ.get("BROWSERFN_WARM_IMPORTS", "").split(",") if m])
     proctree.become_subreaper()
-    _write(protocol.ready())
+    cgroup = _memory_cgroup()
+    _write(protocol.ready(str(cgroup.path) if cgroup else None))
     line = sys.stdin.buffer.readline()
     if not line:
         return 0  # the pool was shut down before this process was used
-    return supervise(json.loads(line))
+    return supervise(json.loads(line), cgroup)
 
 
 if __name__ == "__main__":

@@ -255,10 +255,10 @@ def test_a_process_that_tries_to_outlive_the_run_is_killed(server: LiveServer, a
         """
         import os, subprocess
         def run():
-            child = subprocess.Popen(["sleep", "300"], start_new_session=True)
+            child = subprocess.Popen(["sleep", "300.5"], start_new_session=True)
             if os.fork() == 0:  # a double fork, detached from everything
                 os.setsid()
-                subprocess.Popen(["sleep", "301"])
+                subprocess.Popen(["sleep", "301.5"])
                 os._exit(0)
             return child.pid
         """,
@@ -273,7 +273,7 @@ def test_a_process_that_tries_to_outlive_the_run_is_killed(server: LiveServer, a
         if entry.isdigit():
             try:
                 with open(f"/proc/{entry}/cmdline", "rb") as f:
-                    if f.read() in (b"sleep\x00300\x00", b"sleep\x00301\x00"):
+                    if f.read() in (b"sleep\x00300.5\x00", b"sleep\x00301.5\x00"):
                         leftovers.append(int(entry))
             except OSError:
                 pass
@@ -311,3 +311,26 @@ def test_sockets_to_local_ports_other_than_the_api_are_refused(server: LiveServe
         "internal": "ConnectionRefusedError",
         "api": "connected",
     }
+
+
+def test_chromium_runs_with_its_own_sandbox_as_the_run_user(server: LiveServer, api: httpx.Client) -> None:
+    function_id = deploy(
+        api,
+        """
+        import os
+        from playwright.sync_api import sync_playwright
+        def run():
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path="/usr/bin/chromium", chromium_sandbox=True)
+                page = browser.new_page()
+                page.set_content("<h1>sandboxed</h1>")
+                text = page.inner_text("h1")
+                browser.close()
+            return {"text": text, "uid": os.getuid()}
+        """,
+    )
+    record = run(api, function_id, timeout_s=120)
+    assert record["state"] == "succeeded", record
+    result = httpx.Response(200, content=record["result"]).json()
+    assert result["text"] == "sandboxed"
+    assert result["uid"] >= RUN_UID_BASE

@@ -145,6 +145,9 @@ def _supervise(code: str, restricted: bool) -> list[dict[str, object]]:
                 break
         process.stdin.close()
         process.wait(60)
+    cgroup = json.loads(lines[0]).get("cgroup")
+    if cgroup:
+        os.rmdir(cgroup)  # the server's job, done here by hand
     return [json.loads(line) for line in lines]
 
 
