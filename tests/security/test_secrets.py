@@ -42,17 +42,21 @@ def test_a_printed_returned_and_raised_secret_is_masked_everywhere(server: LiveS
         ok = run(api, function_id)
         failed = run(api, function_id, fail=True)
         assert ok["state"] == "succeeded"
-        assert json.loads(ok["result"]) == {
-            "token": "***",
-            "nested": ["***"],
-            "sha": hashlib.sha256(secret.encode()).hexdigest(),  # the run did get the real value
-        }
+        ok_sha = hashlib.sha256(secret.encode()).hexdigest()  # the run did get the real value
+        assert json.loads(ok["result"]) == {"token": "***", "nested": ["***"], "sha": ok_sha}
         assert any(line.endswith("the token is ***") for line in ok["logs"]), ok["logs"]
         assert any(line.endswith("shared: ***") for line in ok["logs"]), ok["logs"]
         assert failed["state"] == "failed"
         assert "RuntimeError: could not log in with ***" in failed["result"]
 
+        start = {"workflow_id": function_id, "variables": {}}
+        direct = api.post(f"/functions/{function_id}/runs/start", json={**start, "stream": False})
+        streamed = api.post(f"/functions/{function_id}/runs/start", json={**start, "stream": True})
+        assert direct.json()["result"] == {"token": "***", "nested": ["***"], "sha": ok_sha}
+        assert "the token is ***" in streamed.text
         seen = [
+            direct.text,
+            streamed.text,
             api.get(f"/functions/{function_id}/runs").text,
             api.get(f"/functions/{function_id}/runs/{ok['function_run_id']}").text,
             api.get(f"/functions/{function_id}/runs/{failed['function_run_id']}").text,
