@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import os
+import socket
 import sys
 import tempfile
 import urllib.parse
@@ -60,21 +62,26 @@ def isolation_options(settings: Settings) -> dict[str, Any]:
 
 
 class RunProcess:
-    """One supervisor process (see supervisor.py), started and waiting for its job."""
+    """One supervisor process (see supervisor.py), started and waiting for its job. It may be our
+    child (spawned) or the fork server's (forked): either way we hold its three pipes and learn
+    of its exit through a pidfd."""
 
-    def __init__(self, process: asyncio.subprocess.Process) -> None:
-        self._process = process
+    def __init__(
+        self, pid: int, stdin: asyncio.StreamWriter, stdout: asyncio.StreamReader, stderr: asyncio.StreamReader
+    ) -> None:
+        self.pid = pid
+        self._stdin = stdin
+        self._stdout = stdout
+        self._stderr = stderr
+        self._exited = _exit_of(pid)
         self._stderr_task = asyncio.create_task(self._collect_stderr())
         self.stderr = b""
         #: The run's memory cgroup (made by the supervisor): removed once the supervisor is gone.
         self.cgroup: str | None = None
 
-    @property
-    def pid(self) -> int:
-        return self._process.pid
-
     @classmethod
     async def spawn(cls, warm_imports: tuple[str, ...]) -> RunProcess:
+        """A new interpreter (used until the fork server is warm, or without one)."""
         process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
@@ -87,28 +94,39 @@ class RunProcess:
             start_new_session=True,
             limit=MAX_MESSAGE_BYTES,
         )
-        handle = cls(process)
-        ready = await handle._read_message()
-        handle.cgroup = (ready or {}).get("cgroup")
+        assert process.stdin and process.stdout and process.stderr
+        return await cls(process.pid, process.stdin, process.stdout, process.stderr)._ready()
+
+    @classmethod
+    async def adopt(cls, pid: int, stdin_fd: int, stdout_fd: int, stderr_fd: int) -> RunProcess:
+        """A supervisor someone else started, whose pipe ends we were given."""
+        loop = asyncio.get_running_loop()
+        write_transport, write_protocol = await loop.connect_write_pipe(
+            asyncio.streams.FlowControlMixin, os.fdopen(stdin_fd, "wb", buffering=0)
+        )
+        stdin = asyncio.StreamWriter(write_transport, write_protocol, None, loop)
+        readers = [await _pipe_reader(fd) for fd in (stdout_fd, stderr_fd)]
+        return await cls(pid, stdin, readers[0], readers[1])._ready()
+
+    async def _ready(self) -> RunProcess:
+        ready = await self._read_message()
+        self.cgroup = (ready or {}).get("cgroup")
         if ready is None or ready.get("type") != "ready":
-            await handle.kill()
-            raise RuntimeError(f"run process failed to start: {handle.stderr.decode(errors='replace')[-2000:]}")
-        return handle
+            await self.kill()
+            raise RuntimeError(f"run process failed to start: {self.stderr.decode(errors='replace')[-2000:]}")
+        return self
 
     async def _collect_stderr(self) -> None:
-        assert self._process.stderr is not None
-        while chunk := await self._process.stderr.read(65536):
+        while chunk := await self._stderr.read(65536):
             self.stderr = (self.stderr + chunk)[-65536:]
 
     async def _read_message(self) -> dict[str, Any] | None:
-        assert self._process.stdout is not None
-        line = await self._process.stdout.readline()
+        line = await self._stdout.readline()
         return json.loads(line) if line else None
 
     async def start(self, job: dict[str, Any]) -> None:
-        assert self._process.stdin is not None
-        self._process.stdin.write(json.dumps(job).encode() + b"\n")
-        await self._process.stdin.drain()
+        self._stdin.write(json.dumps(job).encode() + b"\n")
+        await self._stdin.drain()
 
     async def messages(self) -> AsyncIterator[dict[str, Any]]:
         """Every message until the supervisor exits; the last one is `exit` unless it crashed."""
@@ -117,11 +135,10 @@ class RunProcess:
 
     async def stop(self, grace_s: float) -> None:
         """Ask the supervisor to kill its tree (by closing its stdin); force it after `grace_s`."""
-        assert self._process.stdin is not None
         with contextlib.suppress(ConnectionError):
-            self._process.stdin.close()
+            self._stdin.close()
         try:
-            await asyncio.wait_for(self._process.wait(), grace_s)
+            await asyncio.wait_for(asyncio.shield(self._exited), grace_s)
         except TimeoutError:
             await self.kill()
         self._remove_cgroup()
@@ -131,14 +148,13 @@ class RunProcess:
         await asyncio.to_thread(proctree.kill_descendants, self.pid, 2.0, False)
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.pid, 9)
-        await self._process.wait()
+        await self._exited
         self._remove_cgroup()
 
-    async def wait(self) -> int:
-        code = await self._process.wait()
+    async def wait(self) -> None:
+        await self._exited
         await self._stderr_task
         self._remove_cgroup()
-        return code
 
     def _remove_cgroup(self) -> None:
         if self.cgroup is not None:
@@ -147,8 +163,40 @@ class RunProcess:
             self.cgroup = None
 
 
+def _same(protocol: asyncio.StreamReaderProtocol) -> asyncio.StreamReaderProtocol:
+    return protocol
+
+
+async def _pipe_reader(fd: int) -> asyncio.StreamReader:
+    reader = asyncio.StreamReader(limit=MAX_MESSAGE_BYTES)
+    protocol = asyncio.StreamReaderProtocol(reader)
+    await asyncio.get_running_loop().connect_read_pipe(functools.partial(_same, protocol), os.fdopen(fd, "rb", 0))
+    return reader
+
+
+def _exit_of(pid: int) -> asyncio.Future[None]:
+    """Resolves when `pid` exits, child of ours or not (a pidfd turns readable)."""
+    loop = asyncio.get_running_loop()
+    exited: asyncio.Future[None] = loop.create_future()
+    try:
+        pidfd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        exited.set_result(None)
+        return exited
+
+    def on_exit() -> None:
+        loop.remove_reader(pidfd)
+        os.close(pidfd)
+        if not exited.done():
+            exited.set_result(None)
+
+    loop.add_reader(pidfd, on_exit)
+    return exited
+
+
 class ProcessPool:
-    """Keeps `size` supervisors started and warmed; `acquire` hands one out and refills behind."""
+    """Keeps `size` supervisors ready. They are forked from a warm fork server (milliseconds
+    each) once it is up; until then, and without one, they are spawned cold."""
 
     def __init__(self, size: int, warm_imports: tuple[str, ...]) -> None:
         self._size = size
@@ -156,9 +204,18 @@ class ProcessPool:
         self._ready: asyncio.Queue[RunProcess] = asyncio.Queue()
         self._refills: set[asyncio.Task[None]] = set()
         self._closed = False
+        self._forkserver: ForkServer | None = None
+        self._forkserver_start: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         isolation.sweep_stale_cgroups()
+        if self._size > 0:
+            self._forkserver_start = asyncio.create_task(self._start_forkserver())
+
+    async def _start_forkserver(self) -> None:
+        forkserver = ForkServer(self._warm_imports)
+        await forkserver.start()
+        self._forkserver = forkserver
         self._top_up()
 
     def _top_up(self) -> None:
@@ -168,25 +225,104 @@ class ProcessPool:
             task.add_done_callback(self._refills.discard)
 
     async def _add_one(self) -> None:
-        process = await RunProcess.spawn(self._warm_imports)
+        process = await self._launch()
         if self._closed:
             await process.stop(1.0)
         else:
             self._ready.put_nowait(process)
 
+    async def _launch(self) -> RunProcess:
+        if self._forkserver is not None and self._forkserver.alive:
+            return await self._forkserver.fork()
+        return await RunProcess.spawn(())
+
     async def acquire(self) -> RunProcess:
-        """A warm process if one is ready; otherwise a cold one at once (a burst should not wait
-        for warm-ups: a script that needs the heavy imports pays for them itself)."""
+        """A ready process if there is one, else a new one at once (forked if the fork server is
+        warm, spawned cold before that: a burst never waits for a warm-up)."""
         try:
             process = self._ready.get_nowait()
         except asyncio.QueueEmpty:
             process = None
         self._top_up()
-        return process if process is not None else await RunProcess.spawn(())
+        return process if process is not None else await self._launch()
 
     async def close(self) -> None:
         self._closed = True
-        for task in list(self._refills):
+        tasks = [*self._refills, *([self._forkserver_start] if self._forkserver_start else [])]
+        for task in tasks:
             task.cancel()
         while not self._ready.empty():
             await self._ready.get_nowait().stop(1.0)
+        if self._forkserver is not None:
+            await self._forkserver.close()
+
+
+class ForkServer:
+    """Client of sandbox/forkserver.py: one warm process that forks supervisors on request."""
+
+    def __init__(self, warm_imports: tuple[str, ...]) -> None:
+        self._warm_imports = warm_imports
+        self._socket: socket.socket | None = None
+        self._process: asyncio.subprocess.Process | None = None
+        self._lock = asyncio.Lock()
+
+    @property
+    def alive(self) -> bool:
+        return self._process is not None and self._process.returncode is None
+
+    async def start(self) -> None:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        with theirs:
+            self._process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "browserfn.sandbox.forkserver",
+                str(theirs.fileno()),
+                pass_fds=(theirs.fileno(),),
+                stdin=asyncio.subprocess.DEVNULL,
+                env=base_environment(self._warm_imports),
+                cwd=tempfile.gettempdir(),
+                start_new_session=True,
+            )
+        self._socket = ours
+        if await asyncio.to_thread(ours.recv, 1) != b"R":
+            raise RuntimeError("the fork server failed to start")
+
+    def _request(self, fds: list[int]) -> int:
+        assert self._socket is not None
+        socket.send_fds(self._socket, [b"F"], fds)
+        answer = b""
+        while not answer.endswith(b"\n"):
+            chunk = self._socket.recv(32)
+            if not chunk:
+                raise RuntimeError("the fork server is gone")
+            answer += chunk
+        return int(answer)
+
+    async def fork(self) -> RunProcess:
+        stdin_r, stdin_w = os.pipe()
+        stdout_r, stdout_w = os.pipe()
+        stderr_r, stderr_w = os.pipe()
+        try:
+            async with self._lock:
+                pid = await asyncio.to_thread(self._request, [stdin_r, stdout_w, stderr_w])
+        except BaseException:
+            for fd in (stdin_w, stdout_r, stderr_r):
+                os.close(fd)
+            raise
+        finally:
+            for fd in (stdin_r, stdout_w, stderr_w):
+                os.close(fd)
+        if pid == 0:
+            raise RuntimeError("the fork server refused the request")
+        return await RunProcess.adopt(pid, stdin_w, stdout_r, stderr_r)
+
+    async def close(self) -> None:
+        if self._socket is not None:
+            self._socket.close()
+        if self._process is not None:
+            try:
+                await asyncio.wait_for(self._process.wait(), 5)
+            except TimeoutError:
+                self._process.kill()
+                await self._process.wait()

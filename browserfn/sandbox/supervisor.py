@@ -189,9 +189,14 @@ def supervise(job: dict[str, Any], cgroup: isolation.MemoryCgroup | None = None)
     return 0
 
 
+def warm_up() -> None:
+    """Import what functions use (BROWSERFN_WARM_IMPORTS); free when already imported."""
+    _warm([m for m in os.environ.get("BROWSERFN_WARM_IMPORTS", "").split(",") if m])
+
+
 def main() -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C on a dev server is the server's business
-    _warm([m for m in os.environ.get("BROWSERFN_WARM_IMPORTS", "").split(",") if m])
+    warm_up()
     proctree.become_subreaper()
     cgroup = _memory_cgroup()
     _write(protocol.ready(str(cgroup.path) if cgroup else None))
