@@ -20,81 +20,11 @@ from browserfn.automation import (
     Webhook,
     WebhookDelivery,
 )
+from browserfn.store import automation_rows as mapping
+from browserfn.store import automation_values as values
+from browserfn.store.automation_rows import stamp
 
 T = TypeVar("T")
-
-
-def stamp(value: dt.datetime) -> str:
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
-
-
-def _when(value: str | None) -> dt.datetime | None:
-    return dt.datetime.fromisoformat(value) if value is not None else None
-
-
-def _schedule(row: sqlite3.Row) -> Schedule:
-    return Schedule(
-        schedule_id=row["schedule_id"],
-        function_id=row["function_id"],
-        account_id=row["account_id"],
-        key_id=row["key_id"],
-        cron=row["cron"],
-        timezone=row["timezone"],
-        variables=json.loads(row["variables"]),
-        allow_overlap=bool(row["allow_overlap"]),
-        created_at=dt.datetime.fromisoformat(row["created_at"]),
-        updated_at=dt.datetime.fromisoformat(row["updated_at"]),
-    )
-
-
-def _tick(row: sqlite3.Row) -> ScheduleTick:
-    return ScheduleTick(
-        schedule_id=row["schedule_id"],
-        function_id=row["function_id"],
-        tick=dt.datetime.fromisoformat(row["tick"]),
-        outcome=TickOutcome(row["outcome"]),
-        run_id=row["run_id"],
-        reason=row["reason"],
-        claimed_by=row["claimed_by"],
-        created_at=dt.datetime.fromisoformat(row["created_at"]),
-    )
-
-
-def _webhook(row: sqlite3.Row) -> Webhook:
-    return Webhook(
-        webhook_id=row["webhook_id"],
-        function_id=row["function_id"],
-        account_id=row["account_id"],
-        url=row["url"],
-        secret=row["secret"],
-        created_at=dt.datetime.fromisoformat(row["created_at"]),
-    )
-
-
-def _attempts_json(attempts: Iterable[DeliveryAttempt]) -> str:
-    return json.dumps([{"at": stamp(a.at), "status_code": a.status_code, "error": a.error} for a in attempts])
-
-
-def _delivery(row: sqlite3.Row) -> WebhookDelivery:
-    attempts = tuple(
-        DeliveryAttempt(dt.datetime.fromisoformat(a["at"]), a["status_code"], a["error"])
-        for a in json.loads(row["attempts"])
-    )
-    return WebhookDelivery(
-        delivery_id=row["delivery_id"],
-        run_id=row["run_id"],
-        function_id=row["function_id"],
-        account_id=row["account_id"],
-        target=row["target"],
-        url=row["url"],
-        secret=row["secret"],
-        payload=row["payload"],
-        status=DeliveryStatus(row["status"]),
-        attempts=attempts,
-        next_attempt_at=_when(row["next_attempt_at"]),
-        created_at=dt.datetime.fromisoformat(row["created_at"]),
-        updated_at=dt.datetime.fromisoformat(row["updated_at"]),
-    )
 
 
 class SQLiteAutomation:
@@ -107,32 +37,19 @@ class SQLiteAutomation:
 
         def op(c: sqlite3.Connection) -> Schedule:
             c.execute(
-                "INSERT INTO schedules(schedule_id, function_id, account_id, key_id, cron, timezone, variables,"
-                " allow_overlap, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT(function_id) DO UPDATE SET key_id = excluded.key_id, cron = excluded.cron,"
-                " timezone = excluded.timezone, variables = excluded.variables,"
-                " allow_overlap = excluded.allow_overlap, updated_at = excluded.updated_at",
-                (
-                    s.schedule_id,
-                    s.function_id,
-                    s.account_id,
-                    s.key_id,
-                    s.cron,
-                    s.timezone,
-                    json.dumps(s.variables),
-                    int(s.allow_overlap),
-                    stamp(s.created_at),
-                    stamp(s.updated_at),
-                ),
+                values.insert("schedules", values.SCHEDULE_COLUMNS, "?") + values.SCHEDULE_UPSERT,
+                values.schedule_values(s, stamp, json.dumps),
             )
-            return _schedule(c.execute("SELECT * FROM schedules WHERE function_id = ?", (s.function_id,)).fetchone())
+            return mapping.schedule(
+                c.execute("SELECT * FROM schedules WHERE function_id = ?", (s.function_id,)).fetchone()
+            )
 
         return await self._call(op)
 
     async def get_schedule(self, function_id: str) -> Schedule | None:
         def op(c: sqlite3.Connection) -> Schedule | None:
             row = c.execute("SELECT * FROM schedules WHERE function_id = ?", (function_id,)).fetchone()
-            return _schedule(row) if row is not None else None
+            return mapping.schedule(row) if row is not None else None
 
         return await self._call(op)
 
@@ -144,7 +61,7 @@ class SQLiteAutomation:
                 rows = c.execute(
                     "SELECT * FROM schedules WHERE account_id = ? ORDER BY created_at", (account_id,)
                 ).fetchall()
-            return [_schedule(r) for r in rows]
+            return [mapping.schedule(r) for r in rows]
 
         return await self._call(op)
 
@@ -187,7 +104,7 @@ class SQLiteAutomation:
             row = c.execute(
                 "SELECT * FROM schedule_ticks WHERE schedule_id = ? AND tick = ?", (schedule.schedule_id, key)
             ).fetchone()
-            return _tick(row)
+            return mapping.tick(row)
 
         return await self._call(op)
 
@@ -200,14 +117,7 @@ class SQLiteAutomation:
             " WHERE t.schedule_id = ? AND t.tick < ? AND t.outcome IN (?, ?) ORDER BY t.tick DESC LIMIT 1",
             (schedule_id, key, TickOutcome.CLAIMED.value, TickOutcome.STARTED.value),
         ).fetchone()
-        if row is None:
-            return None
-        if row["outcome"] == TickOutcome.STARTED.value and row["active"]:
-            return f"run {row['run_id']} of the tick at {row['tick']} is still active"
-        fresh = now - dt.datetime.fromisoformat(row["created_at"]) < dt.timedelta(seconds=stale_s)
-        if row["outcome"] == TickOutcome.CLAIMED.value and fresh:
-            return f"the run of the tick at {row['tick']} is still being started"
-        return None
+        return mapping.overlap_reason(row, now, stale_s)
 
     async def settle_schedule_tick(
         self, schedule_id: str, tick: dt.datetime, outcome: TickOutcome, run_id: str | None, reason: str | None
@@ -226,7 +136,7 @@ class SQLiteAutomation:
             rows = c.execute(
                 "SELECT * FROM schedule_ticks WHERE function_id = ? ORDER BY tick DESC LIMIT ?", (function_id, limit)
             ).fetchall()
-            return [_tick(r) for r in rows]
+            return [mapping.tick(r) for r in rows]
 
         return await self._call(op)
 
@@ -249,7 +159,7 @@ class SQLiteAutomation:
             rows = c.execute(
                 "SELECT * FROM webhooks WHERE function_id = ? ORDER BY created_at", (function_id,)
             ).fetchall()
-            return [_webhook(r) for r in rows]
+            return [mapping.webhook(r) for r in rows]
 
         return await self._call(op)
 
@@ -290,32 +200,14 @@ class SQLiteAutomation:
         return await self._call(op)
 
     async def enqueue_deliveries(self, deliveries: Iterable[WebhookDelivery]) -> int:
-        rows = [
-            (
-                d.delivery_id,
-                d.run_id,
-                d.function_id,
-                d.account_id,
-                d.target,
-                d.url,
-                d.secret,
-                d.payload,
-                d.status.value,
-                _attempts_json(d.attempts),
-                stamp(d.next_attempt_at) if d.next_attempt_at else None,
-                stamp(d.created_at),
-                stamp(d.updated_at),
-            )
-            for d in deliveries
-        ]
+        rows = [values.delivery_values(d, stamp, json.dumps) for d in deliveries]
 
         def op(c: sqlite3.Connection) -> int:
             added = 0
             for row in rows:
                 added += c.execute(
-                    "INSERT INTO webhook_deliveries(delivery_id, run_id, function_id, account_id, target, url,"
-                    " secret, payload, status, attempts, next_attempt_at, created_at, updated_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(run_id, target) DO NOTHING",
+                    values.insert("webhook_deliveries", values.DELIVERY_COLUMNS, "?")
+                    + " ON CONFLICT(run_id, target) DO NOTHING",
                     row,
                 ).rowcount
             return added
@@ -332,7 +224,7 @@ class SQLiteAutomation:
                 " ORDER BY next_attempt_at LIMIT ?) RETURNING *",
                 (lease, DeliveryStatus.PENDING.value, stamp(now), limit),
             ).fetchall()
-            return [_delivery(r) for r in rows]
+            return [mapping.delivery(r) for r in rows]
 
         return await self._call(op)
 
@@ -347,15 +239,19 @@ class SQLiteAutomation:
             row = c.execute("SELECT * FROM webhook_deliveries WHERE delivery_id = ?", (delivery_id,)).fetchone()
             if row is None:
                 return None
-            before = _delivery(row)
+            before = mapping.delivery(row)
             after = dataclasses.replace(
-                before, attempts=(*before.attempts, attempt), status=status, next_attempt_at=next_attempt_at
+                before,
+                attempts=(*before.attempts, attempt),
+                status=status,
+                next_attempt_at=next_attempt_at,
+                updated_at=attempt.at,  # as stored below
             )
             c.execute(
                 "UPDATE webhook_deliveries SET attempts = ?, status = ?, next_attempt_at = ?, updated_at = ?"
                 " WHERE delivery_id = ?",
                 (
-                    _attempts_json(after.attempts),
+                    json.dumps(mapping.attempts_data(after.attempts)),
                     status.value,
                     stamp(next_attempt_at) if next_attempt_at else None,
                     stamp(attempt.at),
@@ -372,6 +268,6 @@ class SQLiteAutomation:
                 "SELECT * FROM webhook_deliveries WHERE function_id = ? ORDER BY seq DESC LIMIT ?",
                 (function_id, limit),
             ).fetchall()
-            return [_delivery(r) for r in rows]
+            return [mapping.delivery(r) for r in rows]
 
         return await self._call(op)
