@@ -40,6 +40,7 @@ from browserfn.models import (
 )
 from browserfn.store import rows
 from browserfn.store.base import Store
+from browserfn.store.postgres_automation import PostgresAutomation
 from browserfn.store.postgres_dispatch import Dispatcher
 from browserfn.store.postgres_schema import MIGRATION_LOCK_KEY, MIGRATIONS
 from browserfn.tokens import new_id
@@ -55,7 +56,7 @@ class DatabaseUnavailable(BrowserfnError):
     status_code = 503
 
 
-class PostgresStore(Store):
+class PostgresStore(PostgresAutomation, Store):
     def __init__(self, dsn: str, dispatch: Dispatcher | None = None, pool_size: int = 10) -> None:
         self.dsn = dsn
         self._dispatch = dispatch

@@ -91,4 +91,69 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (run_id, seq)
     );
     """,
+    # 2: schedules (a tick is claimed once: PRIMARY KEY (schedule_id, tick)) and webhook deliveries.
+    """
+    CREATE TABLE schedules (
+        schedule_id TEXT PRIMARY KEY,
+        function_id TEXT NOT NULL UNIQUE,
+        account_id TEXT NOT NULL,
+        key_id TEXT NOT NULL,
+        cron TEXT NOT NULL,
+        timezone TEXT NOT NULL,
+        variables JSONB NOT NULL,
+        allow_overlap BOOLEAN NOT NULL DEFAULT FALSE,
+        created_at TIMESTAMPTZ NOT NULL,
+        updated_at TIMESTAMPTZ NOT NULL
+    );
+    CREATE TABLE schedule_ticks (
+        schedule_id TEXT NOT NULL,
+        tick TIMESTAMPTZ NOT NULL,
+        function_id TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        run_id TEXT,
+        reason TEXT,
+        claimed_by TEXT NOT NULL,
+        created_at TIMESTAMPTZ NOT NULL,
+        updated_at TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (schedule_id, tick)
+    );
+    CREATE INDEX schedule_ticks_by_function ON schedule_ticks(function_id, tick);
+    CREATE TABLE webhooks (
+        webhook_id TEXT PRIMARY KEY,
+        function_id TEXT NOT NULL,
+        account_id TEXT NOT NULL,
+        url TEXT NOT NULL,
+        secret TEXT NOT NULL,
+        created_at TIMESTAMPTZ NOT NULL
+    );
+    CREATE INDEX webhooks_by_function ON webhooks(function_id);
+    CREATE TABLE account_webhook_secrets (
+        account_id TEXT PRIMARY KEY,
+        secret TEXT NOT NULL,
+        created_at TIMESTAMPTZ NOT NULL
+    );
+    CREATE TABLE run_callbacks (
+        run_id TEXT PRIMARY KEY,
+        url TEXT NOT NULL
+    );
+    CREATE TABLE webhook_deliveries (
+        seq BIGSERIAL PRIMARY KEY,
+        delivery_id TEXT NOT NULL UNIQUE,
+        run_id TEXT NOT NULL,
+        function_id TEXT NOT NULL,
+        account_id TEXT NOT NULL,
+        target TEXT NOT NULL,
+        url TEXT NOT NULL,
+        secret TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        status TEXT NOT NULL,
+        attempts JSONB NOT NULL,
+        next_attempt_at TIMESTAMPTZ,
+        created_at TIMESTAMPTZ NOT NULL,
+        updated_at TIMESTAMPTZ NOT NULL,
+        UNIQUE (run_id, target)
+    );
+    CREATE INDEX webhook_deliveries_due ON webhook_deliveries(next_attempt_at) WHERE status = 'pending';
+    CREATE INDEX webhook_deliveries_by_function ON webhook_deliveries(function_id, seq);
+    """,
 )
