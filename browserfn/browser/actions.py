@@ -44,6 +44,13 @@ class PageDriver:
     def pages(self) -> list[Any]:
         return [page for page in self._context.pages if not page.is_closed()]
 
+    def current(self) -> Any | None:
+        """The current tab if one is open, without opening one (for screenshots)."""
+        if self._current is not None and not self._current.is_closed():
+            return self._current
+        pages = self.pages
+        return pages[-1] if pages else None
+
     async def page(self) -> Any:
         """The current tab: the one last chosen, else the newest open one, else a new one."""
         if self._current is not None and not self._current.is_closed():

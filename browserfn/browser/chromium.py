@@ -15,6 +15,7 @@ import os
 import shutil
 import signal
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -113,7 +114,8 @@ class ChromiumProcess:
         kill_tree(self.process.pid)
         with contextlib.suppress(ProcessLookupError):
             await asyncio.wait_for(self.process.wait(), 5.0)
-        await asyncio.to_thread(shutil.rmtree, self.profile_dir, True)
+        # The profile goes in the background: nothing runs in it any more.
+        threading.Thread(target=shutil.rmtree, args=(self.profile_dir, True), daemon=True).start()
 
 
 async def _devtools_url(profile_dir: Path, process: asyncio.subprocess.Process, timeout_s: float) -> str:

@@ -28,10 +28,11 @@ class PooledBrowser:
         return self.chromium.alive and bool(self.browser.is_connected())
 
     async def close(self) -> None:
-        """Disconnect and kill the process tree. Safe to call twice."""
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(self.browser.close(), 2.0)
+        """Kill the process tree, then drop the connection. Safe to call twice. (Killing first
+        skips Chromium's graceful shutdown: nothing of a session's profile is kept.)"""
         await self.chromium.kill()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.browser.close(), 1.0)
 
 
 class BrowserPool:
@@ -45,6 +46,7 @@ class BrowserPool:
         self._launch_lock = asyncio.Lock()  # one launch at a time: launches are CPU-bound
         self._driver: asyncio.Task[Any] | None = None
         self._closed = False
+        self._filled = asyncio.Event()  #: set when a launched browser joins the pool
 
     async def start(self) -> None:
         """Kill what a previous life left, then start Playwright's driver and fill the pool in the
@@ -76,14 +78,22 @@ class BrowserPool:
             return PooledBrowser(chromium, browser)
 
     async def acquire(self) -> PooledBrowser:
-        """A ready browser: a pooled one if any is alive, else one launched now."""
+        """A ready browser: a pooled one if any is alive; else the one the pool is launching (no
+        second launch competing with it for the CPU); else one launched now."""
         try:
-            while self._ready:
-                candidate = self._ready.pop(0)
-                if candidate.alive:
-                    return candidate
-                await candidate.close()
-            return await self.launch()
+            while True:
+                while self._ready:
+                    candidate = self._ready.pop(0)
+                    if candidate.alive:
+                        return candidate
+                    await candidate.close()
+                if self._refilling is None or self._refilling.done():
+                    return await self.launch()
+                self._filled.clear()
+                try:
+                    await asyncio.wait_for(self._filled.wait(), self._launch_timeout_s)
+                except TimeoutError:
+                    return await self.launch()
         finally:
             self._refill()
 
@@ -104,6 +114,7 @@ class BrowserPool:
                 await launched.close()
                 return
             self._ready.append(launched)
+            self._filled.set()
 
     async def close(self) -> None:
         self._closed = True

@@ -11,7 +11,7 @@ import json
 import logging
 import shutil
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -38,26 +38,31 @@ class Recorder:
         self._ticker: asyncio.Task[None] | None = None
         self._pending: set[asyncio.Task[None]] = set()
 
-    def start(self, current_page: Callable[[], Awaitable[Any]]) -> None:
-        """Begin periodic capture of whatever `current_page()` returns."""
+    def start(self, current_page: Callable[[], Any]) -> None:
+        """Begin periodic capture of whatever `current_page()` returns (None: no frame)."""
         self.directory.mkdir(parents=True, exist_ok=True)
         if self._interval_s > 0:
             self._ticker = asyncio.create_task(self._tick(current_page))
 
-    async def _tick(self, current_page: Callable[[], Awaitable[Any]]) -> None:
+    async def _tick(self, current_page: Callable[[], Any]) -> None:
         while True:
             await asyncio.sleep(self._interval_s)
-            with contextlib.suppress(Exception):
-                await self.capture(await current_page())
+            await self.capture(current_page())
 
-    def capture_soon(self, page: Any) -> None:
-        """Capture in the background, so an action's answer does not wait for its screenshot."""
+    def capture_soon(self, page: Any | None) -> None:
+        """Capture in the background, so an action's answer does not wait for its screenshot; while
+        one is pending, another adds nothing (frames would lag behind the page)."""
+        if self._pending:
+            return
         task = asyncio.create_task(self.capture(page))
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
 
-    async def capture(self, page: Any) -> None:
+    async def capture(self, page: Any | None) -> None:
         """Add a frame of `page` now; a page that cannot be shot (closing, hung) adds none."""
+        if page is None:
+            return
+        url = str(page.url)
         async with self._lock:
             t_ms = int((time.monotonic() - self._started) * 1000)
             name = f"{len(self._frames):05d}.jpg"
@@ -66,7 +71,7 @@ class Recorder:
             except Exception:
                 return
             await asyncio.to_thread((self.directory / name).write_bytes, data)
-            self._frames.append(Frame(name, t_ms, str(page.url)))
+            self._frames.append(Frame(name, t_ms, url))
 
     async def finish(self) -> None:
         """Stop capturing; write the manifest, and the video when ffmpeg is present."""

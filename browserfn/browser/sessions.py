@@ -152,7 +152,7 @@ class SessionManager:
         if width and height:
             await (await session.driver.page()).set_viewport_size({"width": int(width), "height": int(height)})
         session.recorder = Recorder(self.replay_dir(session.session_id), self._settings.replay_interval_s)
-        session.recorder.start(session.driver.page)
+        session.recorder.start(session.driver.current)
         self._sessions[session.session_id] = session
         if principal.run_id is not None:
             await self._store.set_run_session(principal.run_id, session.session_id)
@@ -207,7 +207,7 @@ class SessionManager:
         session.closed_at = utcnow()
         if session.recorder is not None and session.driver is not None and session.browser and session.browser.alive:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(session.recorder.capture(await session.driver.page()), 4.0)
+                await asyncio.wait_for(session.recorder.capture(session.driver.current()), 4.0)
         if session.browser is not None:
             await session.browser.close()
         if session.recorder is not None:

@@ -68,7 +68,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
             while not self.server.closing:  # type: ignore[attr-defined]
                 time.sleep(0.1)
-        elif url.path == "/logo.png":
+        elif url.path in ("/logo.png", "/favicon.ico"):
             self._send("", "image/png")
         else:
             self.send_error(404)

@@ -62,18 +62,16 @@ def _stop_during(api: httpx.Client, function_id: str, url: str, wait_for: str) -
     """Start a streamed run, stop it once the stream shows `wait_for` (plus a moment, so the browser
     action is in flight), and return the run id and every event of the stream."""
     events: list[dict[str, Any]] = []
-    body = {"workflow_id": function_id, "variables": {"url": url}, "stream": True}
-    with api.stream("POST", f"/functions/{function_id}/runs/start", json=body) as stream:
+    rid = api.post(f"/functions/{function_id}/runs/create", json={}).json()["function_run_id"]
+    body = {"workflow_id": function_id, "workflow_run_id": rid, "variables": {"url": url}, "stream": True}
+    with api.stream("POST", f"/functions/{function_id}/runs/{rid}", json=body) as stream:
         for line in stream.iter_lines():
             if not line.startswith("data: "):
                 continue
             events.append(json.loads(line[6:]))
             if wait_for in events[-1]["message"] or events[-1]["type"] == wait_for:
                 time.sleep(1.5)
-                run_id = api.get(f"/functions/{function_id}/runs/", params={"only_active": "True"}).json()
-                rid = run_id["items"][0]["function_run_id"]
-                stopped = api.delete(f"/functions/{function_id}/runs/{rid}")
-                assert stopped.json()["status"] == "stopped"
+                assert api.delete(f"/functions/{function_id}/runs/{rid}").json()["status"] == "stopped"
             if events[-1]["type"] == "result":
                 break
     return rid, events

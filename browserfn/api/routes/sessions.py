@@ -4,7 +4,9 @@ execute / scrape / screenshot, replay, and the CDP WebSocket itself."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
+from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, WebSocket
@@ -17,7 +19,7 @@ from browserfn.browser import cdp_proxy
 from browserfn.browser.replay import VIDEO, read_manifest
 from browserfn.browser.scrape import NeedsLLM, ScrapeOptions, scrape_page
 from browserfn.browser.sessions import Session
-from browserfn.errors import InvalidInput, NotFound
+from browserfn.errors import Conflict, InvalidInput, NotFound
 from browserfn.models import utcnow
 
 router = APIRouter(prefix="/sessions", tags=["sessions"])
@@ -33,6 +35,18 @@ class StartSessionRequest(BaseModel):
     viewport_width: int | None = Field(default=None, ge=100, le=8000)
     viewport_height: int | None = Field(default=None, ge=100, le=8000)
     user_agent: str | None = None
+
+
+@contextlib.contextmanager
+def _browser_errors(session_id: str) -> Iterator[None]:
+    """A browser that fails or dies under a call (stopped meanwhile) is a 409, not a 500."""
+    from playwright.async_api import Error
+
+    try:
+        yield
+    except Error as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise Conflict(f"the browser of session {session_id} failed: {first}") from exc
 
 
 def _ws_base(base_url: str) -> str:
@@ -134,7 +148,8 @@ async def debug_session(svc: ServicesDep, principal: PrincipalDep, session_id: s
     tabs = []
     if session.driver is not None:
         for index, page in enumerate(session.driver.pages):
-            title = await page.title()
+            with _browser_errors(session_id):
+                title = await page.title()
             tabs.append(
                 {"metadata": {"tab_id": index, "title": title, "url": page.url}, "debug_url": "", "ws_url": url}
             )
@@ -152,13 +167,14 @@ async def execute_action(
         if session.driver is None:
             outcome_success, message, data = False, f"session {session_id} closed during the action", None
         else:
-            outcome = await session.driver.execute(action)
+            with _browser_errors(session_id):
+                outcome = await session.driver.execute(action)
             outcome_success, message, data = outcome.success, outcome.message, outcome.data
             if not session.active:  # stopped mid-action: whatever Playwright said, the browser is gone
                 outcome_success, message = False, f"session {session_id} closed during the action: {message}"
             session.steps += 1
             if session.recorder is not None and session.driver is not None:
-                session.recorder.capture_soon(await session.driver.page())
+                session.recorder.capture_soon(session.driver.current())
     return {
         "action": action,
         "success": outcome_success,
@@ -178,7 +194,8 @@ async def scrape(svc: ServicesDep, principal: PrincipalDep, session_id: str, bod
     if session.driver is None:
         raise NotFound(f"session {session_id} has no page")
     async with session.lock:
-        markdown = await scrape_page(await session.driver.page(), options)
+        with _browser_errors(session_id):
+            markdown = await scrape_page(await session.driver.page(), options)
     return {"markdown": markdown, "structured": None}
 
 
@@ -192,15 +209,18 @@ async def _screenshot(svc: ServicesDep, principal: PrincipalDep, session_id: str
     session = svc.sessions.active(principal, session_id)
     if session.driver is None:
         raise NotFound(f"session {session_id} has no page")
-    page = await session.driver.page()
-    return await page.screenshot(type="png", timeout=10000), page
+    with _browser_errors(session_id):
+        page = await session.driver.page()
+        return await page.screenshot(type="png", timeout=10000), page
 
 
 @router.post("/{session_id}/page/screenshot")
 async def screenshot(svc: ServicesDep, principal: PrincipalDep, session_id: str) -> dict[str, Any]:
     """The current tab as a base64 PNG, with its URL and title."""
     data, page = await _screenshot(svc, principal, session_id)
-    return {"screenshot": base64.b64encode(data).decode(), "url": page.url, "title": await page.title()}
+    with _browser_errors(session_id):
+        title = await page.title()
+    return {"screenshot": base64.b64encode(data).decode(), "url": page.url, "title": title}
 
 
 @router.get("/{session_id}/page/screenshot", response_class=Response)
