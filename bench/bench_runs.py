@@ -81,9 +81,7 @@ async def load(url: str, key: str, function_id: str, n: int, concurrency: int) -
 
 def embedded_figures(runs: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        server = LiveServer(
-            Path(tmp), warm_processes=4, extra_args=()
-        )
+        server = LiveServer(Path(tmp), warm_processes=4, extra_args=())
         server.start()
         try:
             trivial = deploy(server.url, server.key, TRIVIAL)

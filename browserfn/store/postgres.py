@@ -322,10 +322,16 @@ class PostgresStore(PostgresAutomation, Store):
         async def op(c: Conn) -> Run:
             row = await self._one(
                 c,
-                "INSERT INTO runs(run_id, function_id, function_version, account_id, key_id, state, active,"
-                " variables, timeout_s, session_id, result_json, reason, local, origin, created_at, updated_at)"
-                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING seq",
+                "WITH counter AS (INSERT INTO run_counters AS rc(function_id, account_id, last_ordinal)"
+                " VALUES (%s, %s, 1) ON CONFLICT (function_id, account_id) DO UPDATE SET"
+                " last_ordinal = rc.last_ordinal + 1 RETURNING last_ordinal)"
+                " INSERT INTO runs(run_id, function_id, function_version, account_id, key_id, state, active,"
+                " variables, timeout_s, session_id, result_json, reason, local, origin, created_at, updated_at,"
+                " ordinal) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
+                " (SELECT last_ordinal FROM counter)) RETURNING seq",
                 (
+                    run.function_id,
+                    run.account_id,
                     run.run_id,
                     run.function_id,
                     run.function_version,
@@ -384,7 +390,23 @@ class PostgresStore(PostgresAutomation, Store):
         sql = f"SELECT * FROM runs WHERE {' AND '.join(where)} ORDER BY seq DESC LIMIT %s OFFSET %s"
 
         async def op(c: Conn) -> list[Run]:
-            return [rows.run(r) for r in await self._all(c, sql, (*params, limit, offset))]
+            if not rows.ordinal_window(account_id, key_id, only_active, before_seq):
+                return [rows.run(r) for r in await self._all(c, sql, (*params, limit, offset))]
+            last = await self._one(
+                c,
+                "SELECT last_ordinal FROM run_counters WHERE function_id = %s AND account_id = %s",
+                (function_id, account_id),
+            )
+            window = rows.ordinal_range(last["last_ordinal"], offset, limit) if last else None
+            if window is None:
+                return []
+            found = await self._all(
+                c,
+                "SELECT * FROM runs WHERE function_id = %s AND account_id = %s AND ordinal BETWEEN %s AND %s"
+                " ORDER BY ordinal DESC",
+                (function_id, account_id, *window),
+            )
+            return [rows.run(r) for r in found]
 
         return await self._call(op)
 

@@ -156,4 +156,20 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX webhook_deliveries_due ON webhook_deliveries(next_attempt_at) WHERE status = 'pending';
     CREATE INDEX webhook_deliveries_by_function ON webhook_deliveries(function_id, seq);
     """,
+    # 3: a dense ordinal per (function, account), so any page of a listing is a range read.
+    """
+    CREATE TABLE run_counters (
+        function_id TEXT NOT NULL,
+        account_id TEXT NOT NULL,
+        last_ordinal BIGINT NOT NULL,
+        PRIMARY KEY (function_id, account_id)
+    );
+    ALTER TABLE runs ADD COLUMN ordinal BIGINT;
+    UPDATE runs SET ordinal = numbered.n FROM (
+        SELECT seq, row_number() OVER (PARTITION BY function_id, account_id ORDER BY seq) AS n FROM runs
+    ) AS numbered WHERE runs.seq = numbered.seq;
+    INSERT INTO run_counters(function_id, account_id, last_ordinal)
+        SELECT function_id, account_id, MAX(ordinal) FROM runs GROUP BY function_id, account_id;
+    CREATE UNIQUE INDEX runs_by_ordinal ON runs(function_id, account_id, ordinal);
+    """,
 )

@@ -108,3 +108,16 @@ def check_fields(fields: Mapping[str, Any], allowed: frozenset[str], what: str) 
     unknown = set(fields) - allowed
     if unknown:
         raise ValueError(f"not {what} fields: {sorted(unknown)}")
+
+
+def ordinal_window(account_id: str | None, key_id: str | None, only_active: bool, before_seq: int | None) -> bool:
+    """Whether a listing can read a range of per-(function, account) ordinals instead of skipping
+    `offset` rows: yes for an account's whole history, the listing that grows without bound.
+    (Active runs are few and have their own index; a key filter skips rows.)"""
+    return account_id is not None and key_id is None and not only_active and before_seq is None
+
+
+def ordinal_range(last_ordinal: int, offset: int, limit: int) -> tuple[int, int] | None:
+    """The ordinals (low, high) of a page, newest first; None past the end."""
+    high = last_ordinal - offset
+    return None if high < 1 else (max(1, high - limit + 1), high)

@@ -285,10 +285,16 @@ class SQLiteStore(SQLiteAutomation, Store):
     # -- runs -------------------------------------------------------------------------------------
     async def create_run(self, run: Run) -> Run:
         def op(c: sqlite3.Connection) -> Run:
+            ordinal = c.execute(
+                "INSERT INTO run_counters(function_id, account_id, last_ordinal) VALUES (?, ?, 1)"
+                " ON CONFLICT(function_id, account_id) DO UPDATE SET last_ordinal = last_ordinal + 1"
+                " RETURNING last_ordinal",
+                (run.function_id, run.account_id),
+            ).fetchone()[0]
             cur = c.execute(
                 "INSERT INTO runs(run_id, function_id, function_version, account_id, key_id, state, active,"
-                " variables, timeout_s, session_id, result_json, reason, local, origin, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " variables, timeout_s, session_id, result_json, reason, local, origin, created_at, updated_at,"
+                " ordinal) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     run.run_id,
                     run.function_id,
@@ -306,6 +312,7 @@ class SQLiteStore(SQLiteAutomation, Store):
                     run.origin,
                     _ts(run.created_at),
                     _ts(run.updated_at),
+                    ordinal,
                 ),
             )
             return dataclasses.replace(run, seq=cur.lastrowid or 0)
@@ -345,7 +352,21 @@ class SQLiteStore(SQLiteAutomation, Store):
         sql = f"SELECT * FROM runs WHERE {' AND '.join(where)} ORDER BY seq DESC LIMIT ? OFFSET ?"
 
         def op(c: sqlite3.Connection) -> list[Run]:
-            return [rows.run(r) for r in c.execute(sql, (*params, limit, offset)).fetchall()]
+            if not rows.ordinal_window(account_id, key_id, only_active, before_seq):
+                return [rows.run(r) for r in c.execute(sql, (*params, limit, offset)).fetchall()]
+            last = c.execute(
+                "SELECT last_ordinal FROM run_counters WHERE function_id = ? AND account_id = ?",
+                (function_id, account_id),
+            ).fetchone()
+            window = rows.ordinal_range(last[0], offset, limit) if last else None
+            if window is None:
+                return []
+            found = c.execute(
+                "SELECT * FROM runs WHERE function_id = ? AND account_id = ? AND ordinal BETWEEN ? AND ?"
+                " ORDER BY ordinal DESC",
+                (function_id, account_id, *window),
+            )
+            return [rows.run(r) for r in found.fetchall()]
 
         return await self._call(op)
 

@@ -149,4 +149,21 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX webhook_deliveries_due ON webhook_deliveries(next_attempt_at) WHERE status = 'pending';
     CREATE INDEX webhook_deliveries_by_function ON webhook_deliveries(function_id, seq);
     """,
+    # 3: a dense ordinal per (function, account), so any page of a listing is a range read.
+    """
+    CREATE TABLE run_counters (
+        function_id TEXT NOT NULL,
+        account_id TEXT NOT NULL,
+        last_ordinal INTEGER NOT NULL,
+        PRIMARY KEY (function_id, account_id)
+    ) WITHOUT ROWID;
+    ALTER TABLE runs ADD COLUMN ordinal INTEGER;
+    UPDATE runs SET ordinal = (
+        SELECT COUNT(*) FROM runs r WHERE r.function_id = runs.function_id
+        AND r.account_id = runs.account_id AND r.seq <= runs.seq
+    );
+    INSERT INTO run_counters(function_id, account_id, last_ordinal)
+        SELECT function_id, account_id, MAX(ordinal) FROM runs GROUP BY function_id, account_id;
+    CREATE UNIQUE INDEX runs_by_ordinal ON runs(function_id, account_id, ordinal);
+    """,
 )
