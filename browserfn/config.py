@@ -104,6 +104,8 @@ class Settings:
     replay_interval_s: float = 2.0
     #: Time a page action may take unless the action says otherwise.
     action_timeout_ms: int = 15000
+    #: Fernet key encrypting secrets (the same on every machine in scale-out mode); unset: a key file in data_dir.
+    secrets_key: str | None = None
     #: LLM provider for scrape with instructions/response_format and observe; None: those answer 501.
     llm_provider: str | None = None
 

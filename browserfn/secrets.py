@@ -2,19 +2,16 @@
 mode 0600), given to runs as environment variables, and masked as `***` in what a run leaves
 behind (logs, result, error).
 
-The vault keeps its own SQLite file beside the store's (data_dir/secrets.sqlite3): the embedded
-mode. The data directory is made 0700, so a run (another uid, see sandbox/isolation.py) cannot
-read the key, the vault or the database.
+Ciphertexts live in the store (both backends); the key never does. In the embedded mode the
+key is a file in the data directory, which is made 0700, so a run (another uid, see
+sandbox/isolation.py) cannot read the key or the database.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import re
-import sqlite3
-import threading
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -22,7 +19,8 @@ from typing import Any
 from cryptography.fernet import Fernet
 
 from browserfn.config import Settings
-from browserfn.errors import InvalidInput
+from browserfn.errors import Conflict, InvalidInput
+from browserfn.store.base import Store
 
 MASK = "***"
 NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
@@ -33,15 +31,6 @@ RESERVED_PREFIXES = ("BROWSERFN_", "PYTHON", "LD_")
 #: A secret shorter than this is not masked (masking "a" would garble every log line).
 MIN_MASKED_CHARS = 4
 _ACCOUNT_SCOPE = ""
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS secrets (
-    account_id TEXT NOT NULL,
-    function_id TEXT NOT NULL,
-    name TEXT NOT NULL,
-    ciphertext BLOB NOT NULL,
-    PRIMARY KEY (account_id, function_id, name)
-) WITHOUT ROWID;
-"""
 
 
 def check_name(name: str) -> str:
@@ -71,58 +60,51 @@ def _private_file(path: Path, make: bytes | None = None) -> None:
 
 
 class SecretVault:
-    def __init__(self, data_dir: Path) -> None:
+    """Encrypts secrets into the store and decrypts them for runs. The key is the setting
+    `secrets_key` (the same on every machine of a scale-out deployment), or in the embedded mode a
+    key file made in the data directory (0600, the directory 0700)."""
+
+    def __init__(self, settings: Settings, store: Store) -> None:
+        self._settings = settings
+        self._store = store
+        self._fernet: Fernet | None = None
+
+    def _cipher(self) -> Fernet:
+        if self._fernet is None:
+            self._fernet = Fernet(self._key())
+        return self._fernet
+
+    def _key(self) -> bytes:
+        if self._settings.secrets_key:
+            return self._settings.secrets_key.encode()
+        if self._settings.database_url:
+            raise Conflict(
+                "secrets in the scale-out mode need a shared key: set BROWSERFN_SECRETS_KEY (a Fernet key) "
+                "to the same value on every machine"
+            )
+        data_dir = self._settings.data_dir
         data_dir.mkdir(parents=True, exist_ok=True)
         os.chmod(data_dir, 0o700)
         key_path = data_dir / "secrets.key"
         with contextlib.suppress(FileExistsError):
             _private_file(key_path, Fernet.generate_key())
-        self._fernet = Fernet(key_path.read_bytes().strip())
-        db_path = data_dir / "secrets.sqlite3"
-        self._conn = sqlite3.connect(db_path, check_same_thread=False, isolation_level=None)
-        _private_file(db_path)
-        self._conn.execute("PRAGMA busy_timeout=5000")
-        self._conn.executescript(_SCHEMA)
-        self._lock = threading.Lock()
-
-    def _run(self, sql: str, args: tuple[Any, ...]) -> list[sqlite3.Row]:
-        with self._lock:
-            return self._conn.execute(sql, args).fetchall()
+        return key_path.read_bytes().strip()
 
     async def put(self, account_id: str, function_id: str | None, name: str, value: str) -> None:
-        token = self._fernet.encrypt(check_value(value).encode())
-        sql = "INSERT OR REPLACE INTO secrets(account_id, function_id, name, ciphertext) VALUES (?, ?, ?, ?)"
-        await asyncio.to_thread(self._run, sql, (account_id, function_id or _ACCOUNT_SCOPE, check_name(name), token))
+        token = self._cipher().encrypt(check_value(value).encode())
+        await self._store.put_secret(account_id, function_id or _ACCOUNT_SCOPE, check_name(name), token)
 
     async def names(self, account_id: str, function_id: str | None) -> list[str]:
-        sql = "SELECT name FROM secrets WHERE account_id = ? AND function_id = ? ORDER BY name"
-        rows = await asyncio.to_thread(self._run, sql, (account_id, function_id or _ACCOUNT_SCOPE))
-        return [r[0] for r in rows]
+        return await self._store.secret_names(account_id, function_id or _ACCOUNT_SCOPE)
 
     async def delete(self, account_id: str, function_id: str | None, name: str) -> bool:
-        sql = "DELETE FROM secrets WHERE account_id = ? AND function_id = ? AND name = ? RETURNING name"
-        rows = await asyncio.to_thread(self._run, sql, (account_id, function_id or _ACCOUNT_SCOPE, name))
-        return bool(rows)
+        return await self._store.delete_secret(account_id, function_id or _ACCOUNT_SCOPE, name)
 
     async def for_run(self, account_id: str, function_id: str) -> dict[str, str]:
         """The run's secrets by name; a function's secret wins over the account's of that name."""
-        sql = "SELECT function_id, name, ciphertext FROM secrets WHERE account_id = ? AND function_id IN (?, ?)"
-        rows = await asyncio.to_thread(self._run, sql, (account_id, function_id, _ACCOUNT_SCOPE))
-        ordered = sorted(rows, key=lambda r: r[0] != _ACCOUNT_SCOPE)  # account first, function overrides
-        return {r[1]: self._fernet.decrypt(r[2]).decode() for r in ordered}
-
-
-_VAULTS: dict[Path, SecretVault] = {}
-_VAULTS_LOCK = threading.Lock()
-
-
-def vault_for(settings: Settings) -> SecretVault:
-    """One vault per data directory and process (it holds a SQLite connection)."""
-    path = settings.data_dir.resolve()
-    with _VAULTS_LOCK:
-        if path not in _VAULTS:
-            _VAULTS[path] = SecretVault(path)
-        return _VAULTS[path]
+        found = await self._store.run_secrets(account_id, function_id)
+        ordered = sorted(found, key=lambda r: r[0] != _ACCOUNT_SCOPE)  # account first, function overrides
+        return {name: self._cipher().decrypt(token).decode() for _, name, token in ordered}
 
 
 class Masker:

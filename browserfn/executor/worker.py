@@ -89,7 +89,7 @@ class RunWorker:
         token = tokens.new_run_token()
         await self._store.set_run_token(run.run_id, tokens.hash_secret(token))
         timeout_s = run.timeout_s or self._settings.run_timeout_s
-        secret_env = await secrets.vault_for(self._settings).for_run(run.account_id, run.function_id)
+        secret_env = await secrets.SecretVault(self._settings, self._store).for_run(run.account_id, run.function_id)
         self._mask = secrets.Masker(secret_env.values())
         with tempfile.TemporaryDirectory(prefix="browserfn-run-") as workdir:
             job = {

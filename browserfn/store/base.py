@@ -142,6 +142,21 @@ class Store(AutomationStore, abc.ABC):
     @abc.abstractmethod
     async def set_run_session(self, run_id: str, session_id: str) -> None: ...
 
+    # -- secrets (ciphertext only: encryption is browserfn.secrets') -----------------------------
+    @abc.abstractmethod
+    async def put_secret(self, account_id: str, scope: str, name: str, ciphertext: bytes) -> None:
+        """Set a secret of the account (`scope` "") or of one of its functions (`scope` its id)."""
+
+    @abc.abstractmethod
+    async def secret_names(self, account_id: str, scope: str) -> list[str]: ...
+
+    @abc.abstractmethod
+    async def delete_secret(self, account_id: str, scope: str, name: str) -> bool: ...
+
+    @abc.abstractmethod
+    async def run_secrets(self, account_id: str, function_id: str) -> list[tuple[str, str, bytes]]:
+        """(scope, name, ciphertext) of the account's secrets and the function's."""
+
     # -- events -----------------------------------------------------------------------------------
     @abc.abstractmethod
     async def append_events(self, run_id: str, events: list[NewEvent]) -> list[Event]:

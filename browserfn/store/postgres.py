@@ -502,6 +502,46 @@ class PostgresStore(PostgresAutomation, Store):
 
         await self._call(op)
 
+    # -- secrets ----------------------------------------------------------------------------------
+    async def put_secret(self, account_id: str, scope: str, name: str, ciphertext: bytes) -> None:
+        async def op(c: Conn) -> None:
+            await c.execute(
+                "INSERT INTO secrets(account_id, scope, name, ciphertext) VALUES (%s, %s, %s, %s)"
+                " ON CONFLICT (account_id, scope, name) DO UPDATE SET ciphertext = excluded.ciphertext",
+                (account_id, scope, name, ciphertext),
+            )
+
+        await self._call(op)
+
+    async def secret_names(self, account_id: str, scope: str) -> list[str]:
+        async def op(c: Conn) -> list[str]:
+            found = await self._all(
+                c, "SELECT name FROM secrets WHERE account_id = %s AND scope = %s ORDER BY name", (account_id, scope)
+            )
+            return [r["name"] for r in found]
+
+        return await self._call(op)
+
+    async def delete_secret(self, account_id: str, scope: str, name: str) -> bool:
+        async def op(c: Conn) -> bool:
+            cur = await c.execute(
+                "DELETE FROM secrets WHERE account_id = %s AND scope = %s AND name = %s", (account_id, scope, name)
+            )
+            return cur.rowcount == 1
+
+        return await self._call(op)
+
+    async def run_secrets(self, account_id: str, function_id: str) -> list[tuple[str, str, bytes]]:
+        async def op(c: Conn) -> list[tuple[str, str, bytes]]:
+            found = await self._all(
+                c,
+                "SELECT scope, name, ciphertext FROM secrets WHERE account_id = %s AND scope IN ('', %s)",
+                (account_id, function_id),
+            )
+            return [(r["scope"], r["name"], bytes(r["ciphertext"])) for r in found]
+
+        return await self._call(op)
+
     # -- events -----------------------------------------------------------------------------------
     async def _append(self, c: Conn, run_id: str, events: list[NewEvent]) -> list[Event]:
         row = await self._one(

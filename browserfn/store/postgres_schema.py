@@ -172,4 +172,14 @@ MIGRATIONS: tuple[str, ...] = (
         SELECT function_id, account_id, MAX(ordinal) FROM runs GROUP BY function_id, account_id;
     CREATE UNIQUE INDEX runs_by_ordinal ON runs(function_id, account_id, ordinal);
     """,
+    # 4: secrets, encrypted by browserfn.secrets before they get here (scope '' = the account's).
+    """
+    CREATE TABLE secrets (
+        account_id TEXT NOT NULL,
+        scope TEXT NOT NULL,
+        name TEXT NOT NULL,
+        ciphertext BYTEA NOT NULL,
+        PRIMARY KEY (account_id, scope, name)
+    );
+    """,
 )

@@ -468,6 +468,45 @@ class SQLiteStore(SQLiteAutomation, Store):
 
         await self._call(op)
 
+    # -- secrets ----------------------------------------------------------------------------------
+    async def put_secret(self, account_id: str, scope: str, name: str, ciphertext: bytes) -> None:
+        def op(c: sqlite3.Connection) -> None:
+            c.execute(
+                "INSERT INTO secrets(account_id, scope, name, ciphertext) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT(account_id, scope, name) DO UPDATE SET ciphertext = excluded.ciphertext",
+                (account_id, scope, name, ciphertext),
+            )
+
+        await self._call(op)
+
+    async def secret_names(self, account_id: str, scope: str) -> list[str]:
+        def op(c: sqlite3.Connection) -> list[str]:
+            found = c.execute(
+                "SELECT name FROM secrets WHERE account_id = ? AND scope = ? ORDER BY name", (account_id, scope)
+            )
+            return [r[0] for r in found.fetchall()]
+
+        return await self._call(op)
+
+    async def delete_secret(self, account_id: str, scope: str, name: str) -> bool:
+        def op(c: sqlite3.Connection) -> bool:
+            cur = c.execute(
+                "DELETE FROM secrets WHERE account_id = ? AND scope = ? AND name = ?", (account_id, scope, name)
+            )
+            return cur.rowcount == 1
+
+        return await self._call(op)
+
+    async def run_secrets(self, account_id: str, function_id: str) -> list[tuple[str, str, bytes]]:
+        def op(c: sqlite3.Connection) -> list[tuple[str, str, bytes]]:
+            found = c.execute(
+                "SELECT scope, name, ciphertext FROM secrets WHERE account_id = ? AND scope IN ('', ?)",
+                (account_id, function_id),
+            )
+            return [(r[0], r[1], bytes(r[2])) for r in found.fetchall()]
+
+        return await self._call(op)
+
     # -- events -----------------------------------------------------------------------------------
     def _append(self, c: sqlite3.Connection, run_id: str, events: list[NewEvent]) -> list[Event]:
         row = c.execute("SELECT last_event_seq FROM runs WHERE run_id = ?", (run_id,)).fetchone()

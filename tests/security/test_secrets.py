@@ -73,8 +73,8 @@ def test_a_printed_returned_and_raised_secret_is_masked_everywhere(server: LiveS
             data = path.read_bytes()
             assert secret.encode() not in data and shared.encode() not in data, path
     assert os.stat(server.data_dir / "secrets.key").st_mode & 0o777 == 0o600
-    assert os.stat(server.data_dir / "secrets.sqlite3").st_mode & 0o777 == 0o600
-    with sqlite3.connect(server.data_dir / "secrets.sqlite3") as db:
+    assert os.stat(server.data_dir).st_mode & 0o777 == 0o700
+    with sqlite3.connect(server.data_dir / "browserfn.sqlite3") as db:
         names = {row[0] for row in db.execute("SELECT name FROM secrets")}
     assert {"SERVICE_TOKEN", "SHARED_TOKEN"} <= names
 

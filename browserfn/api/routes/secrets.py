@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from browserfn import secrets
-from browserfn.api.deps import PrincipalDep, ServicesDep
+from browserfn.api.deps import PrincipalDep, Services, ServicesDep
 from browserfn.errors import NotFound
 
 router = APIRouter(tags=["secrets"])
@@ -37,20 +37,24 @@ async def _owned(svc: ServicesDep, principal: PrincipalDep, function_id: str) ->
     return function_id
 
 
+def _vault(svc: Services) -> secrets.SecretVault:
+    return secrets.SecretVault(svc.settings, svc.store)
+
+
 @router.put("/functions/{function_id}/secrets/{name}")
 async def put_function_secret(
     svc: ServicesDep, principal: PrincipalDep, function_id: FunctionIdPath, name: NamePath, body: SecretValue
 ) -> SecretDone:
     """Set a secret of one function (it overrides an account secret of the same name)."""
     await _owned(svc, principal, function_id)
-    await secrets.vault_for(svc.settings).put(principal.account_id, function_id, name, body.value)
+    await _vault(svc).put(principal.account_id, function_id, name, body.value)
     return SecretDone(status="success", name=name)
 
 
 @router.get("/functions/{function_id}/secrets")
 async def list_function_secrets(svc: ServicesDep, principal: PrincipalDep, function_id: FunctionIdPath) -> SecretNames:
     await _owned(svc, principal, function_id)
-    return SecretNames(items=await secrets.vault_for(svc.settings).names(principal.account_id, function_id))
+    return SecretNames(items=await _vault(svc).names(principal.account_id, function_id))
 
 
 @router.delete("/functions/{function_id}/secrets/{name}")
@@ -58,7 +62,7 @@ async def delete_function_secret(
     svc: ServicesDep, principal: PrincipalDep, function_id: FunctionIdPath, name: NamePath
 ) -> SecretDone:
     await _owned(svc, principal, function_id)
-    if not await secrets.vault_for(svc.settings).delete(principal.account_id, function_id, name):
+    if not await _vault(svc).delete(principal.account_id, function_id, name):
         raise NotFound(f"function {function_id} has no secret {name!r}")
     return SecretDone(status="success", name=name)
 
@@ -68,17 +72,17 @@ async def put_account_secret(
     svc: ServicesDep, principal: PrincipalDep, name: NamePath, body: SecretValue
 ) -> SecretDone:
     """Set a secret every function of the account receives."""
-    await secrets.vault_for(svc.settings).put(principal.account_id, None, name, body.value)
+    await _vault(svc).put(principal.account_id, None, name, body.value)
     return SecretDone(status="success", name=name)
 
 
 @router.get("/secrets")
 async def list_account_secrets(svc: ServicesDep, principal: PrincipalDep) -> SecretNames:
-    return SecretNames(items=await secrets.vault_for(svc.settings).names(principal.account_id, None))
+    return SecretNames(items=await _vault(svc).names(principal.account_id, None))
 
 
 @router.delete("/secrets/{name}")
 async def delete_account_secret(svc: ServicesDep, principal: PrincipalDep, name: NamePath) -> SecretDone:
-    if not await secrets.vault_for(svc.settings).delete(principal.account_id, None, name):
+    if not await _vault(svc).delete(principal.account_id, None, name):
         raise NotFound(f"the account has no secret {name!r}")
     return SecretDone(status="success", name=name)
