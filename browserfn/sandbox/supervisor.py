@@ -118,6 +118,9 @@ def supervise(job: dict[str, Any], cgroup: isolation.MemoryCgroup | None = None)
     selector.register(events_r, selectors.EVENT_READ, "events")
     selector.register(output_r, selectors.EVENT_READ, "output")
     selector.register(0, selectors.EVENT_READ, "control")
+    # The child's exit wakes the loop at once (a pidfd turns readable), instead of on a tick.
+    child_exited = os.pidfd_open(child)
+    selector.register(child_exited, selectors.EVENT_READ, "exit")
     pending_events = b""
     output = _LineSplitter()
     status: int | None = None
@@ -156,6 +159,9 @@ def supervise(job: dict[str, Any], cgroup: isolation.MemoryCgroup | None = None)
                 if not os.read(0, 4096):  # stop asked, or the server is gone
                     selector.unregister(0)
                     proctree.kill_descendants(os.getpid(), reap_children=False)
+            elif key.data == "exit":
+                selector.unregister(child_exited)
+                os.close(child_exited)
             else:
                 pump(key)
         try:
@@ -167,8 +173,11 @@ def supervise(job: dict[str, Any], cgroup: isolation.MemoryCgroup | None = None)
 
     # The child is gone: whatever it left running (a browser it forgot) goes too, then drain.
     proctree.kill_descendants(os.getpid())
-    if 0 in selector.get_map():
-        selector.unregister(0)
+    for fd in (0, child_exited):
+        if fd in selector.get_map():
+            selector.unregister(fd)
+            if fd == child_exited:
+                os.close(fd)
     while selector.get_map():
         for key, _ in selector.select(WAIT_TICK_S):
             pump(key)
