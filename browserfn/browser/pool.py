@@ -43,7 +43,6 @@ class BrowserPool:
         self._launch_timeout_s = launch_timeout_s
         self._ready: list[PooledBrowser] = []
         self._refilling: asyncio.Task[None] | None = None
-        self._launch_lock = asyncio.Lock()  # one launch at a time: launches are CPU-bound
         self._driver: asyncio.Task[Any] | None = None
         self._closed = False
         self._filled = asyncio.Event()  #: set when a launched browser joins the pool
@@ -68,14 +67,13 @@ class BrowserPool:
         if self._driver is None:
             raise RuntimeError("the browser pool is not started")
         playwright = await asyncio.shield(self._driver)
-        async with self._launch_lock:
-            chromium = await ChromiumProcess.launch(self._executable, self._browsers_dir, self._launch_timeout_s)
-            try:
-                browser = await playwright.chromium.connect_over_cdp(chromium.ws_url)
-            except BaseException:
-                await chromium.kill()
-                raise
-            return PooledBrowser(chromium, browser)
+        chromium = await ChromiumProcess.launch(self._executable, self._browsers_dir, self._launch_timeout_s)
+        try:
+            browser = await playwright.chromium.connect_over_cdp(chromium.ws_url)
+        except BaseException:
+            await chromium.kill()
+            raise
+        return PooledBrowser(chromium, browser)
 
     async def acquire(self) -> PooledBrowser:
         """A ready browser: a pooled one if any is alive; else the one the pool is launching (no
@@ -103,18 +101,24 @@ class BrowserPool:
         self._refilling = asyncio.create_task(self._fill())
 
     async def _fill(self) -> None:
+        """Launch every missing browser at once (a launch mostly waits on Chromium's start-up)."""
         while not self._closed and len(self._ready) < self._size:
-            try:
-                launched = await self.launch()
-            except Exception:
-                log.exception("could not launch a pooled browser")
+            missing = self._size - len(self._ready)
+            results = await asyncio.gather(*(self._add_one() for _ in range(missing)), return_exceptions=True)
+            if any(isinstance(result, Exception) for result in results):
                 await asyncio.sleep(1.0)
-                continue
-            if self._closed:
-                await launched.close()
-                return
-            self._ready.append(launched)
-            self._filled.set()
+
+    async def _add_one(self) -> None:
+        try:
+            launched = await self.launch()
+        except Exception:
+            log.exception("could not launch a pooled browser")
+            raise
+        if self._closed:
+            await launched.close()
+            return
+        self._ready.append(launched)
+        self._filled.set()
 
     async def close(self) -> None:
         self._closed = True
