@@ -54,7 +54,7 @@ async def test_postgres_database_from_before_ordinals_upgrades_in_place(pg_dsn: 
     with psycopg.connect(pg_dsn, autocommit=True) as conn:
         conn.execute("CREATE TABLE browserfn_schema (version INTEGER NOT NULL)")
         for script in PG_MIGRATIONS[:2]:
-            conn.execute(script)  # type: ignore[arg-type]
+            conn.execute(script)
         conn.execute("INSERT INTO browserfn_schema(version) VALUES (2)")
         conn.cursor().executemany(
             f"INSERT INTO runs({RUN_COLUMNS}) VALUES ({', '.join(['%s'] * 10)})",
