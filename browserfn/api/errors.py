@@ -94,6 +94,8 @@ def install(app: FastAPI) -> None:
     async def on_http_error(request: Request, exc: HTTPException) -> JSONResponse:
         if exc.status_code == 413:  # the body limit, found while reading a body sent without a length
             return error_response(413, too_large_message(request.app.max_body_size))
+        if exc.status_code == 400:  # the framework could not parse the body (e.g. broken multipart)
+            return error_response(422, f"invalid request: the body cannot be parsed ({exc.detail})")
         return error_response(exc.status_code, str(exc.detail), dict(exc.headers or {}))
 
     @app.exception_handler(Exception)

@@ -3,6 +3,7 @@ never a 500."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -102,6 +103,10 @@ def test_form_errors_are_422(api: httpx.Client) -> None:
     assert_error(no_file, 422, "invalid request: file: Field required")
     not_multipart = api.post("/functions/", json={"name": "x"})
     assert_error(not_multipart, 422, "invalid request: file: Field required")
+    broken = api.post(
+        "/functions/", content=b"--x\r\nnot a part", headers={"Content-Type": "multipart/form-data; boundary=x"}
+    )
+    assert_error(broken, 422, "invalid request: the body cannot be parsed (Invalid multipart data.)")
     bad_shared = upload(api, QUICK.encode(), shared="perhaps")
     assert_error(bad_shared, 422, "invalid request: shared: Input should be a valid boolean, unable to interpret input")
     bad_timeout = upload(api, QUICK.encode(), timeout="-1")
@@ -188,3 +193,44 @@ def test_delete_a_function_with_active_runs_is_409(api: httpx.Client) -> None:
     assert api.delete(f"/functions/{fid}").json() == {"status": "success", "message": f"function {fid} deleted"}
     assert_error(api.get(f"/functions/{fid}"), 404, f"function {fid} not found")
     assert_error(api.get(f"/functions/{fid}/runs/{run_id}"), 404, f"function {fid} not found")
+
+
+def test_a_sweep_of_odd_requests_never_gets_a_500(api: httpx.Client) -> None:
+    fid = deploy(api, QUICK)["function_id"]
+    run_id = api.post(f"/functions/{fid}/runs/create", json={}).json()["function_run_id"]
+    routes = [
+        ("GET", "/functions/{f}"),
+        ("POST", "/functions/{f}"),
+        ("PATCH", "/functions/{f}"),
+        ("GET", "/functions/{f}/runs"),
+        ("POST", "/functions/{f}/runs/create"),
+        ("POST", "/functions/{f}/runs/start"),
+        ("GET", "/functions/{f}/runs/{r}"),
+        ("POST", "/functions/{f}/runs/{r}"),
+        ("PATCH", "/functions/{f}/runs/{r}"),
+        ("POST", "/functions/"),
+        ("GET", "/functions/{f}/code/1"),
+    ]
+    bodies = [b"", b"null", b"[]", b'{"a":', b"\xff\xfe", b'{"variables": {}, "workflow_id": 1}', b'{"logs": null}']
+    content_types = ["application/json", "text/plain", "multipart/form-data; boundary=x"]
+    seen: set[int] = set()
+    for (method, template), function_id in [(route, f) for route in routes for f in (fid, "é%00" + "x" * 300)]:
+        path = template.format(f=function_id, r=run_id)
+        sends = [(b, t) for b in bodies for t in content_types] if method in ("POST", "PATCH") else [(b"", "")]
+        for body, content_type in sends:
+            headers = {"Content-Type": content_type} if content_type else {}
+            response = api.request(method, path, content=body, headers=headers)
+            while response.status_code == 429:  # the per-key rate limit: this sweep is a burst
+                time.sleep(float(response.headers["Retry-After"]))
+                response = api.request(method, path, content=body, headers=headers)
+            assert response.status_code < 500, (method, path, body, content_type, response.text)
+            seen.add(response.status_code)
+            if response.is_success:
+                # Reads, and runs/create whose body is optional.
+                assert method == "GET" or path.endswith("/runs/create"), (method, path, body, content_type)
+                continue
+            error = response.json()
+            assert set(error) <= {"status", "message", "detail"}, (method, path, body, error)
+            assert (error["status"], bool(error["message"])) == (response.status_code, True)
+    assert seen == {200, 404, 422}
+    assert api.get(f"/functions/{fid}/runs/{run_id}").json()["state"] == "created"  # nothing started it
