@@ -92,3 +92,23 @@ def assert_error_like(response: httpx.Response, status: int, pattern: str) -> di
     assert re.fullmatch(pattern, body["message"]), body
     assert set(body) <= {"status", "message", "detail"}, body
     return body
+
+
+def function_calls(function_id: str) -> list[tuple[str, str, dict[str, Any]]]:
+    """Every call that names a function: (method, path, httpx keyword arguments)."""
+    return [
+        ("GET", f"/functions/{function_id}", {}),
+        ("POST", f"/functions/{function_id}", {"files": {"file": ("f.py", b"def run():\n    pass\n")}}),
+        ("PATCH", f"/functions/{function_id}", {"json": {"name": "n"}}),
+        ("DELETE", f"/functions/{function_id}", {}),
+        ("POST", f"/functions/{function_id}/fork", {}),
+        ("GET", f"/functions/{function_id}/runs", {}),
+        ("POST", f"/functions/{function_id}/runs/create", {"json": {}}),
+        ("POST", f"/functions/{function_id}/runs/start", {"json": {"workflow_id": function_id, "variables": {}}}),
+    ]
+
+
+def run_calls(function_id: str, run_id: str) -> list[tuple[str, str]]:
+    """Every call that names a run: (method, path)."""
+    base = f"/functions/{function_id}/runs/{run_id}"
+    return [("GET", base), ("DELETE", base), ("GET", f"{base}/stream")]

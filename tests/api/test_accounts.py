@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.api.helpers import assert_error, get_run, run_to_end
+from tests.api.helpers import assert_error, function_calls, get_run, run_calls, run_to_end
 from tests.conftest import deploy
 from tests.live_server import LiveServer
 
@@ -18,23 +18,10 @@ def test_another_accounts_functions_and_runs_are_404(server: LiveServer) -> None
         fid = deploy(mine, CODE, "private")["function_id"]
         run_id = run_to_end(mine, fid)["function_run_id"]
         not_found = f"function {fid} not found"
-        for method, path, kwargs in [
-            ("GET", f"/functions/{fid}", {}),
-            ("POST", f"/functions/{fid}", {"files": {"file": ("f.py", CODE.encode())}}),
-            ("PATCH", f"/functions/{fid}", {"json": {"name": "mine now"}}),
-            ("DELETE", f"/functions/{fid}", {}),
-            ("POST", f"/functions/{fid}/fork", {}),
-            ("GET", f"/functions/{fid}/runs", {}),
-            ("POST", f"/functions/{fid}/runs/create", {"json": {}}),
-            ("POST", f"/functions/{fid}/runs/start", {"json": {"workflow_id": fid, "variables": {}}}),
-        ]:
+        for method, path, kwargs in function_calls(fid):
             assert_error(theirs.request(method, path, **kwargs), 404, not_found)
         run_not_found = f"run {run_id} of function {fid} not found"
-        for method, path in [
-            ("GET", f"/functions/{fid}/runs/{run_id}"),
-            ("DELETE", f"/functions/{fid}/runs/{run_id}"),
-            ("GET", f"/functions/{fid}/runs/{run_id}/stream"),
-        ]:
+        for method, path in run_calls(fid, run_id):
             assert_error(theirs.request(method, path), 404, run_not_found)
         assert fid not in [
             f["function_id"] for f in theirs.get("/functions/", params={"page_size": 100}).json()["items"]

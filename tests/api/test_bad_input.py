@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import httpx
 
-from tests.api.helpers import assert_error, assert_error_like, wait_for
+from tests.api.helpers import assert_error, assert_error_like, function_calls, run_calls, wait_for
 from tests.conftest import deploy
 from tests.live_server import LiveServer
 
@@ -44,23 +44,10 @@ def test_unknown_function_and_run_are_404(api: httpx.Client) -> None:
     fid = deploy(api, QUICK)["function_id"]
     nope = "00000000-0000-0000-0000-000000000000"
     gone = f"function {nope} not found"
-    for method, path, kwargs in [
-        ("GET", f"/functions/{nope}", {}),
-        ("DELETE", f"/functions/{nope}", {}),
-        ("POST", f"/functions/{nope}/fork", {}),
-        ("PATCH", f"/functions/{nope}", {"json": {"name": "n"}}),
-        ("POST", f"/functions/{nope}", {"files": {"file": ("f.py", QUICK.encode())}}),
-        ("GET", f"/functions/{nope}/runs", {}),
-        ("POST", f"/functions/{nope}/runs/create", {"json": {}}),
-        ("POST", f"/functions/{nope}/runs/start", {"json": {"workflow_id": nope, "variables": {}}}),
-    ]:
+    for method, path, kwargs in function_calls(nope):
         assert_error(api.request(method, path, **kwargs), 404, gone)
     missing_run = f"run {nope} of function {fid} not found"
-    for method, path in [
-        ("GET", f"/functions/{fid}/runs/{nope}"),
-        ("DELETE", f"/functions/{fid}/runs/{nope}"),
-        ("GET", f"/functions/{fid}/runs/{nope}/stream"),
-    ]:
+    for method, path in run_calls(fid, nope):
         assert_error(api.request(method, path), 404, missing_run)
     start_missing = api.post(f"/functions/{fid}/runs/{nope}", json={"workflow_id": fid, "variables": {}})
     assert_error(start_missing, 404, missing_run)
