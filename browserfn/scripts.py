@@ -65,13 +65,26 @@ def _parameters_of(args: ast.arguments) -> tuple[Parameter, ...]:
     )
 
 
-def check_variables(parameters: tuple[Parameter, ...], variables: dict[str, Any]) -> str | None:
-    """None when `run(**variables)` fits the signature, else a message that says exactly what does not."""
+def takes_any_keyword(code: str) -> bool:
+    """Whether the script's `run` has a `**kwargs` catch-all (then any variable name fits)."""
+    if "**" not in code:  # the common case, without parsing
+        return False
+    for node in ast.parse(code).body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == "run":
+            return node.args.kwarg is not None
+    return False
+
+
+def check_variables(
+    parameters: tuple[Parameter, ...], variables: dict[str, Any], any_keyword: bool = False
+) -> str | None:
+    """None when `run(**variables)` fits the signature, else a message that says exactly what does not.
+    `any_keyword`: `run` takes `**kwargs`, so names beyond its parameters are welcome."""
     names = [p.name for p in parameters]
     missing = [p.name for p in parameters if p.required and p.name not in variables]
     if missing:
         return f"Missing required parameters for run function: {missing}"
-    unexpected = [name for name in variables if name not in names]
+    unexpected = [] if any_keyword else [name for name in variables if name not in names]
     if unexpected:
         return f"Unexpected variable names for run function: {unexpected} (expected variable names: {names})"
     wrong = [

@@ -1,9 +1,11 @@
 """One Chromium process per session: launch it with the flags this closed network needs, find its
 DevTools endpoint, kill it with every process it started, and clean up what a killed server left.
 
-Every Chromium carries `BROWSERFN_DATA_DIR=<data dir>` in its environment (inherited by its zygote
-and renderers), dies with the server thread that launched it (PR_SET_PDEATHSIG), and runs in a
-process group of its own; at start-up the server kills any process still carrying its marker.
+Every Chromium carries `BROWSERFN_DATA_DIR=<data dir>` and `BROWSERFN_BROWSER_OWNER=<server pid>` in
+its environment (inherited by its zygote and renderers), keeps its profile under
+`browsers/<server pid>/`, dies with the server thread that launched it (PR_SET_PDEATHSIG), and runs
+in a process group of its own. At start-up a server kills what servers that are gone left; several
+live servers may share a data directory.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from pathlib import Path
 from browserfn.sandbox import proctree
 
 MARKER_ENV = "BROWSERFN_DATA_DIR"
+OWNER_ENV = "BROWSERFN_BROWSER_OWNER"
 #: Flags for headless Chromium as root on a network that reaches nothing outside.
 DEFAULT_FLAGS = (
     "--headless",
@@ -81,7 +84,8 @@ class ChromiumProcess:
             "HOME": str(profile_dir),
             # Not the profile: Chromium's singleton socket path must stay under 108 bytes.
             "TMPDIR": tempfile.gettempdir(),
-            MARKER_ENV: str(browsers_dir.parent.resolve()),
+            MARKER_ENV: str(browsers_dir.parent.parent.resolve()),
+            OWNER_ENV: browsers_dir.name,
         }
         process = await asyncio.create_subprocess_exec(
             executable,
@@ -168,12 +172,44 @@ def processes_marked(data_dir: Path) -> list[int]:
     return processes_with_env(f"{MARKER_ENV}={data_dir.resolve()}")
 
 
-def kill_leftovers(browsers_dir: Path) -> int:
-    """Kill the browsers a previous life of this server left (it was killed) and delete their
-    profiles. Returns how many processes were killed."""
-    pids = processes_marked(browsers_dir.parent)
+def browsers_of(root: Path, owner_pid: int) -> Path:
+    """Where the server with this pid keeps its browsers' profiles."""
+    return root / str(owner_pid)
+
+
+def kill_owned(root: Path, owner_pid: int) -> int:
+    """Kill the browsers one server launched and delete their profiles; how many were killed."""
+    marker = f"{MARKER_ENV}={root.parent.resolve()}".encode()
+    pids = [pid for pid in processes_with_env(f"{OWNER_ENV}={owner_pid}") if marker in _environ(pid)]
     for pid in pids:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, signal.SIGKILL)
-    shutil.rmtree(browsers_dir, ignore_errors=True)
+    shutil.rmtree(browsers_of(root, owner_pid), ignore_errors=True)
     return len(pids)
+
+
+def kill_leftovers(root: Path) -> int:
+    """Kill the browsers that servers no longer alive left under `root` (they were killed)."""
+    killed = 0
+    for entry in root.iterdir() if root.is_dir() else ():
+        if entry.name.isdigit() and not _alive(int(entry.name)):
+            killed += kill_owned(root, int(entry.name))
+    return killed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _environ(pid: int) -> list[bytes]:
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as f:
+            return f.read().split(b"\0")
+    except OSError:
+        return []

@@ -8,10 +8,11 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
-from browserfn.browser.chromium import ChromiumProcess, kill_leftovers
+from browserfn.browser.chromium import ChromiumProcess, browsers_of, kill_leftovers, kill_owned
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,8 @@ class PooledBrowser:
 class BrowserPool:
     def __init__(self, executable: str, browsers_dir: Path, size: int, launch_timeout_s: float) -> None:
         self._executable = executable
-        self._browsers_dir = browsers_dir
+        self._root = browsers_dir
+        self._browsers_dir = browsers_of(browsers_dir, os.getpid())
         self._size = size
         self._launch_timeout_s = launch_timeout_s
         self._ready: list[PooledBrowser] = []
@@ -50,7 +52,7 @@ class BrowserPool:
     async def start(self) -> None:
         """Kill what a previous life left, then start Playwright's driver and fill the pool in the
         background (the server answers meanwhile; a session start waits for the driver)."""
-        killed = await asyncio.to_thread(kill_leftovers, self._browsers_dir)
+        killed = await asyncio.to_thread(kill_leftovers, self._root)
         if killed:
             log.warning("killed %d browser processes left by a previous server", killed)
         self._browsers_dir.mkdir(parents=True, exist_ok=True)
@@ -132,4 +134,4 @@ class BrowserPool:
             with contextlib.suppress(BaseException):
                 await (await self._driver).stop()
         # A launch cancelled half-way may have left a process: the marker finds it.
-        await asyncio.to_thread(kill_leftovers, self._browsers_dir)
+        await asyncio.to_thread(kill_owned, self._root, os.getpid())

@@ -53,7 +53,7 @@ class LocalExecutor(Executor):
 
     async def close(self) -> None:
         for worker, _ in self._workers.values():
-            worker.request_stop()
+            worker.request_stop("Run stopped: the server shut down")
         tasks = [task for _, task in self._workers.values()]
         if tasks:
             await asyncio.wait(tasks, timeout=STOP_WAIT_S)

@@ -83,7 +83,8 @@ class RunWorker:
         version = await self._store.get_function_version(run.function_id, run.function_version)
         if version is None:
             return await self._end(RunState.FAILED, reason=f"version {run.function_version} of the function is gone")
-        problem = scripts.check_variables(version.parameters, run.variables)
+        any_keyword = scripts.takes_any_keyword(version.code)
+        problem = scripts.check_variables(version.parameters, run.variables, any_keyword)
         if problem is not None:
             return await self._end(RunState.FAILED, reason=problem)
         token = tokens.new_run_token()
