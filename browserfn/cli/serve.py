@@ -7,29 +7,23 @@ import logging
 from typing import Any
 
 from browserfn.cli.common import add_store_options, settings_from
-from browserfn.config import DEFAULT_PORT, Settings
+from browserfn.config import DEFAULT_PORT
 
 
 def add_parser(commands: Any) -> None:
     parser: argparse.ArgumentParser = commands.add_parser("serve", help="start the server")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT)
-    parser.add_argument("--public-url", default=None, help="URL runs use to reach this server")
-    parser.add_argument("--warm-processes", type=int, default=2, help="run processes kept ready")
-    defaults = Settings()
+    # Flags default to None: then BROWSERFN_<SETTING>, then the built-in default applies.
+    parser.add_argument("--host", help="default 127.0.0.1")
+    parser.add_argument("--port", type=int, help=f"default {DEFAULT_PORT}")
+    parser.add_argument("--public-url", help="URL runs use to reach this server")
+    parser.add_argument("--warm-processes", type=int, help="run processes kept ready (default 2)")
     parser.add_argument(
-        "--account-concurrency",
-        type=int,
-        default=defaults.account_concurrency,
-        help="runs of one account executing at once; more wait in its queue",
+        "--account-concurrency", type=int, help="runs of one account executing at once; more wait in its queue"
     )
     parser.add_argument(
-        "--queue-limit",
-        type=int,
-        default=defaults.account_queue_limit,
-        help="runs of one account waiting in its queue; a start beyond it answers 429",
+        "--queue-limit", type=int, help="runs of one account waiting in its queue; a start beyond it answers 429"
     )
-    parser.add_argument("--browser-pool-size", type=int, default=2, help="Chromium processes kept ready")
+    parser.add_argument("--browser-pool-size", type=int, help="Chromium processes kept ready (default 2)")
     parser.add_argument(
         "--no-worker", action="store_true", help="with --database-url: serve the API only, run nothing here"
     )
@@ -52,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
         account_concurrency=args.account_concurrency,
         account_queue_limit=args.queue_limit,
         browser_pool_size=args.browser_pool_size,
-        run_worker=not args.no_worker,
+        run_worker=False if args.no_worker else None,
     )
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="warning", access_log=False)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning", access_log=False)
     return 0

@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 from typing import Any
 
@@ -15,10 +16,11 @@ from browserfn.cli.common import add_store_options, settings_from
 
 def add_parser(commands: Any) -> None:
     parser: argparse.ArgumentParser = commands.add_parser("worker", help="execute runs (needs --database-url)")
-    parser.add_argument("--concurrency", type=int, default=8, help="runs executed at once by this worker")
-    parser.add_argument("--grace", type=float, default=30.0, help="seconds running runs get on SIGTERM")
-    parser.add_argument("--warm-processes", type=int, default=2, help="run processes kept ready")
-    parser.add_argument("--public-url", required=True, help="URL of an API server that runs call back")
+    # Flags default to None: then BROWSERFN_<SETTING>, then the built-in default applies.
+    parser.add_argument("--concurrency", type=int, help="runs executed at once by this worker (default 8)")
+    parser.add_argument("--grace", type=float, help="seconds running runs get on SIGTERM (default 30)")
+    parser.add_argument("--warm-processes", type=int, help="run processes kept ready (default 2)")
+    parser.add_argument("--public-url", help="URL of an API server that runs call back (BROWSERFN_PUBLIC_URL)")
     add_store_options(parser)
     parser.set_defaults(handler=run)
 
@@ -54,5 +56,7 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if not args.database_url:
         raise SystemExit("browserfn worker needs --database-url (or $BROWSERFN_DATABASE_URL)")
+    if not (args.public_url or os.environ.get("BROWSERFN_PUBLIC_URL")):
+        raise SystemExit("browserfn worker needs --public-url (or $BROWSERFN_PUBLIC_URL): the API URL runs call")
     asyncio.run(_work(args))
     return 0
