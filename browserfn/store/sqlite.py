@@ -8,6 +8,7 @@ import concurrent.futures
 import dataclasses
 import datetime as dt
 import json
+import os
 import secrets
 import sqlite3
 from collections.abc import Callable, Iterable
@@ -65,6 +66,9 @@ class SQLiteStore(SQLiteAutomation, Store):
 
     def _connect(self) -> None:
         self._path.parent.mkdir(parents=True, exist_ok=True)
+        # The data directory holds the database, the secrets key and browser profiles: runs (other
+        # uids) must not even list it.
+        os.chmod(self._path.parent, 0o700)
         conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA journal_mode=WAL")
