@@ -105,7 +105,7 @@ def postgres_figures(runs: int) -> None:
     for workers in (1, 2, 4):
         for dsn in scratch_database():
             with tempfile.TemporaryDirectory() as tmp:
-                cluster = Cluster(dsn, Path(tmp), account_concurrency=64, account_queue_limit=10_000)
+                cluster = Cluster(dsn, Path(tmp), warm_processes=4, account_concurrency=64, account_queue_limit=10_000)
                 try:
                     api = cluster.api()
                     for _ in range(workers):

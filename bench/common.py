@@ -21,10 +21,14 @@ def machine() -> str:
 
 
 def header(title: str) -> None:
+    """Print what was measured where, and set what every server the benchmark starts shares:
+    per-key rate limiting off (BROWSERFN_RATE_LIMIT_PER_S=0), so figures measure the engine."""
+    os.environ["BROWSERFN_RATE_LIMIT_PER_S"] = "0"
     print(f"# {title}")
     print(f"command: {' '.join([os.path.basename(sys.executable), *sys.argv])}")
     print(f"machine: {machine()}")
     print(f"date:    {dt.datetime.now(dt.UTC).isoformat(timespec='seconds')}")
+    print("servers: per-key rate limiting off (BROWSERFN_RATE_LIMIT_PER_S=0)")
 
 
 def percentile(values: list[float], p: float) -> float:

@@ -57,8 +57,9 @@ class Node:
 
 
 class Cluster:
-    def __init__(self, dsn: str, workdir: Path, **settings: object) -> None:
+    def __init__(self, dsn: str, workdir: Path, warm_processes: int = 0, **settings: object) -> None:
         self.dsn = dsn
+        self.warm_processes = warm_processes
         self.workdir = workdir
         self.env = {
             **os.environ,
@@ -81,7 +82,8 @@ class Cluster:
 
     def api(self, *, worker: bool = False) -> Node:
         port = free_port()
-        args = ["serve", "--port", str(port), "--warm-processes", "0", "--data-dir", str(self.workdir)]
+        warm = str(self.warm_processes)
+        args = ["serve", "--port", str(port), "--warm-processes", warm, "--data-dir", str(self.workdir)]
         if not worker:
             args.append("--no-worker")
         node = Node(args, self.env, self.workdir / f"api-{port}.log", f"http://127.0.0.1:{port}")
@@ -98,7 +100,7 @@ class Cluster:
             "--grace",
             str(grace_s),
             "--warm-processes",
-            "0",
+            str(self.warm_processes),
             "--data-dir",
             str(self.workdir),
         ]
