@@ -200,8 +200,14 @@ def test_fork_bomb_is_contained_and_other_runs_finish(server: LiveServer, api: h
     with server.client(timeout=180) as other:
         outcome["normal"] = run(other, normal, n=2)
     thread.join()
-    assert outcome["bomb"]["state"] == "timed_out"
-    assert outcome["bomb"]["result"] == "Run timed out after 8 s"
+    # Contained either way, with a message that says how: the wall clock ends it, or (when the
+    # copies touch enough memory before that) the run's memory cgroup does.
+    bomb_end = (outcome["bomb"]["state"], outcome["bomb"]["result"])
+    assert bomb_end in (
+        ("timed_out", "Run timed out after 8 s"),
+        ("failed", "MemoryError: the run exceeded its memory limit of 2048 MiB and was killed"),
+        ("failed", "The run's process was killed by signal 9 before returning a result"),
+    ), outcome["bomb"]
     assert (outcome["normal"]["state"], outcome["normal"]["result"]) == ("succeeded", '{"doubled": 4}')
     assert_healthy(server, api)
 
