@@ -379,15 +379,8 @@ class PostgresStore(PostgresAutomation, Store):
         limit: int,
         before_seq: int | None = None,
     ) -> list[Run]:
-        where = ["function_id = %s"]
-        params: list[Any] = [function_id]
-        for clause, value in (("account_id = %s", account_id), ("key_id = %s", key_id), ("seq <= %s", before_seq)):
-            if value is not None:
-                where.append(clause)
-                params.append(value)
-        if only_active:
-            where.append("active")
-        sql = f"SELECT * FROM runs WHERE {' AND '.join(where)} ORDER BY seq DESC LIMIT %s OFFSET %s"
+        where, params = rows.run_filter(function_id, account_id, key_id, only_active, before_seq, "active")
+        sql = f"SELECT * FROM runs WHERE {where.replace('?', '%s')} ORDER BY seq DESC LIMIT %s OFFSET %s"
 
         async def op(c: Conn) -> list[Run]:
             if not rows.ordinal_window(account_id, key_id, only_active, before_seq):

@@ -121,3 +121,25 @@ def ordinal_range(last_ordinal: int, offset: int, limit: int) -> tuple[int, int]
     """The ordinals (low, high) of a page, newest first; None past the end."""
     high = last_ordinal - offset
     return None if high < 1 else (max(1, high - limit + 1), high)
+
+
+def run_filter(
+    function_id: str,
+    account_id: str | None,
+    key_id: str | None,
+    only_active: bool,
+    before_seq: int | None,
+    active_clause: str,
+) -> tuple[str, list[Any]]:
+    """The WHERE clause of a runs listing, with `?` placeholders, and its parameters. PostgreSQL
+    callers turn `?` into `%s`. `active_clause` is written as the backend's partial index is
+    (SQLite matches index conditions by their text: `active = 1`, not `active = TRUE`)."""
+    where = ["function_id = ?"]
+    params: list[Any] = [function_id]
+    for clause, value in (("account_id = ?", account_id), ("key_id = ?", key_id), ("seq <= ?", before_seq)):
+        if value is not None:
+            where.append(clause)
+            params.append(value)
+    if only_active:
+        where.append(active_clause)
+    return " AND ".join(where), params

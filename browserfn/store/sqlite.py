@@ -341,19 +341,8 @@ class SQLiteStore(SQLiteAutomation, Store):
         limit: int,
         before_seq: int | None = None,
     ) -> list[Run]:
-        where = ["function_id = ?"]
-        params: list[Any] = [function_id]
-        for clause, value, wanted in (
-            ("account_id = ?", account_id, account_id is not None),
-            ("key_id = ?", key_id, key_id is not None),
-            ("active = 1", None, only_active),
-            ("seq <= ?", before_seq, before_seq is not None),
-        ):
-            if wanted:
-                where.append(clause)
-                if value is not None:
-                    params.append(value)
-        sql = f"SELECT * FROM runs WHERE {' AND '.join(where)} ORDER BY seq DESC LIMIT ? OFFSET ?"
+        where, params = rows.run_filter(function_id, account_id, key_id, only_active, before_seq, "active = 1")
+        sql = f"SELECT * FROM runs WHERE {where} ORDER BY seq DESC LIMIT ? OFFSET ?"
 
         def op(c: sqlite3.Connection) -> list[Run]:
             if not rows.ordinal_window(account_id, key_id, only_active, before_seq):
