@@ -55,7 +55,7 @@ ROW_SQL = (
 COUNTER_SQL = "UPDATE run_counters SET last_ordinal = last_ordinal + {} WHERE function_id = {}"
 
 
-def copy_runs(template: tuple[object, ...], total: int, insert: Callable[[list[tuple[object, ...]]], None]) -> float:
+def copy_runs(template: tuple[object, ...], total: int, insert: Callable[[list[tuple[object, ...]]], object]) -> float:
     """Insert `total` ended runs shaped like `template` (a real run's row), in batches."""
     t0 = time.perf_counter()
     batch = 50_000

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import statistics
 import tempfile
 import time
@@ -28,6 +29,8 @@ from tests.store.conftest import scratch_database
 
 TRIVIAL = "def run():\n    return 1\n"
 PROBE = "import time\n\ndef run(sent: float):\n    return time.time() - sent\n"
+#: Prints its clock 50 times; a client on another API server measures when each line arrives.
+TICKER = "import time\n\ndef run():\n    for _ in range(50):\n        print(time.time())\n        time.sleep(0.02)\n"
 
 
 def deploy(url: str, key: str, code: str) -> str:
@@ -117,8 +120,31 @@ def postgres_figures(runs: int) -> None:
                         f"{workers} worker(s): {rate:7.1f} runs/s   dispatch {summary(dispatch)}"
                         f"   p99/p50 {percentile(dispatch, 99) / statistics.median(dispatch):.1f}"
                     )
+                    if workers == 1:
+                        reader = cluster.api()
+                        latency = log_latency(cluster, str(api.url), str(reader.url))
+                        print(f"  live log line, worker -> another API server's SSE: {summary(latency)}")
                 finally:
                     cluster.close()
+
+
+def log_latency(cluster: Cluster, runner_api: str, reader_api: str) -> list[float]:
+    """Line printed on a worker -> stored -> NOTIFY -> SSE on another API server: ms per line."""
+    ticker = deploy(runner_api, cluster.key, TICKER)
+    latencies: list[float] = []
+    with httpx.Client(headers={"Authorization": f"Bearer {cluster.key}"}, timeout=60) as client:
+        run_id = client.post(f"{runner_api}/functions/{ticker}/runs/create", json={}).json()["function_run_id"]
+        started = client.build_request(
+            "POST", f"{runner_api}/functions/{ticker}/runs/{run_id}", json={"workflow_id": ticker, "variables": {}}
+        )
+        starter = client.send(started, stream=True)
+        with client.stream("GET", f"{reader_api}/functions/{ticker}/runs/{run_id}/stream") as events:
+            for line in events.iter_lines():
+                if line.startswith("data: ") and '"log"' in line:
+                    printed = float(json.loads(line[6:])["message"].rsplit(" | ", 1)[1])
+                    latencies.append((time.time() - printed) * 1000)
+        starter.close()
+    return latencies
 
 
 def main() -> None:
