@@ -13,6 +13,13 @@ from browserfn.models import Function, FunctionVersion, Principal, utcnow
 from browserfn.store.base import Store
 
 
+def check_run_timeout(settings: Settings, timeout_s: float) -> float:
+    """A run time limit a caller asked for (on a function or a start), if within bounds."""
+    if not 0 < timeout_s <= settings.max_run_timeout_s:
+        raise InvalidInput(f"timeout must be between 0 and {settings.max_run_timeout_s:g} seconds")
+    return timeout_s
+
+
 @dataclasses.dataclass(frozen=True)
 class Upload:
     filename: str
@@ -32,9 +39,7 @@ class FunctionService:
         return FunctionVersion(function_id, version, code, parameters, restricted, utcnow())
 
     def check_timeout(self, timeout_s: float | None) -> float | None:
-        if timeout_s is not None and not 0 < timeout_s <= self._settings.max_run_timeout_s:
-            raise InvalidInput(f"timeout must be between 0 and {self._settings.max_run_timeout_s:g} seconds")
-        return timeout_s
+        return None if timeout_s is None else check_run_timeout(self._settings, timeout_s)
 
     async def create(
         self,

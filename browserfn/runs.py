@@ -11,9 +11,10 @@ from typing import Any
 from browserfn import tokens
 from browserfn.bus import EventBus
 from browserfn.config import Settings
-from browserfn.errors import Conflict, InvalidInput, NotFound
+from browserfn.errors import Conflict, NotFound
 from browserfn.executor.base import Executor
 from browserfn.executor.worker import end_run
+from browserfn.functions import check_run_timeout
 from browserfn.models import (
     Event,
     EventType,
@@ -74,9 +75,7 @@ class RunService:
     def _timeout(self, function: Function, timeout_s: float | None) -> float:
         # An explicit 0 is a bad timeout, not "use the default".
         chosen = timeout_s if timeout_s is not None else (function.timeout_s or self._settings.run_timeout_s)
-        if not 0 < chosen <= self._settings.max_run_timeout_s:
-            raise InvalidInput(f"timeout must be between 0 and {self._settings.max_run_timeout_s:g} seconds")
-        return chosen
+        return check_run_timeout(self._settings, chosen)
 
     async def start(
         self,

@@ -30,7 +30,7 @@ from browserfn.errors import TooManyRequests
 from browserfn.executor.base import Executor
 from browserfn.executor.procrastinate_connector import ReconnectingConnector
 from browserfn.executor.worker import STOPPED_ON_REQUEST, RunWorker, end_run
-from browserfn.models import RunState
+from browserfn.models import Run, RunState
 from browserfn.sandbox.process import ProcessPool
 from browserfn.store.postgres import PostgresStore
 from browserfn.store.postgres_dispatch import QUEUE, TASK_NAME
@@ -116,7 +116,7 @@ class ProcrastinateExecutor(Executor):
                 "retry when some finish"
             )
 
-    async def submit(self, run: object) -> None:
+    async def submit(self, run: Run) -> None:
         """Nothing to do: the store deferred the run's job when it took a slot."""
 
     async def stop(self, run_id: str) -> bool:

@@ -15,7 +15,7 @@ from browserfn.bus import EventBus
 from browserfn.config import Settings
 from browserfn.models import EventType, NewEvent, Run, RunState, utcnow
 from browserfn.sandbox import protocol
-from browserfn.sandbox.process import ProcessPool, RunProcess, isolation_options
+from browserfn.sandbox.process import ProcessPool, RunProcess, base_environment, isolation_options
 from browserfn.store.base import Store
 
 log = logging.getLogger(__name__)
@@ -114,8 +114,6 @@ class RunWorker:
 
     def _environment(self, run: Run, token: str, workdir: str) -> dict[str, str]:
         """All the run's process sees: the API and its key, and where it may write."""
-        from browserfn.sandbox.process import base_environment
-
         env = base_environment(())
         env.pop("BROWSERFN_WARM_IMPORTS")
         return {
