@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -20,6 +21,25 @@ def free_port() -> int:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
+
+
+def answers_health(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/health", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def wait_until_ready(process: subprocess.Popen[bytes], log_path: Path, is_ready: Callable[[], bool]) -> None:
+    """Until `is_ready()`; a process that exits first, or a deadline, fails with its log's tail."""
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"exited at start:\n{log_path.read_text()[-3000:]}")
+        if is_ready():
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"not ready in {READY_TIMEOUT_S} s:\n{log_path.read_text()[-3000:]}")
 
 
 def browserfn_command(*args: str) -> list[str]:
@@ -64,17 +84,8 @@ class LiveServer:
             stderr=subprocess.STDOUT,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"server exited at start:\n{self.log_path.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.05)
-        raise RuntimeError(f"server not ready in {READY_TIMEOUT_S} s:\n{self.log_path.read_text()[-3000:]}")
+        wait_until_ready(self.process, self.log_path, lambda: answers_health(self.url))
+        return self
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:

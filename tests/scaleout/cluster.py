@@ -6,14 +6,9 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import time
 from pathlib import Path
 
-import httpx
-
-from tests.live_server import browserfn_command, free_port
-
-READY_TIMEOUT_S = 30.0
+from tests.live_server import answers_health, browserfn_command, free_port, wait_until_ready
 
 
 class Node:
@@ -30,21 +25,12 @@ class Node:
         return self.process.pid
 
     def wait_ready(self) -> Node:
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"exited at start:\n{self.log_path.read_text()[-3000:]}")
-            if self.url is None:
-                if b"worker started" in self.log_path.read_bytes():
-                    return self
-            else:
-                try:
-                    if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
-                        return self
-                except httpx.HTTPError:
-                    pass
-            time.sleep(0.05)
-        raise RuntimeError(f"not ready in {READY_TIMEOUT_S} s:\n{self.log_path.read_text()[-3000:]}")
+        url = self.url
+        if url is None:  # a worker has no HTTP side: it says so in its log
+            wait_until_ready(self.process, self.log_path, lambda: b"worker started" in self.log_path.read_bytes())
+        else:
+            wait_until_ready(self.process, self.log_path, lambda: answers_health(url))
+        return self
 
     def terminate(self, timeout_s: float = 60.0) -> int:
         if self.process.poll() is None:
