@@ -147,3 +147,28 @@ class Event:
 class NewEvent:
     type: EventType
     message: str
+
+
+@dataclasses.dataclass(frozen=True)
+class SessionRecord:
+    """A browser session as the store keeps it: what any server answers for it, and where its
+    browser lives (`owner_url`: the process that hosts it; page calls are forwarded there)."""
+
+    session_id: str
+    account_id: str
+    run_id: str | None
+    owner_url: str
+    options: dict[str, Any]  #: the start request's options, echoed back
+    idle_timeout_min: int
+    max_duration_min: int
+    created_at: dt.datetime
+    last_accessed_at: dt.datetime
+    status: str = "active"  #: active | closed | timed_out | error (Notte's statuses)
+    close_reason: str | None = None  #: manual | idle_timeout | max_duration | error | unknown
+    closed_by: str | None = None  #: what closed it, in words (a stop call, its run ending...)
+    closed_at: dt.datetime | None = None
+    steps: int = 0
+
+    @property
+    def active(self) -> bool:
+        return self.status == "active"

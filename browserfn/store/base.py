@@ -8,11 +8,14 @@ Contract shared by every backend (tests/store runs one suite against each):
   `result` event in the same transaction that ends the run, so a stream that has read `result`
   has read everything.
 - Listings are ordered newest first by `Run.seq`, a store-wide creation counter.
+- A browser session is written by the process hosting it (`owner_url`), and ended once: the first
+  of its host, or a sweep for hosts that stopped their heartbeats, decides how it ended.
 """
 
 from __future__ import annotations
 
 import abc
+import datetime as dt
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -26,6 +29,7 @@ from browserfn.models import (
     Principal,
     Run,
     RunState,
+    SessionRecord,
 )
 from browserfn.store.automation import AutomationStore
 
@@ -164,3 +168,35 @@ class Store(AutomationStore, abc.ABC):
 
     @abc.abstractmethod
     async def list_events(self, run_id: str, after_seq: int = 0, limit: int = 1000) -> list[Event]: ...
+
+    # -- browser sessions -------------------------------------------------------------------------
+    @abc.abstractmethod
+    async def create_session(self, session: SessionRecord) -> None: ...
+
+    @abc.abstractmethod
+    async def get_session(self, session_id: str) -> SessionRecord | None: ...
+
+    @abc.abstractmethod
+    async def list_sessions(self, account_id: str, only_active: bool, offset: int, limit: int) -> list[SessionRecord]:
+        """The account's sessions, newest first."""
+
+    @abc.abstractmethod
+    async def record_session_activity(self, session_id: str, last_accessed_at: dt.datetime, steps: int) -> bool:
+        """Save an open session's last access and step count; False if it has ended meanwhile."""
+
+    @abc.abstractmethod
+    async def finish_session(self, session: SessionRecord) -> bool:
+        """Store how an active session ended (status, reason, times, steps); False if it had ended."""
+
+    @abc.abstractmethod
+    async def session_host_alive(self, owner_url: str) -> None:
+        """The heartbeat of the process that hosts sessions at `owner_url`."""
+
+    @abc.abstractmethod
+    async def end_hosted_sessions(self, owner_url: str, closed_by: str) -> list[str]:
+        """End (status `error`) the active sessions hosted at `owner_url`; their ids."""
+
+    @abc.abstractmethod
+    async def end_sessions_of_silent_hosts(self, alive_url: str, silent_s: float, closed_by: str) -> list[str]:
+        """End (status `error`) the active sessions whose host, other than `alive_url`, has sent no
+        heartbeat for `silent_s`; their ids."""

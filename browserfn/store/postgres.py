@@ -43,6 +43,7 @@ from browserfn.store.base import Store
 from browserfn.store.postgres_automation import PostgresAutomation
 from browserfn.store.postgres_dispatch import Dispatcher
 from browserfn.store.postgres_schema import MIGRATION_LOCK_KEY, MIGRATIONS
+from browserfn.store.postgres_sessions import PostgresSessions
 from browserfn.tokens import new_id
 
 log = logging.getLogger(__name__)
@@ -56,7 +57,7 @@ class DatabaseUnavailable(BrowserfnError):
     status_code = 503
 
 
-class PostgresStore(PostgresAutomation, Store):
+class PostgresStore(PostgresAutomation, PostgresSessions, Store):
     def __init__(self, dsn: str, dispatch: Dispatcher | None = None, pool_size: int = 10) -> None:
         self.dsn = dsn
         self._dispatch = dispatch

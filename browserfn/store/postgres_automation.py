@@ -1,5 +1,4 @@
-"""PostgreSQL side of schedules and webhooks, mixed into PostgresStore (which supplies `_call`: one
-transaction, retried while the database is unreachable, and the `_one`/`_all` helpers). Several API
+"""PostgreSQL side of schedules and webhooks, mixed into PostgresStore (see postgres_part.py). Several API
 servers share these tables, each with its scheduler and webhook dispatcher:
 - a tick is claimed by the insert of its (schedule_id, tick) primary key: one insert wins;
 - the overlap check runs under a per-schedule transaction lock, so it reads every earlier claim;
@@ -9,8 +8,8 @@ servers share these tables, each with its scheduler and webhook dispatcher:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Awaitable, Callable, Iterable
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from psycopg.types.json import Jsonb
 
@@ -25,32 +24,17 @@ from browserfn.automation import (
 )
 from browserfn.store import automation_rows as mapping
 from browserfn.store import automation_values as values
+from browserfn.store.postgres_part import PostgresPart, native
 
 if TYPE_CHECKING:
     from browserfn.store.postgres import Conn
 
-T = TypeVar("T")
 #: First key of the transaction lock that serialises the claims of one schedule's ticks (the
 #: second is the hash of its id); two-key advisory locks do not meet the one-key migration lock.
 TICK_LOCK_CLASS = 0x626674  # "bft"
 
 
-def _native(value: dt.datetime) -> dt.datetime:
-    """PostgreSQL stores times as they are (TIMESTAMPTZ)."""
-    return value
-
-
-class PostgresAutomation:
-    if TYPE_CHECKING:  # supplied by PostgresStore
-
-        async def _call(self, op: Callable[[Conn], Awaitable[T]]) -> T: ...
-
-        @staticmethod
-        async def _one(conn: Conn, sql: str, params: Iterable[Any] = ()) -> dict[str, Any] | None: ...
-
-        @staticmethod
-        async def _all(conn: Conn, sql: str, params: Iterable[Any] = ()) -> list[dict[str, Any]]: ...
-
+class PostgresAutomation(PostgresPart):
     # -- schedules --------------------------------------------------------------------------------
     async def put_schedule(self, schedule: Schedule) -> Schedule:
         s = schedule
@@ -59,7 +43,7 @@ class PostgresAutomation:
             row = await self._one(
                 c,
                 values.insert("schedules", values.SCHEDULE_COLUMNS, "%s") + values.SCHEDULE_UPSERT + " RETURNING *",
-                values.schedule_values(s, _native, Jsonb),
+                values.schedule_values(s, native, Jsonb),
             )
             assert row is not None
             return mapping.schedule(row)
@@ -219,7 +203,7 @@ class PostgresAutomation:
         return await self._call(op)
 
     async def enqueue_deliveries(self, deliveries: Iterable[WebhookDelivery]) -> int:
-        rows = [values.delivery_values(d, _native, Jsonb) for d in deliveries]
+        rows = [values.delivery_values(d, native, Jsonb) for d in deliveries]
 
         async def op(c: Conn) -> int:
             added = 0

@@ -182,4 +182,31 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (account_id, scope, name)
     );
     """,
+    # 5: browser sessions (any server answers for any session) and the heartbeats of their hosts.
+    """
+    CREATE TABLE sessions (
+        seq BIGSERIAL PRIMARY KEY,
+        session_id TEXT NOT NULL UNIQUE,
+        account_id TEXT NOT NULL,
+        run_id TEXT,
+        owner_url TEXT NOT NULL,
+        options JSONB NOT NULL,
+        idle_timeout_min INTEGER NOT NULL,
+        max_duration_min INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        close_reason TEXT,
+        closed_by TEXT,
+        steps INTEGER NOT NULL DEFAULT 0,
+        created_at TIMESTAMPTZ NOT NULL,
+        last_accessed_at TIMESTAMPTZ NOT NULL,
+        closed_at TIMESTAMPTZ
+    );
+    CREATE INDEX sessions_by_account ON sessions(account_id, seq);
+    CREATE INDEX sessions_active_by_owner ON sessions(owner_url) WHERE status = 'active';
+    CREATE INDEX sessions_by_run ON sessions(run_id) WHERE run_id IS NOT NULL;
+    CREATE TABLE session_hosts (
+        owner_url TEXT PRIMARY KEY,
+        seen_at TIMESTAMPTZ NOT NULL
+    );
+    """,
 )

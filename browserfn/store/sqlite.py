@@ -34,6 +34,7 @@ from browserfn.store import rows
 from browserfn.store.base import Store
 from browserfn.store.sqlite_automation import SQLiteAutomation
 from browserfn.store.sqlite_schema import MIGRATIONS
+from browserfn.store.sqlite_sessions import SQLiteSessions
 from browserfn.tokens import new_id
 
 T = TypeVar("T")
@@ -47,7 +48,7 @@ def _parameters_json(parameters: tuple[Parameter, ...]) -> str:
     return json.dumps([dataclasses.asdict(p) for p in parameters])
 
 
-class SQLiteStore(SQLiteAutomation, Store):
+class SQLiteStore(SQLiteAutomation, SQLiteSessions, Store):
     def __init__(self, path: Path) -> None:
         self._path = path
         self._thread = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
