@@ -102,6 +102,8 @@ class Settings:
     session_max_duration_min: int = 15
     #: Interval between replay screenshots while a session is open (0 records only after actions).
     replay_interval_s: float = 2.0
+    #: ffmpeg binary (path or name on PATH) that makes a closed session's MP4 replay; empty: screenshots only.
+    ffmpeg_path: str = "ffmpeg"
     #: Time a page action may take unless the action says otherwise.
     action_timeout_ms: int = 15000
     #: Fernet key encrypting secrets (the same on every machine in scale-out mode); unset: a key file in data_dir.

@@ -1,20 +1,19 @@
 #!/usr/bin/env bash
-# Installs everything browserfn needs on a fresh Debian machine: Chromium (Debian's package),
+# Installs everything browserfn needs on a fresh Debian machine: Chromium and ffmpeg (Debian's packages),
 # a virtualenv with browserfn and its test tools. Idempotent; safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v chromium >/dev/null 2>&1; then
+# Debian packages: Chromium (sessions), ffmpeg (MP4 replays of sessions), nftables (the firewall
+# that keeps runs off this machine's ports other than the API's).
+missing=()
+for pair in chromium:chromium ffmpeg:ffmpeg nft:nftables; do
+    command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
+done
+if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
     $SUDO apt-get update -q
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q chromium
-fi
-
-# nftables: the firewall that keeps runs off this machine's ports other than the API's.
-if ! command -v nft >/dev/null 2>&1; then
-    if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
-    $SUDO apt-get update -q
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q nftables
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q "${missing[@]}"
 fi
 
 if [ ! -x .venv/bin/python ]; then

@@ -47,12 +47,19 @@ def browserfn_command(*args: str) -> list[str]:
 
 
 class LiveServer:
-    def __init__(self, data_dir: Path, warm_processes: int = 1, extra_args: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        warm_processes: int = 1,
+        extra_args: tuple[str, ...] = (),
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.data_dir = data_dir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.warm_processes = warm_processes
         self.extra_args = extra_args
+        self.env = env or {}  #: BROWSERFN_* settings and the like, on top of this process's environment
         self.process: subprocess.Popen[bytes] | None = None
         self.log_path = data_dir / "server.log"
         self.key = self.create_key("default")
@@ -82,7 +89,7 @@ class LiveServer:
             ),
             stdout=log,
             stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **self.env},
         )
         wait_until_ready(self.process, self.log_path, lambda: answers_health(self.url))
         return self

@@ -1,6 +1,7 @@
 """A session's recording: a timeline of screenshots (taken every `interval_s` and after each
-action), turned into an MP4 when the session closes if ffmpeg is installed. Stored under
-`<data dir>/sessions/<session id>/replay/` and served after the session closes."""
+action), turned into an H.264 MP4 after the session closes when ffmpeg is available. Stored under
+`<data dir>/sessions/<session id>/replay/` and served after the session closes, through links that
+carry their own signature and expiry (the SDK downloads `mp4_url` with no API key)."""
 
 from __future__ import annotations
 
@@ -15,10 +16,25 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from browserfn import tokens
+
 log = logging.getLogger(__name__)
 SCREENSHOT_TIMEOUT_MS = 3000
 MANIFEST = "manifest.json"
 VIDEO = "replay.mp4"
+#: Frames per second of the MP4 (a frame lasts until the next screenshot's time).
+VIDEO_FPS = 5
+ENCODE_TIMEOUT_S = 120.0
+#: How long a replay link stays valid.
+LINK_TTL_S = 3600
+
+
+def find_ffmpeg(setting: str) -> str | None:
+    """The ffmpeg binary a setting names (a path, or a name looked up on PATH); None: no video."""
+    found = shutil.which(setting) if setting else None
+    if found is None:
+        log.warning("ffmpeg %r not found: session replays are screenshot timelines, without an MP4", setting)
+    return found
 
 
 @dataclasses.dataclass(frozen=True)
@@ -29,14 +45,16 @@ class Frame:
 
 
 class Recorder:
-    def __init__(self, directory: Path, interval_s: float) -> None:
+    def __init__(self, directory: Path, interval_s: float, ffmpeg: str | None) -> None:
         self.directory = directory
         self._interval_s = interval_s
+        self._ffmpeg = ffmpeg
         self._started = time.monotonic()
         self._frames: list[Frame] = []
         self._lock = asyncio.Lock()
         self._ticker: asyncio.Task[None] | None = None
         self._pending: set[asyncio.Task[None]] = set()
+        self._duration_ms: int | None = None  #: set when capture stops
 
     def start(self, current_page: Callable[[], Any]) -> None:
         """Begin periodic capture of whatever `current_page()` returns (None: no frame)."""
@@ -73,15 +91,20 @@ class Recorder:
             await asyncio.to_thread((self.directory / name).write_bytes, data)
             self._frames.append(Frame(name, t_ms, url))
 
-    async def finish(self) -> None:
-        """Stop capturing; write the manifest, and the video when ffmpeg is present."""
+    async def stop(self) -> None:
+        """Stop capturing (the session's browser is going away)."""
         if self._ticker is not None:
             self._ticker.cancel()
             with contextlib.suppress(BaseException):
                 await self._ticker
         await asyncio.gather(*self._pending, return_exceptions=True)
+        self._duration_ms = int((time.monotonic() - self._started) * 1000)
+
+    async def finish(self) -> None:
+        """After `stop`: encode the video when ffmpeg is there, then write the manifest (from then
+        on the replay is served)."""
         async with self._lock:
-            duration_ms = int((time.monotonic() - self._started) * 1000)
+            duration_ms = self._duration_ms or int((time.monotonic() - self._started) * 1000)
             has_video = await self._encode(duration_ms)
             manifest = {
                 "frames": [dataclasses.asdict(frame) for frame in self._frames],
@@ -92,8 +115,7 @@ class Recorder:
             (self.directory / MANIFEST).write_text(json.dumps(manifest))
 
     async def _encode(self, duration_ms: int) -> bool:
-        ffmpeg = shutil.which("ffmpeg")
-        if ffmpeg is None or not self._frames:
+        if self._ffmpeg is None or not self._frames:
             return False
         # The concat demuxer shows each frame until the next one's time.
         ends = [frame.t_ms for frame in self._frames[1:]] + [max(duration_ms, self._frames[-1].t_ms + 500)]
@@ -103,16 +125,22 @@ class Recorder:
         lines.append(f"file '{self._frames[-1].name}'")
         (self.directory / "frames.txt").write_text("\n".join(lines) + "\n")
         process = await asyncio.create_subprocess_exec(
-            ffmpeg, "-y", "-loglevel", "error", "-f", "concat", "-safe", "0", "-i", "frames.txt",
-            "-vf", "scale=trunc(iw/2)*2:trunc(ih/2)*2,format=yuv420p", "-r", "10", VIDEO,
-            cwd=self.directory, stdin=asyncio.subprocess.DEVNULL,
+            self._ffmpeg, "-y", "-nostdin", "-loglevel", "error", "-f", "concat", "-safe", "0", "-i", "frames.txt",
+            "-vf", "scale=trunc(iw/2)*2:trunc(ih/2)*2,format=yuv420p", "-r", str(VIDEO_FPS),
+            "-c:v", "libx264", "-preset", "veryfast", "-threads", "1", "-movflags", "+faststart", VIDEO,
+            cwd=self.directory, stdin=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
         )  # fmt: skip
         try:
-            return await asyncio.wait_for(process.wait(), 120) == 0
+            _, errors = await asyncio.wait_for(process.communicate(), ENCODE_TIMEOUT_S)
         except TimeoutError:
             process.kill()
             await process.wait()
+            log.warning("ffmpeg took over %g s to encode %s; the replay has no video", ENCODE_TIMEOUT_S, self.directory)
             return False
+        if process.returncode != 0:
+            log.warning("ffmpeg failed on %s: %s", self.directory, errors.decode(errors="replace").strip()[-500:])
+            return False
+        return True
 
 
 def read_manifest(directory: Path) -> dict[str, Any] | None:
@@ -122,3 +150,14 @@ def read_manifest(directory: Path) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     return found
+
+
+def link(secret: bytes, base_url: str, session_id: str, name: str, now_s: float) -> str:
+    """A URL for one replay file that works without an API key until it expires."""
+    expires = int(now_s) + LINK_TTL_S
+    signature = tokens.sign(secret, "replay", session_id, name, str(expires))
+    return f"{base_url}/sessions/{session_id}/replay/files/{name}?expires={expires}&signature={signature}"
+
+
+def link_valid(secret: bytes, session_id: str, name: str, expires: int, signature: str, now_s: float) -> bool:
+    return now_s < expires and tokens.verify(secret, signature, "replay", session_id, name, str(expires))

@@ -21,7 +21,7 @@ from typing import Any
 
 from browserfn.browser.actions import PageDriver
 from browserfn.browser.pool import BrowserPool, PooledBrowser
-from browserfn.browser.replay import Recorder
+from browserfn.browser.replay import Recorder, find_ffmpeg
 from browserfn.bus import EventBus
 from browserfn.config import Settings
 from browserfn.errors import Conflict, NotFound, TooManyRequests
@@ -113,8 +113,10 @@ class SessionManager:
             settings.browser_pool_size,
             settings.browser_launch_timeout_s,
         )
+        self._ffmpeg = find_ffmpeg(settings.ffmpeg_path)
         self._sessions: dict[str, Session] = {}
         self._reaper: asyncio.Task[None] | None = None
+        self._finishing: set[asyncio.Task[None]] = set()  #: replays being encoded
 
     async def start(self) -> None:
         await self.pool.start()
@@ -127,6 +129,7 @@ class SessionManager:
         open_sessions = [s for s in self._sessions.values() if s.active]
         await asyncio.gather(*(self.close_session(s, "closed", "unknown", "server shutdown") for s in open_sessions))
         await self.pool.close()
+        await asyncio.gather(*self._finishing, return_exceptions=True)
 
     def replay_dir(self, session_id: str) -> Path:
         return self.sessions_dir / session_id / "replay"
@@ -151,7 +154,7 @@ class SessionManager:
         width, height = options.get("viewport_width"), options.get("viewport_height")
         if width and height:
             await (await session.driver.page()).set_viewport_size({"width": int(width), "height": int(height)})
-        session.recorder = Recorder(self.replay_dir(session.session_id), self._settings.replay_interval_s)
+        session.recorder = Recorder(self.replay_dir(session.session_id), self._settings.replay_interval_s, self._ffmpeg)
         session.recorder.start(session.driver.current)
         self._sessions[session.session_id] = session
         if principal.run_id is not None:
@@ -211,7 +214,10 @@ class SessionManager:
         if session.browser is not None:
             await session.browser.close()
         if session.recorder is not None:
-            await session.recorder.finish()
+            await session.recorder.stop()
+            finishing = asyncio.create_task(session.recorder.finish())  # the video encodes after the answer
+            self._finishing.add(finishing)
+            finishing.add_done_callback(self._finishing.discard)
         session.browser, session.driver = None, None
         directory = self.sessions_dir / session.session_id
         directory.mkdir(parents=True, exist_ok=True)

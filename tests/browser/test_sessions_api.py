@@ -4,6 +4,7 @@ action, scrape, screenshot, debug, list, stop and replay."""
 from __future__ import annotations
 
 import base64
+import time
 from typing import Any
 
 import httpx
@@ -26,6 +27,17 @@ def _scrape(api: httpx.Client, sid: str, **options: Any) -> str:
     assert response.json()["structured"] is None
     markdown: str = response.json()["markdown"]
     return markdown
+
+
+def _replay(api: httpx.Client, sid: str) -> dict[str, Any]:
+    """The replay once it is ready (the video is made after the stop answers)."""
+    deadline = time.monotonic() + 60
+    while (response := api.get(f"/sessions/{sid}/replay")).status_code == 404 and time.monotonic() < deadline:
+        assert response.json()["message"] == f"the replay of session {sid} is not ready"
+        time.sleep(0.1)
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
 
 
 def test_session_lifecycle_actions_scrape_and_replay(bapi: httpx.Client, site: LocalSite) -> None:
@@ -112,7 +124,7 @@ def test_session_lifecycle_actions_scrape_and_replay(bapi: httpx.Client, site: L
     again = bapi.delete(f"/sessions/{sid}/stop")
     assert again.json() == {"status": 409, "message": f"session {sid} is already closed"}
 
-    replay = bapi.get(f"/sessions/{sid}/replay").json()
+    replay = _replay(bapi, sid)
     frames = replay["frames"]
     assert len(frames) >= 3  # after actions (coalesced while one is pending), every 2 s, and at the end
     assert [f["t_ms"] for f in frames] == sorted(f["t_ms"] for f in frames)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import datetime as dt
+import time
 from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
@@ -15,8 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from browserfn.api.deps import PrincipalDep, ServicesDep
 from browserfn.api.routes.functions import PageQuery, PageSizeQuery
-from browserfn.browser import cdp_proxy
-from browserfn.browser.replay import VIDEO, read_manifest
+from browserfn.browser import cdp_proxy, replay
 from browserfn.browser.scrape import NeedsLLM, ScrapeOptions, scrape_page
 from browserfn.browser.sessions import Session
 from browserfn.errors import Conflict, InvalidInput, NotFound
@@ -232,31 +232,41 @@ async def screenshot_png(svc: ServicesDep, principal: PrincipalDep, session_id: 
 
 @router.get("/{session_id}/replay")
 async def get_replay(svc: ServicesDep, principal: PrincipalDep, session_id: str) -> dict[str, Any]:
-    """The recording of a closed session: its screenshot timeline, and an MP4 if ffmpeg made one."""
+    """Notte's ReplayResponse for a closed session: `mp4_url` when ffmpeg made a video
+    (`replay_format: "mp4"`), else only the screenshot timeline (`replay_format: "screenshots"`).
+    Links carry their own signature (the SDK downloads them without a key) and expire."""
     session = svc.sessions.get(principal, session_id)
     if session.active:
         raise NotFound(f"session {session_id} is still active: close it first to get its replay")
-    manifest = read_manifest(svc.sessions.replay_dir(session_id))
+    manifest = replay.read_manifest(svc.sessions.replay_dir(session_id))
     if manifest is None:
         raise NotFound(f"the replay of session {session_id} is not ready")
-    base = f"{svc.settings.base_url}/sessions/{session_id}/replay/files"
+    secret, now = await svc.store.server_secret(), time.time()
+
+    def link(name: str) -> str:
+        return replay.link(secret, svc.settings.base_url, session_id, name, now)
+
     return {
-        "mp4_url": f"{base}/{VIDEO}" if manifest["video"] else None,
+        "replay_format": "mp4" if manifest["video"] else "screenshots",
+        "mp4_url": link(manifest["video"]) if manifest["video"] else None,
         "playlist_content": None,
-        "expires_at": None,
+        "expires_at": dt.datetime.fromtimestamp(int(now) + replay.LINK_TTL_S, dt.UTC).isoformat(),
         "video_start_ms": 0,
         "video_duration_ms": manifest["duration_ms"],
-        "frames": [{**frame, "image_url": f"{base}/{frame['name']}"} for frame in manifest["frames"]],
+        "frames": [{**frame, "image_url": link(frame["name"])} for frame in manifest["frames"]],
     }
 
 
 @router.get("/{session_id}/replay/files/{name}", response_class=FileResponse)
-async def get_replay_file(svc: ServicesDep, principal: PrincipalDep, session_id: str, name: str) -> FileResponse:
-    svc.sessions.get(principal, session_id)
+async def get_replay_file(
+    svc: ServicesDep, session_id: str, name: str, expires: int = 0, signature: str = ""
+) -> FileResponse:
+    """One replay file behind a signed link (no key: the signature is the credential)."""
     path = svc.sessions.replay_dir(session_id) / name
-    if "/" in name or name.startswith(".") or not path.is_file():
-        raise NotFound(f"no replay file {name}")
-    return FileResponse(path, media_type="video/mp4" if name == VIDEO else "image/jpeg")
+    valid = replay.link_valid(await svc.store.server_secret(), session_id, name, expires, signature, time.time())
+    if not valid or "/" in name or name.startswith(".") or not path.is_file():
+        raise NotFound(f"no replay file {name} (the link is wrong or expired)")
+    return FileResponse(path, media_type="video/mp4" if name == replay.VIDEO else "image/jpeg")
 
 
 @router.websocket("/{session_id}/cdp")
