@@ -7,13 +7,12 @@ import asyncio
 import contextlib
 import json
 import logging
-import tempfile
 from typing import Any
 
 from browserfn import scripts, secrets, tokens, wire
 from browserfn.bus import EventBus
 from browserfn.config import Settings
-from browserfn.models import EventType, NewEvent, Run, RunState, utcnow
+from browserfn.models import EventType, FunctionVersion, NewEvent, Run, RunState, utcnow
 from browserfn.sandbox import protocol
 from browserfn.sandbox.process import ProcessPool, RunProcess, base_environment, isolation_options
 from browserfn.store.base import Store
@@ -92,25 +91,37 @@ class RunWorker:
         timeout_s = run.timeout_s or self._settings.run_timeout_s
         secret_env = await secrets.SecretVault(self._settings, self._store).for_run(run.account_id, run.function_id)
         self._mask = secrets.Masker(secret_env.values())
-        with tempfile.TemporaryDirectory(prefix="browserfn-run-") as workdir:
-            job = {
+        process = await self._hand_over(run, version, token, secret_env)
+        try:
+            state, result, reason = await self._supervise(process, timeout_s)
+        finally:
+            self._pool.retire(process)
+        # The supervisor says `exit` once the run's whole tree is dead: the run has ended.
+        await self._end(state, result=result, reason=reason)
+
+    async def _hand_over(
+        self, run: Run, version: FunctionVersion, token: str, secret_env: dict[str, str]
+    ) -> RunProcess:
+        """A warm process that has taken the run's job (a new one if the pooled one died idle)."""
+
+        def job(process: RunProcess) -> dict[str, Any]:
+            return {
                 "code": version.code,
                 "variables": run.variables,
-                "cwd": workdir,
                 "filename": "function.py",
-                "env": self._environment(run, token, workdir) | secret_env,
+                "env": self._environment(run, token, process.workdir) | secret_env,
                 "restricted": version.restricted,
                 "isolation": isolation_options(self._settings),
             }
-            process = await self._pool.acquire()
-            try:
-                await process.start(job)
-            except (BrokenPipeError, ConnectionResetError):  # a pooled process died while idle
-                process = await RunProcess.spawn(())
-                await process.start(job)
-            state, result, reason = await self._supervise(process, timeout_s)
-            await process.wait()
-        await self._end(state, result=result, reason=reason)
+
+        process = await self._pool.acquire()
+        try:
+            await process.start(job(process))
+        except (BrokenPipeError, ConnectionResetError):
+            self._pool.retire(process)
+            process = await RunProcess.spawn(())
+            await process.start(job(process))
+        return process
 
     def _environment(self, run: Run, token: str, workdir: str) -> dict[str, str]:
         """All the run's process sees: the API and its key, and where it may write."""
@@ -156,7 +167,8 @@ class RunWorker:
         return RunState.FAILED, None, reason
 
     async def _pump(self, process: RunProcess) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
-        """Store the process's log lines in order, in batches, until it exits."""
+        """Store the process's log lines in order, in batches, until its `exit` message (or
+        until its output ends, if it crashed)."""
         queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
 
         async def read() -> None:
@@ -194,6 +206,8 @@ class RunWorker:
                     elif kind == "exit":
                         exit = message
                 await self._append(events)
+                if exit is not None:
+                    return result, exit
         finally:
             reader.cancel()
 

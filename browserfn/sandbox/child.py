@@ -179,37 +179,59 @@ def _run_script(job: dict[str, Any]) -> Any:
     return result
 
 
-def _isolate(job: dict[str, Any]) -> None:
-    """Confine this process before any user code runs (see isolation.py); as root only."""
-    options: dict[str, Any] = job.get("isolation") or {}
-    limits = {**isolation.DEFAULT_LIMITS, **options.get("limits", {})}
+def _confine(uid: int | None, workdir: str) -> None:
+    """Confine this process before it reads the job (see isolation.py); the uid only as root."""
     isolation.set_oom_score_adj(0)  # the supervisor is shielded from the OOM killer; the script is not
-    uid = options.get("uid")
     if uid is not None:
         isolation.private_mounts()
-    isolation.set_limits(limits, memory_by_cgroup=bool(options.get("memory_by_cgroup")))
-    os.chdir(job["cwd"])
     isolation.forbid_new_privileges()
     if uid is not None:
         isolation.drop_privileges(uid)
+    os.chdir(workdir)
 
 
-def main(job: dict[str, Any], events_fd: int, output_fd: int) -> None:
-    """Runs in the forked child; never returns."""
+def _read_job(fd: int) -> dict[str, Any] | None:
+    """The job, written whole by the supervisor, which then closes the pipe; None if it never came."""
+    data = b""
+    while chunk := os.read(fd, 1 << 20):
+        data += chunk
+    os.close(fd)
+    return json.loads(data) if data else None
+
+
+def _limit(job: dict[str, Any]) -> None:
+    """The run's rlimits (lowering them needs no privilege)."""
+    options: dict[str, Any] = job.get("isolation") or {}
+    limits = {**isolation.DEFAULT_LIMITS, **options.get("limits", {})}
+    isolation.set_limits(limits, memory_by_cgroup=bool(options.get("memory_by_cgroup")))
+
+
+def main(job_fd: int, events_fd: int, output_fd: int, uid: int | None, workdir: str) -> None:
+    """Runs in the forked child; never returns. It is forked ahead of demand: it confines itself
+    and sets up its log capture first, then waits for its job on `job_fd`, so a run pays only
+    for reading the job and running the script."""
     os.setpgid(0, 0)
+    emitter = _Emitter(events_fd)
     try:
-        _isolate(job)
+        _confine(uid, workdir)
     except Exception as exc:  # never run user code half-confined
-        _Emitter(events_fd).send(protocol.result_error(f"browserfn could not isolate the run: {exc!r}"))
+        emitter.send(protocol.result_error(f"browserfn could not isolate the run: {exc!r}"))
         os._exit(70)
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     os.dup2(output_fd, 1)
     os.dup2(output_fd, 2)
+    _capture(emitter)
+    job = _read_job(job_fd)
+    if job is None:
+        os._exit(0)  # the supervisor was shut down before it got a job
+    try:
+        _limit(job)
+    except Exception as exc:
+        emitter.send(protocol.result_error(f"browserfn could not isolate the run: {exc!r}"))
+        os._exit(70)
     os.environ.clear()
     os.environ.update(job["env"])
-    emitter = _Emitter(events_fd)
-    _capture(emitter)
     code = 0
     try:
         value = _run_script(job)

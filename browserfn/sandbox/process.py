@@ -8,6 +8,7 @@ import contextlib
 import functools
 import json
 import os
+import shutil
 import socket
 import sys
 import tempfile
@@ -76,7 +77,9 @@ class RunProcess:
         self._exited = _exit_of(pid)
         self._stderr_task = asyncio.create_task(self._collect_stderr())
         self.stderr = b""
-        #: The run's memory cgroup (made by the supervisor): removed once the supervisor is gone.
+        #: The run's working directory and memory cgroup, made by the supervisor while warming:
+        #: removed once the supervisor is gone.
+        self.workdir = ""
         self.cgroup: str | None = None
 
     @classmethod
@@ -110,6 +113,7 @@ class RunProcess:
 
     async def _ready(self) -> RunProcess:
         ready = await self._read_message()
+        self.workdir = (ready or {}).get("workdir") or ""
         self.cgroup = (ready or {}).get("cgroup")
         if ready is None or ready.get("type") != "ready":
             await self.kill()
@@ -141,7 +145,7 @@ class RunProcess:
             await asyncio.wait_for(asyncio.shield(self._exited), grace_s)
         except TimeoutError:
             await self.kill()
-        self._remove_cgroup()
+        await self._clean_up()
 
     async def kill(self) -> None:
         """Kill the supervisor and everything below it, from outside."""
@@ -149,18 +153,28 @@ class RunProcess:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.pid, 9)
         await self._exited
-        self._remove_cgroup()
+        await self._clean_up()
 
     async def wait(self) -> None:
         await self._exited
         await self._stderr_task
-        self._remove_cgroup()
+        await self._clean_up()
 
-    def _remove_cgroup(self) -> None:
-        if self.cgroup is not None:
-            with contextlib.suppress(OSError):
-                os.rmdir(self.cgroup)  # empty by now: the supervisor killed its tree and exited
-            self.cgroup = None
+    async def _clean_up(self) -> None:
+        """Remove the run's working directory and cgroup, empty by now: the supervisor killed
+        its tree and exited. (In cgroup v1 the rmdir takes ~10 ms of waiting in the kernel: a
+        thread waits, not the event loop.)"""
+        workdir, cgroup, self.workdir, self.cgroup = self.workdir, self.cgroup, "", None
+        if workdir or cgroup is not None:
+            await asyncio.to_thread(_remove, workdir, cgroup)
+
+
+def _remove(workdir: str, cgroup: str | None) -> None:
+    if workdir:
+        shutil.rmtree(workdir, ignore_errors=True)
+    if cgroup is not None:
+        with contextlib.suppress(OSError):
+            os.rmdir(cgroup)
 
 
 def _same(protocol: asyncio.StreamReaderProtocol) -> asyncio.StreamReaderProtocol:
@@ -203,6 +217,7 @@ class ProcessPool:
         self._warm_imports = warm_imports
         self._ready: asyncio.Queue[RunProcess] = asyncio.Queue()
         self._refills: set[asyncio.Task[None]] = set()
+        self._retiring: set[asyncio.Task[None]] = set()
         self._closed = False
         self._forkserver: ForkServer | None = None
         self._forkserver_start: asyncio.Task[None] | None = None
@@ -246,8 +261,17 @@ class ProcessPool:
         self._top_up()
         return process if process is not None else await self._launch()
 
+    def retire(self, process: RunProcess) -> None:
+        """Wait for a used process to exit and clean up after it, in the background: its run
+        has already ended (the supervisor said `exit` once the run's tree was dead)."""
+        task = asyncio.create_task(process.wait())
+        self._retiring.add(task)
+        task.add_done_callback(self._retiring.discard)
+
     async def close(self) -> None:
         self._closed = True
+        if self._retiring:
+            await asyncio.wait(self._retiring)
         tasks = [*self._refills, *([self._forkserver_start] if self._forkserver_start else [])]
         for task in tasks:
             task.cancel()

@@ -35,10 +35,10 @@ def result_error(error: str) -> dict[str, Any]:
     return {"type": "result", "ok": False, "error": error}
 
 
-def ready(cgroup: str | None = None) -> dict[str, Any]:
-    """Sent by a supervisor once warmed, before it reads its job; `cgroup` is the memory cgroup
-    it made for the run, which the server removes after the supervisor exits."""
-    return {"type": "ready", "cgroup": cgroup}
+def ready(workdir: str, cgroup: str | None = None) -> dict[str, Any]:
+    """Sent by a supervisor once warmed, before it reads its job: the run's private working
+    directory and its memory cgroup, which the server removes after the supervisor exits."""
+    return {"type": "ready", "workdir": workdir, "cgroup": cgroup}
 
 
 def exited(code: int | None, signal: int | None) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """One run's supervisor: `python -m browserfn.sandbox.supervisor`.
 
-It warms up (imports what functions use), says `ready`, reads its job (one JSON line) from stdin,
-forks the child that runs the script, and forwards the child's events to stdout. It is a child
+It warms up (imports what functions use), forks the child that will run the script (which
+confines itself and waits), says `ready`, reads its job (one JSON line) from stdin, hands it to
+the child, and forwards the child's events to stdout. It is a child
 subreaper, so every process the script starts stays its descendant even after leaving the
 process group or session. When the child ends, when stdin says `stop`, or when stdin closes
 (the server died), it kills every descendant, reports `exit`, and exits itself.
@@ -12,12 +13,15 @@ Imports: stdlib and browserfn.sandbox only.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import gc
 import importlib
 import json
 import os
 import selectors
 import signal
 import sys
+import tempfile
 from typing import Any
 
 from browserfn.sandbox import isolation, proctree, protocol
@@ -26,9 +30,13 @@ WAIT_TICK_S = 0.05
 _RESULT_PREFIX = b'{"type": "result"'
 
 
-def _write_raw(data: bytes) -> None:
+def _write_to(fd: int, data: bytes) -> None:
     while data:
-        data = data[os.write(1, data) :]
+        data = data[os.write(fd, data) :]
+
+
+def _write_raw(data: bytes) -> None:
+    _write_to(1, data)
 
 
 def _write(message: dict[str, object]) -> None:
@@ -71,18 +79,63 @@ def _memory_cgroup() -> isolation.MemoryCgroup | None:
     return cgroup
 
 
+def _run_uid() -> int | None:
+    """The uid the run gets (one per supervisor); None when not root."""
+    return isolation.run_uid(os.getpid()) if isolation.can_drop_privileges() else None
+
+
+def _workdir() -> str:
+    """The run's private working directory (its HOME and TMPDIR), owned by the run's uid."""
+    path = tempfile.mkdtemp(prefix="browserfn-run-")
+    uid = _run_uid()
+    if uid is not None:
+        isolation.prepare_workdir(path, uid)
+    return path
+
+
 def _confine(job: dict[str, Any], cgroup: isolation.MemoryCgroup | None) -> None:
-    """Give the job its uid, working directory and memory limit."""
+    """Give the cgroup the job's memory limit, and tell the child whether it holds."""
     options: dict[str, Any] = job.setdefault("isolation", {})
     limits: dict[str, int] = options.setdefault("limits", dict(isolation.DEFAULT_LIMITS))
-    if isolation.can_drop_privileges():
-        options["uid"] = isolation.run_uid(os.getpid())
-        isolation.prepare_workdir(str(job["cwd"]), options["uid"])
     options["memory_by_cgroup"] = False
     if cgroup is not None:
         with contextlib.suppress(OSError):
             cgroup.set_limit(limits["memory_bytes"])
             options["memory_by_cgroup"] = True
+
+
+@dataclasses.dataclass(frozen=True)
+class _Child:
+    """The child forked ahead of its job, and our ends of its pipes."""
+
+    pid: int
+    job_w: int
+    events_r: int
+    output_r: int
+
+    @classmethod
+    def fork(cls, workdir: str) -> _Child:
+        uid = _run_uid()
+        job_r, job_w = os.pipe()
+        events_r, events_w = os.pipe()
+        output_r, output_w = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - runs in the forked child
+            for fd in (job_w, events_r, output_r):
+                os.close(fd)
+            from browserfn.sandbox import child as child_module
+
+            child_module.main(job_r, events_w, output_w, uid, workdir)
+            os._exit(70)
+        for fd in (job_r, events_w, output_w):
+            os.close(fd)
+        return cls(pid, job_w, events_r, output_r)
+
+    def give(self, job: dict[str, Any]) -> None:
+        """Hand the job over (the child reads it to the end) and close the pipe."""
+        with contextlib.suppress(BrokenPipeError):  # it died confining itself: its result says why
+            _write_to(self.job_w, json.dumps(job).encode())
+        os.close(self.job_w)
 
 
 def _limit_message(status: int, oom_kills: int, over_output: bool, limits: dict[str, int]) -> str | None:
@@ -98,21 +151,11 @@ def _limit_message(status: int, oom_kills: int, over_output: bool, limits: dict[
     return None
 
 
-def supervise(job: dict[str, Any], cgroup: isolation.MemoryCgroup | None = None) -> int:
+def supervise(job: dict[str, Any], forked: _Child, cgroup: isolation.MemoryCgroup | None = None) -> int:
     _confine(job, cgroup)
     limits: dict[str, int] = job["isolation"]["limits"]
-    events_r, events_w = os.pipe()
-    output_r, output_w = os.pipe()
-    child = os.fork()
-    if child == 0:  # pragma: no cover - runs in the forked child
-        os.close(events_r)
-        os.close(output_r)
-        from browserfn.sandbox import child as child_module
-
-        child_module.main(job, events_w, output_w)
-        os._exit(70)
-    os.close(events_w)
-    os.close(output_w)
+    forked.give(job)
+    child, events_r, output_r = forked.pid, forked.events_r, forked.output_r
 
     selector = selectors.DefaultSelector()
     selector.register(events_r, selectors.EVENT_READ, "events")
@@ -198,9 +241,16 @@ def supervise(job: dict[str, Any], cgroup: isolation.MemoryCgroup | None = None)
     return 0
 
 
+#: Always imported ahead: what the child itself needs to run a script, restricted or not.
+_SANDBOX_MODULES = ["browserfn.sandbox.child", "browserfn.sandbox.policy"]
+
+
 def warm_up() -> None:
-    """Import what functions use (BROWSERFN_WARM_IMPORTS); free when already imported."""
-    _warm([m for m in os.environ.get("BROWSERFN_WARM_IMPORTS", "").split(",") if m])
+    """Import what functions use (BROWSERFN_WARM_IMPORTS) and what the child needs; free when
+    already imported. What they made is then frozen out of the garbage collector, so forked
+    processes do not copy the pages a collection would touch."""
+    _warm([m for m in os.environ.get("BROWSERFN_WARM_IMPORTS", "").split(",") if m] + _SANDBOX_MODULES)
+    gc.freeze()
 
 
 def main() -> int:
@@ -208,11 +258,14 @@ def main() -> int:
     warm_up()
     proctree.become_subreaper()
     cgroup = _memory_cgroup()
-    _write(protocol.ready(str(cgroup.path) if cgroup else None))
+    workdir = _workdir()
+    forked = _Child.fork(workdir)
+    _write(protocol.ready(workdir, str(cgroup.path) if cgroup else None))
     line = sys.stdin.buffer.readline()
-    if not line:
-        return 0  # the pool was shut down before this process was used
-    return supervise(json.loads(line), cgroup)
+    if not line:  # the pool was shut down before this process was used
+        proctree.kill_descendants(os.getpid())
+        return 0
+    return supervise(json.loads(line), forked, cgroup)
 
 
 if __name__ == "__main__":
