@@ -20,7 +20,9 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from browserfn.sandbox import proctree
 
@@ -50,6 +52,13 @@ DEFAULT_FLAGS = (
     "--remote-debugging-port=0",
 )
 _PR_SET_PDEATHSIG = 1
+
+
+def session_flags(options: Mapping[str, Any]) -> tuple[str, ...]:
+    """Flags a session's start options need at launch. `--user-agent` is the one way Chromium
+    sends a user agent from every page, including those a CDP client opens, and from workers."""
+    user_agent = options.get("user_agent")
+    return (f"--user-agent={user_agent}",) if user_agent else ()
 
 
 def _die_with_parent() -> None:

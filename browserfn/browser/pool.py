@@ -64,12 +64,15 @@ class BrowserPool:
 
         return await async_playwright().start()
 
-    async def launch(self) -> PooledBrowser:
-        """A new browser, launched now (the pool's own path and the fallback when it is empty)."""
+    async def launch(self, extra_flags: tuple[str, ...] = ()) -> PooledBrowser:
+        """A new browser, launched now (the pool's own path, the fallback when it is empty, and the
+        way to a browser with flags of its own)."""
         if self._driver is None:
             raise RuntimeError("the browser pool is not started")
         playwright = await asyncio.shield(self._driver)
-        chromium = await ChromiumProcess.launch(self._executable, self._browsers_dir, self._launch_timeout_s)
+        chromium = await ChromiumProcess.launch(
+            self._executable, self._browsers_dir, self._launch_timeout_s, extra_flags
+        )
         try:
             browser = await playwright.chromium.connect_over_cdp(chromium.ws_url)
         except BaseException:
@@ -77,9 +80,12 @@ class BrowserPool:
             raise
         return PooledBrowser(chromium, browser)
 
-    async def acquire(self) -> PooledBrowser:
+    async def acquire(self, extra_flags: tuple[str, ...] = ()) -> PooledBrowser:
         """A ready browser: a pooled one if any is alive; else the one the pool is launching (no
-        second launch competing with it for the CPU); else one launched now."""
+        second launch competing with it for the CPU); else one launched now. A session that needs
+        flags of its own (`session_flags`) gets a browser launched now with them."""
+        if extra_flags:
+            return await self.launch(extra_flags)
         try:
             while True:
                 while self._ready:

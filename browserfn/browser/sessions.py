@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from browserfn.browser.actions import PageDriver
+from browserfn.browser.chromium import session_flags
 from browserfn.browser.pool import BrowserPool, PooledBrowser
 from browserfn.browser.replay import Recorder, find_ffmpeg
 from browserfn.bus import EventBus
@@ -149,7 +150,7 @@ class SessionManager:
             options=options,
             cdp_token=secrets.token_urlsafe(24),
         )
-        session.browser = await self.pool.acquire()
+        session.browser = await self.pool.acquire(session_flags(options))
         session.driver = PageDriver(session.browser.browser, self._settings.action_timeout_ms)
         width, height = options.get("viewport_width"), options.get("viewport_height")
         if width and height:

@@ -1,5 +1,6 @@
 """A small website on 127.0.0.1 for browser tests: a page with links and page chrome, a form and
-its result page, a slow page, and a page that never finishes loading."""
+its result page, a page echoing the user agent (header and navigator.userAgent), a slow page, and
+a page that never finishes loading."""
 
 from __future__ import annotations
 
@@ -57,6 +58,11 @@ class _Handler(BaseHTTPRequestHandler):
         elif url.path == "/page":
             name = html.escape(query.get("name", "page"))
             self._send(f"<html><head><title>{name}</title></head><body><h1>{name}</h1></body></html>")
+        elif url.path == "/ua":
+            sent = html.escape(self.headers.get("User-Agent", ""))
+            script = "document.getElementById('js').textContent = navigator.userAgent"
+            self._send(f"<html><head><title>UA</title></head><body><p id='header'>header: {sent}</p>"
+                       f"<p>script: <span id='js'></span></p><script>{script}</script></body></html>")  # fmt: skip
         elif url.path == "/slow":
             time.sleep(float(query.get("s", "1")))
             self._send("<html><head><title>Slow</title></head><body><h1>Slow page</h1></body></html>")

@@ -34,7 +34,8 @@ class StartSessionRequest(BaseModel):
     browser_type: str = "chromium"
     viewport_width: int | None = Field(default=None, ge=100, le=8000)
     viewport_height: int | None = Field(default=None, ge=100, le=8000)
-    user_agent: str | None = None
+    #: Sent by every page of the session (header and navigator.userAgent): one printable ASCII line.
+    user_agent: str | None = Field(default=None, min_length=1, max_length=512, pattern=r"^[\x20-\x7e]+$")
 
 
 @contextlib.contextmanager
