@@ -100,6 +100,9 @@ class Settings:
     session_idle_timeout_min: int = 3
     #: Hard wall-clock limit of a session (unless the start asks for less).
     session_max_duration_min: int = 15
+    #: Seconds in one minute of idle_timeout_minutes and max_duration_minutes (Notte's whole minutes); only
+    #: tests lower it, to see sessions time out in seconds.
+    session_timeout_unit_s: float = 60.0
     #: Interval between replay screenshots while a session is open (0 records only after actions).
     replay_interval_s: float = 2.0
     #: ffmpeg binary (path or name on PATH) that makes a closed session's MP4 replay; empty: screenshots only.

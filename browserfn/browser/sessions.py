@@ -66,11 +66,12 @@ class Session:
         self.last_accessed_at = utcnow()
         self._last_access_mono = time.monotonic()
 
-    def expired(self, now_mono: float) -> str | None:
-        """The close reason if a timeout has passed, else None."""
-        if now_mono - self._started_mono >= self.max_duration_min * 60:
+    def expired(self, now_mono: float, minute_s: float = 60.0) -> str | None:
+        """The close reason if a timeout has passed, else None (`minute_s`: the settings'
+        session_timeout_unit_s)."""
+        if now_mono - self._started_mono >= self.max_duration_min * minute_s:
             return "max_duration"
-        if now_mono - self._last_access_mono >= self.idle_timeout_min * 60:
+        if now_mono - self._last_access_mono >= self.idle_timeout_min * minute_s:
             return "idle_timeout"
         return None
 
@@ -249,5 +250,5 @@ class SessionManager:
             return
         if session.browser is not None and not session.browser.alive:
             await self.close_session(session, "error", "error", "its browser process died")
-        elif (reason := session.expired(now)) is not None:
+        elif (reason := session.expired(now, self._settings.session_timeout_unit_s)) is not None:
             await self.close_session(session, "timed_out", reason, reason.replace("_", " ") + " reached")
