@@ -39,6 +39,8 @@ class PageDriver:
         self._context = browser.contexts[0]
         self._default_timeout_ms = default_timeout_ms
         self._current: Any = None
+        #: Element ids of the last observe, with their selectors (`page/execute` takes either).
+        self.observed: dict[str, str] = {}
 
     @property
     def pages(self) -> list[Any]:
@@ -79,7 +81,8 @@ class PageDriver:
 
     async def locator(self, action: dict[str, Any]) -> Any:
         """The element an interaction action names, by `selector` (Playwright, CSS or XPath, or
-        Notte's NodeSelectors) or by `id` (the element's id, else its name attribute)."""
+        Notte's NodeSelectors) or by `id` (an id from the last observe, else the element's id
+        attribute, else its name attribute)."""
         page = await self.page()
         selector = action.get("selector")
         if isinstance(selector, dict):
@@ -92,6 +95,8 @@ class PageDriver:
         element_id = action.get("id")
         if not element_id:
             raise InvalidInput(f"action {action.get('type')!r} needs a `selector` or an `id`")
+        if str(element_id) in self.observed:
+            return page.locator(self.observed[str(element_id)]).first
         quoted = json.dumps(str(element_id))
         return page.locator(f"[id={quoted}], [name={quoted}]").first
 

@@ -1,29 +1,35 @@
 """`page/scrape`: the current page as Markdown (markdownify over the live DOM), with links and
-optionally images, optionally only the main content. Structured extraction needs an LLM."""
+optionally images, optionally only the main content. With `instructions` or `response_format`
+(a JSON schema), the LLM reads that Markdown and answers JSON, checked against the schema here:
+Notte's `structured` (`{success, data, error}`)."""
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 from typing import Any
 from urllib.parse import urljoin
 
 from bs4 import BeautifulSoup
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
 from markdownify import markdownify
 
-from browserfn.errors import BrowserfnError
+from browserfn.browser.llm import ChatClient, LLMAnswerNotJSON
+from browserfn.errors import InvalidInput
 
 #: Elements that are never content.
 _ALWAYS_DROPPED = ["script", "style", "noscript", "template", "iframe", "svg", "canvas"]
 #: Elements dropped with `only_main_content`: page chrome around the content.
 _CHROME = ["header", "footer", "nav", "aside", "form[role=search]"]
 _CHROME_ROLES = ["banner", "navigation", "contentinfo", "complementary"]
-
-
-class NeedsLLM(BrowserfnError):
-    """A call that needs a language model on a server configured without one."""
-
-    status_code = 501
+#: Markdown beyond this many characters is cut before it goes to the LLM.
+MAX_PROMPT_PAGE_CHARS = 100_000
+EXTRACT_SYSTEM = (
+    "You extract data from a web page, given as Markdown. Answer with JSON only, no prose. Use only what "
+    "the page says; where it does not say, use null."
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,22 +40,34 @@ class ScrapeOptions:
     selector: str | None = None
     ignored_tags: tuple[str, ...] = ()
 
+    instructions: str | None = None
+    response_format: dict[str, Any] | None = None  #: a JSON schema
+
+    @property
+    def structured(self) -> bool:
+        return bool(self.instructions) or self.response_format is not None
+
     @classmethod
-    def from_request(cls, body: dict[str, Any], llm_provider: str | None) -> ScrapeOptions:
-        """The markdown options of a ScrapeRequest; structured requests fail without an LLM."""
-        if body.get("instructions") or body.get("response_format"):
-            if llm_provider is None:
-                raise NeedsLLM(
-                    "scraping with `instructions` or `response_format` needs an LLM, and this server has "
-                    "no LLM provider configured; scrape without them to get the page as Markdown"
-                )
-            raise NeedsLLM(f"the LLM provider {llm_provider!r} is not supported by this server version")
+    def from_request(cls, body: dict[str, Any]) -> ScrapeOptions:
+        """The options of a ScrapeRequest; a response_format that is not a JSON schema is a 422."""
+        instructions, schema = body.get("instructions"), body.get("response_format")
+        if instructions is not None and not isinstance(instructions, str):
+            raise InvalidInput("instructions must be a string")
+        if schema is not None:
+            if not isinstance(schema, dict):
+                raise InvalidInput("response_format must be a JSON schema (an object)")
+            try:
+                Draft202012Validator.check_schema(schema)
+            except SchemaError as exc:
+                raise InvalidInput(f"response_format is not a valid JSON schema: {exc.message}") from exc
         return cls(
             scrape_links=bool(body.get("scrape_links", True)),
             scrape_images=bool(body.get("scrape_images", False)),
             only_main_content=bool(body.get("only_main_content", False)),
             selector=body.get("selector") or None,
             ignored_tags=tuple(body.get("ignored_tags") or ()),
+            instructions=instructions or None,
+            response_format=schema,
         )
 
 
@@ -82,3 +100,28 @@ async def scrape_page(page: Any, options: ScrapeOptions) -> str:
     """Markdown of a live Playwright page: its current DOM, so script-made content counts."""
     html = await page.content()
     return html_to_markdown(html, options, page.url)
+
+
+async def extract(llm: ChatClient, markdown: str, url: str, options: ScrapeOptions) -> dict[str, Any]:
+    """Notte's StructuredData for the page: what the model answered, if it fits `response_format`."""
+    parts = [f"Page URL: {url}"]
+    if options.instructions:
+        parts.append(f"What to extract: {options.instructions}")
+    if options.response_format is not None:
+        parts.append(f"Answer with JSON matching this JSON schema:\n{json.dumps(options.response_format)}")
+    else:
+        parts.append("Answer with a JSON object.")
+    parts.append(f"The page (Markdown):\n{markdown[:MAX_PROMPT_PAGE_CHARS]}")
+    try:
+        data = await llm.json_answer(EXTRACT_SYSTEM, "\n\n".join(parts), options.response_format)
+    except LLMAnswerNotJSON as exc:
+        return {"success": False, "data": None, "error": str(exc)}
+    if options.response_format is not None:
+        errors = sorted(Draft202012Validator(options.response_format).iter_errors(data), key=lambda e: list(e.path))
+        if errors:
+            where = "/".join(str(part) for part in errors[0].path) or "(the answer)"
+            error = f"the model's answer does not match response_format: at {where}: {errors[0].message}"
+            return {"success": False, "data": None, "error": error}
+    if data is None:
+        return {"success": False, "data": None, "error": "the model found nothing to extract (it answered null)"}
+    return {"success": True, "data": data, "error": None}

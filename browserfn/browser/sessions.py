@@ -19,6 +19,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from browserfn.browser import llm
 from browserfn.browser.actions import PageDriver
 from browserfn.browser.chromium import session_flags
 from browserfn.browser.pool import BrowserPool, PooledBrowser
@@ -116,6 +117,7 @@ class SessionManager:
             settings.browser_launch_timeout_s,
         )
         self._ffmpeg = find_ffmpeg(settings.ffmpeg_path)
+        self.llm = llm.from_settings(settings)  #: for structured scrape and observe with instructions
         self._sessions: dict[str, Session] = {}
         self._reaper: asyncio.Task[None] | None = None
         self._finishing: set[asyncio.Task[None]] = set()  #: replays being encoded

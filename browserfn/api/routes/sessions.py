@@ -17,7 +17,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from browserfn.api.deps import PrincipalDep, ServicesDep
 from browserfn.api.routes.functions import PageQuery, PageSizeQuery
 from browserfn.browser import cdp_proxy, replay
-from browserfn.browser.scrape import NeedsLLM, ScrapeOptions, scrape_page
+from browserfn.browser.llm import require
+from browserfn.browser.observe import observation, page_actions, pick
+from browserfn.browser.scrape import ScrapeOptions, extract, scrape_page
 from browserfn.browser.sessions import Session
 from browserfn.errors import Conflict, InvalidInput, NotFound
 from browserfn.models import utcnow
@@ -189,21 +191,44 @@ async def execute_action(
 
 @router.post("/{session_id}/page/scrape")
 async def scrape(svc: ServicesDep, principal: PrincipalDep, session_id: str, body: dict[str, Any]) -> dict[str, Any]:
-    """The current page as Markdown (Notte's DataSpace)."""
+    """The current page as Markdown (Notte's DataSpace); with `instructions` or `response_format`,
+    also `structured`: the LLM's extraction, checked against the schema."""
     session = svc.sessions.active(principal, session_id)
-    options = ScrapeOptions.from_request(body, svc.settings.llm_provider)
+    options = ScrapeOptions.from_request(body)
+    needs = "scraping with `instructions` or `response_format`"
+    chat = require(svc.sessions.llm, needs) if options.structured else None
     if session.driver is None:
         raise NotFound(f"session {session_id} has no page")
     async with session.lock:
         with _browser_errors(session_id):
-            markdown = await scrape_page(await session.driver.page(), options)
-    return {"markdown": markdown, "structured": None}
+            page = await session.driver.page()
+            markdown, url = await scrape_page(page, options), page.url
+    structured = await extract(chat, markdown, url, options) if chat is not None else None
+    return {"markdown": markdown, "structured": structured}
 
 
 @router.post("/{session_id}/page/observe")
-async def observe(svc: ServicesDep, principal: PrincipalDep, session_id: str) -> dict[str, Any]:
-    svc.sessions.active(principal, session_id)
-    raise NeedsLLM("observe needs an LLM to describe the page's actions, and this server has no LLM provider")
+async def observe(
+    svc: ServicesDep, principal: PrincipalDep, session_id: str, body: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Notte's Observation: the page's interactive elements as actions (ids `page/execute` takes);
+    with `instructions`, only those the LLM picks for them."""
+    session = svc.sessions.active(principal, session_id)
+    instructions = (body or {}).get("instructions")
+    if instructions is not None and not isinstance(instructions, str):
+        raise InvalidInput("instructions must be a string")
+    chat = require(svc.sessions.llm, "observe with `instructions`") if instructions else None
+    if session.driver is None:
+        raise NotFound(f"session {session_id} has no page")
+    started = dt.datetime.now(dt.UTC)
+    async with session.lock:
+        with _browser_errors(session_id):
+            page = await session.driver.page()
+            actions = await page_actions(page)
+            session.driver.observed = {action["id"]: action["selector"] for action in actions}
+            if chat is not None and instructions:
+                actions = await pick(chat, actions, instructions, page.url)
+            return await observation(page, session.driver.pages, actions, started)
 
 
 async def _screenshot(svc: ServicesDep, principal: PrincipalDep, session_id: str) -> tuple[bytes, Any]:

@@ -1,0 +1,186 @@
+"""Structured scrape and observe through the LLM provider, against a local OpenAI-compatible peer
+(no model runs here): what the server sends it, how answers become Notte's `structured`, how a
+wrong answer or a failing provider is reported. Observe without instructions needs no LLM."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from notte_core.errors import ScrapeFailedError
+from notte_core.observation import Observation
+from notte_sdk import NotteClient
+from pydantic import BaseModel
+
+from browserfn.browser import llm
+from browserfn.config import Settings
+from tests.browser.llm_peer import API_KEY, ChatPeer
+from tests.browser.site import LocalSite
+from tests.live_server import LiveServer
+
+
+class Product(BaseModel):
+    name: str
+    price_eur: int
+
+
+@pytest.fixture(scope="module")
+def peer() -> Iterator[ChatPeer]:
+    served = ChatPeer().start()
+    yield served
+    served.stop()
+
+
+@pytest.fixture(scope="module")
+def llm_server(tmp_path_factory: pytest.TempPathFactory, peer: ChatPeer) -> Iterator[LiveServer]:
+    env = {
+        "BROWSERFN_LLM_PROVIDER": "openai",
+        "BROWSERFN_LLM_BASE_URL": peer.base_url,
+        "BROWSERFN_LLM_MODEL": "peer-model",
+        "BROWSERFN_LLM_API_KEY": API_KEY,
+    }
+    live = LiveServer(
+        tmp_path_factory.mktemp("llm"), warm_processes=0, extra_args=("--browser-pool-size", "1"), env=env
+    )
+    yield live.start()
+    live.stop()
+
+
+@pytest.fixture
+def session_on(llm_server: LiveServer, site: LocalSite) -> Iterator[tuple[httpx.Client, str]]:
+    """An open session on the test shop's front page."""
+    with llm_server.client() as api:
+        sid = api.post("/sessions/start", json={}).json()["session_id"]
+        api.post(f"/sessions/{sid}/page/execute", json={"type": "goto", "url": f"{site.url}/"})
+        yield api, sid
+        api.delete(f"/sessions/{sid}/stop")
+
+
+def test_structured_scrape_through_the_sdk(llm_server: LiveServer, peer: ChatPeer, site: LocalSite) -> None:
+    peer.reply('{"name": "red apples", "price_eur": 3}')
+    client = NotteClient(api_key=llm_server.key, server_url=llm_server.url)
+    with client.Session() as session:
+        session.execute(type="goto", url=f"{site.url}/")
+        product = session.scrape(instructions="the product on sale and its price", response_format=Product)
+    assert product == Product(name="red apples", price_eur=3)
+
+    sent = peer.requests[-1]
+    assert sent["model"] == "peer-model" and sent["temperature"] == 0
+    assert sent["response_format"] == {
+        "type": "json_schema",
+        "json_schema": {"name": "answer", "schema": Product.model_json_schema()},
+    }
+    system, user = sent["messages"]
+    assert system["role"] == "system" and "JSON" in system["content"]
+    assert "What to extract: the product on sale and its price" in user["content"]
+    assert "We sell **red apples** for 3 euros." in user["content"]  # the page's Markdown
+    assert json.dumps(Product.model_json_schema()) in user["content"]
+
+
+def test_answers_that_do_not_fit_are_failed_extractions(
+    session_on: tuple[httpx.Client, str], peer: ChatPeer, llm_server: LiveServer
+) -> None:
+    api, sid = session_on
+    schema = Product.model_json_schema()
+
+    def scrape(**body: Any) -> dict[str, Any]:
+        response = api.post(f"/sessions/{sid}/page/scrape", json=body)
+        assert response.status_code == 200, response.text
+        assert response.json()["markdown"].startswith("[Home]")
+        structured: dict[str, Any] = response.json()["structured"]
+        return structured
+
+    peer.reply('{"name": "red apples", "price_eur": "three"}')
+    assert scrape(response_format=schema) == {
+        "success": False,
+        "data": None,
+        "error": "the model's answer does not match response_format: at price_eur: 'three' is not of type 'integer'",
+    }
+    peer.reply("Sorry, I cannot help with that.")
+    assert scrape(instructions="the price") == {
+        "success": False,
+        "data": None,
+        "error": "the model did not answer with JSON: 'Sorry, I cannot help with that.'",
+    }
+    peer.reply('{"fruits": ["Apples", "Pears"]}')
+    assert scrape(instructions="the fruits listed") == {
+        "success": True,
+        "data": {"fruits": ["Apples", "Pears"]},
+        "error": None,
+    }
+    assert peer.requests[-1]["response_format"] == {"type": "json_object"}
+
+    peer.reply('{"name": "red apples"}')
+    client = NotteClient(api_key=llm_server.key, server_url=llm_server.url)
+    with pytest.raises(ScrapeFailedError, match="at \\(the answer\\): 'price_eur' is a required property"):
+        client.sessions.page.scrape(sid, response_format=Product)
+
+
+def test_bad_requests_and_a_failing_provider_are_clear_errors(
+    session_on: tuple[httpx.Client, str], peer: ChatPeer
+) -> None:
+    api, sid = session_on
+    bad_schema = api.post(f"/sessions/{sid}/page/scrape", json={"response_format": {"type": "nonsense"}})
+    assert bad_schema.status_code == 422
+    assert bad_schema.json()["message"].startswith(
+        "response_format is not a valid JSON schema: 'nonsense' is not valid"
+    )
+
+    peer.fail(500, "The server had an error while processing your request.")
+    failed = api.post(f"/sessions/{sid}/page/scrape", json={"instructions": "the price"})
+    assert failed.status_code == 502
+    assert failed.json() == {
+        "status": 502,
+        "message": f"the LLM provider at {peer.base_url}/chat/completions answered 500: "
+        '{"error": {"message": "The server had an error while processing your request.", "type": "server_error", '
+        '"param": null, "code": null}}',
+    }
+
+
+def test_observe_lists_the_page_actions_and_the_llm_picks_for_instructions(
+    session_on: tuple[httpx.Client, str], peer: ChatPeer, site: LocalSite
+) -> None:
+    api, sid = session_on
+    api.post(f"/sessions/{sid}/page/execute", json={"type": "goto", "url": f"{site.url}/form"})
+    calls_before = len(peer.requests)
+    observed = api.post(f"/sessions/{sid}/page/observe", json={})
+    assert observed.status_code == 200, observed.text
+    observation = Observation.model_validate(observed.json())  # the SDK's own model
+    assert len(peer.requests) == calls_before  # no LLM without instructions
+    assert observation.metadata.title == "Contact" and observation.screenshot.raw.startswith(b"\xff\xd8")
+    listed = [(a.id, a.type, a.description) for a in observation.space.interaction_actions]
+    assert listed == [
+        ("I1", "fill", "Fill the field 'Name'"),
+        ("I2", "fill", "Fill the field 'Email'"),
+        ("I3", "check", "Check or uncheck 'I agree'"),
+        ("I4", "select_dropdown_option", "Select an option of 'color': Red, Green"),
+        ("B1", "click", "Click 'Send'"),
+        ("I5", "fill", "Fill the field 'q'"),
+    ]
+
+    def act(**action: Any) -> dict[str, Any]:
+        answer: dict[str, Any] = api.post(f"/sessions/{sid}/page/execute", json=action).json()
+        return answer
+
+    assert act(type="fill", id="I1", value="Grace")["success"] is True  # observe's ids work in execute
+    assert act(type="check", id="I3", value=True)["success"] is True
+    assert act(type="click", id="B1")["success"] is True
+    assert (
+        act(type="evaluate_js", code="location.search")["data"]["markdown"] == "?name=Grace&email=&agree=yes&color=red"
+    )
+
+    api.post(f"/sessions/{sid}/page/execute", json={"type": "goto", "url": f"{site.url}/form"})
+    peer.reply('{"ids": ["I2", "B1", "Z9"]}')
+    picked = api.post(f"/sessions/{sid}/page/observe", json={"instructions": "send my email address"}).json()
+    assert [a.id for a in Observation.model_validate(picked).space.interaction_actions] == ["I2", "B1"]
+    assert "Instructions: send my email address" in peer.requests[-1]["messages"][1]["content"]
+    assert "I2: Fill the field 'Email'" in peer.requests[-1]["messages"][1]["content"]
+
+
+def test_an_unknown_provider_stops_the_server_at_start() -> None:
+    with pytest.raises(ValueError, match=r"^llm_provider 'gemini' is not supported; supported: openai$"):
+        llm.from_settings(Settings(llm_provider="gemini"))
+    assert llm.from_settings(Settings()) is None
