@@ -1,8 +1,10 @@
 """Runs, end to end over loopback HTTP, on real servers started here:
 
+0. the floor: two nested forks of the warm process, nothing run (bench/fork_floor.py);
 1. trivial run (`def run(): return 1`), stream false, sequential: start-to-result p50/p99,
    beside `GET /health` on the same server (issue 7, figure 1);
-2. throughput of trivial runs at concurrency 8 and 32 (issue 7, figure 2);
+2. throughput of trivial runs at concurrency 8 and 32, one account allowed 32 at once
+   (issue 7, figure 2);
 3. embedded vs PostgreSQL + Procrastinate with 1, 2 and 4 workers: throughput and dispatch
    latency (start request sent -> `run()` entered) p50/p99 (issue 4).
 
@@ -15,6 +17,8 @@ import argparse
 import asyncio
 import json
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -84,7 +88,8 @@ async def load(url: str, key: str, function_id: str, n: int, concurrency: int) -
 
 def embedded_figures(runs: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        server = LiveServer(Path(tmp), warm_processes=4, extra_args=())
+        # One account runs up to 32 at once (the default is 4), so concurrency 32 is not queued.
+        server = LiveServer(Path(tmp), warm_processes=8, extra_args=("--account-concurrency", "32"))
         server.start()
         try:
             trivial = deploy(server.url, server.key, TRIVIAL)
@@ -153,6 +158,8 @@ def main() -> None:
     parser.add_argument("--skip-postgres", action="store_true")
     args = parser.parse_args()
     header("browserfn runs: latency, throughput, scale-out")
+    print("\n## 0. floor: what every run costs before any of browserfn's own work")
+    subprocess.run([sys.executable, "-m", "bench.fork_floor"], check=True)
     embedded_figures(args.runs)
     if not args.skip_postgres:
         postgres_figures(args.runs)

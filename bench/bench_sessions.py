@@ -1,16 +1,20 @@
-"""BrowserArena-style session benchmark: create a session, connect over CDP, goto a page, release
-it; p50/p90/p99 per phase over N iterations, for browserfn (HTTP API + pooled Chromium + CDP
-proxy) beside raw Playwright launching the same Chromium on the same machine in the same run.
+"""Browser benchmarks, each beside raw Playwright on the same machine in the same run:
 
-    .venv/bin/python bench/bench_sessions.py --iterations 100 [--pool-size 2]
+1. BrowserArena-style session lifecycle (issue 3): create a session, connect over CDP, goto a
+   page, release it; p50/p90/p99 per phase over N iterations, for browserfn (HTTP API + pooled
+   Chromium + CDP proxy) beside raw Playwright launching the same Chromium;
+2. browser run (issue 7, figure 3): a function run that opens a session with the official SDK,
+   goes to a local page, reads its title and releases the session, start request to result,
+   beside raw Playwright doing the same work on a warm browser in this process (new context,
+   new page, goto, title, close).
+
+    .venv/bin/python -m bench.bench_sessions --iterations 100 [--pool-size 2]
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -18,20 +22,25 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from playwright.sync_api import Playwright, sync_playwright
+from playwright.sync_api import Browser, Playwright, sync_playwright
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.bench_runs import deploy
+from bench.common import header, percentile, summary
 from browserfn.browser.chromium import DEFAULT_FLAGS
 from tests.browser.site import LocalSite
 from tests.live_server import LiveServer
 
 PHASES = ("create", "connect", "goto", "release", "total")
 Timings = dict[str, list[float]]
+#: Figure 3's function: what a Notte function script does with a browser, in its smallest form.
+TITLE_READER = """from notte_sdk import NotteClient
 
 
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+def run(url: str):
+    with NotteClient().Session() as session:
+        session.execute(type="goto", url=url)
+        return session.debug_info().tabs[0].metadata.title
+"""
 
 
 class Clock:
@@ -81,25 +90,45 @@ def bench_raw_playwright(playwright: Playwright, chromium: str, url: str, n: int
     return clock.timings
 
 
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
 def _report(name: str, timings: Timings) -> None:
     print(f"\n{name}  (ms, n={len(timings['total'])})")
     print(f"  {'phase':<8} {'p50':>8} {'p90':>8} {'p99':>8} {'mean':>8}")
     for phase in PHASES:
         values = timings[phase]
         print(
-            f"  {phase:<8} {_percentile(values, 50):8.1f} {_percentile(values, 90):8.1f} "
-            f"{_percentile(values, 99):8.1f} {statistics.fmean(values):8.1f}"
+            f"  {phase:<8} {percentile(values, 50):8.1f} {percentile(values, 90):8.1f} "
+            f"{percentile(values, 99):8.1f} {statistics.fmean(values):8.1f}"
         )
+
+
+def browser_runs(server: LiveServer, url: str, n: int) -> list[float]:
+    """Start-to-result of a function run that reads a page's title through a session (ms)."""
+    function_id = deploy(server.url, server.key, TITLE_READER)
+    body = {"workflow_id": function_id, "variables": {"url": url}, "stream": False}
+    latencies = []
+    with server.client() as api:
+        for i in range(n + 3):  # 3 warm-up runs
+            start = time.perf_counter()
+            answer = api.post(f"/functions/{function_id}/runs/start", json=body, timeout=120).json()
+            if i >= 3:
+                latencies.append((time.perf_counter() - start) * 1000)
+            assert answer["status"] == "closed" and answer["result"] == "bench", answer
+    return latencies
+
+
+def raw_warm_runs(browser: Browser, url: str, n: int) -> list[float]:
+    """The same work with raw Playwright on a browser already launched: new context, new page,
+    goto, read the title, close the context (ms)."""
+    latencies = []
+    for _ in range(n):
+        start = time.perf_counter()
+        context = browser.new_context()
+        page = context.new_page()
+        page.goto(url)
+        assert page.title() == "bench"
+        context.close()
+        latencies.append((time.perf_counter() - start) * 1000)
+    return latencies
 
 
 def main() -> int:
@@ -108,15 +137,13 @@ def main() -> int:
     parser.add_argument("--pool-size", type=int, default=2)
     parser.add_argument("--chromium", default="/usr/bin/chromium")
     args = parser.parse_args()
-    os.environ.setdefault("DISABLE_TELEMETRY", "true")
-    print("command:", " ".join([Path(sys.executable).name, *sys.argv]))
-    print(f"machine: nproc={os.cpu_count()} cpu={_cpu_model()!r} {platform.system()} {platform.release()}")
+    header("browserfn browser sessions and browser runs")
     print(f"chromium: {args.chromium}; browserfn pool size {args.pool_size}; page: local 127.0.0.1 test site")
     site = LocalSite().start()
     url = f"{site.url}/page?name=bench"
     with tempfile.TemporaryDirectory(prefix="bench-sessions-") as tmp:
         server = LiveServer(
-            Path(tmp) / "server", warm_processes=0, extra_args=("--browser-pool-size", str(args.pool_size))
+            Path(tmp) / "server", warm_processes=2, extra_args=("--browser-pool-size", str(args.pool_size))
         )
         server.start()
         try:
@@ -124,11 +151,22 @@ def main() -> int:
                 time.sleep(3)  # let the pool fill before measuring
                 fn = bench_browserfn(playwright, server, url, args.iterations)
                 raw = bench_raw_playwright(playwright, args.chromium, url, args.iterations)
+                runs = browser_runs(server, url, args.iterations)
+                flags = [f for f in DEFAULT_FLAGS if not f.startswith("--remote-debugging")]
+                warm = playwright.chromium.launch(executable_path=args.chromium, args=flags)
+                raw_warm_runs(warm, url, 3)  # warm-up
+                raw_warm = raw_warm_runs(warm, url, args.iterations)
+                warm.close()
         finally:
             server.stop()
             site.stop()
+    print("\n## 1. session lifecycle")
     _report("browserfn: POST /sessions/start, connect_over_cdp(cdp_url), goto, close + DELETE stop", fn)
     _report("raw Playwright: chromium.launch(executable_path), new_page + goto, close", raw)
+    print("\n## 2. browser run: open a session, goto a local page, read the title, release")
+    print(f"browserfn function run (stream false)   {summary(runs)}")
+    print(f"raw Playwright, warm browser            {summary(raw_warm)}")
+    print(f"browserfn p50 / raw p50 = {statistics.median(runs) / statistics.median(raw_warm):.2f}")
     return 0
 
 

@@ -250,7 +250,17 @@ def warm_up() -> None:
     already imported. What they made is then frozen out of the garbage collector, so forked
     processes do not copy the pages a collection would touch."""
     _warm([m for m in os.environ.get("BROWSERFN_WARM_IMPORTS", "").split(",") if m] + _SANDBOX_MODULES)
+    _skip_sdk_version_check()
     gc.freeze()
+
+
+def _skip_sdk_version_check() -> None:
+    """notte_sdk asks PyPI for its latest version once per process, blocking, in the first
+    NotteClient(). A run is a fork of this warm process, so that once is now: runs cannot
+    reach PyPI anyway, and the failed lookup cost every run 80-300 ms."""
+    base = sys.modules.get("notte_sdk.endpoints.base")
+    if base is not None and hasattr(base, "_version_check_performed"):
+        setattr(base, "_version_check_performed", True)  # noqa: B010 - a module global, by name
 
 
 def main() -> int:
