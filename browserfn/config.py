@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import socket
 import typing
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 DEFAULT_PORT = 8000
+DEFAULT_WORKER_PORT = 8001
 ENV_PREFIX = "BROWSERFN_"
+_EVERY_ADDRESS = ("0.0.0.0", "::", "")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,8 +35,15 @@ class Settings:
     worker_stalled_s: float = 10.0
     host: str = "127.0.0.1"
     port: int = DEFAULT_PORT
-    #: URL that runs (and code-download links) use to reach this server; derived from host/port if unset.
+    #: URL clients use to reach this server (the base of the CDP and replay links it gives); derived from host/port
+    #: if unset.
     public_url: str | None = None
+    #: URL at which this process's runs and the other browserfn processes reach it directly (calls for the browser
+    #: sessions it hosts are relayed there); derived from host/port if unset. Unique per process.
+    internal_url: str | None = None
+    #: Port `browserfn worker` listens on: its runs, and API servers relaying calls for the sessions it hosts,
+    #: reach it there.
+    worker_port: int = DEFAULT_WORKER_PORT
     #: Wall-clock limit of one run unless the function or the start request says otherwise.
     run_timeout_s: float = 600.0
     #: Upper bound a caller may ask for with `timeout` on start or on a function.
@@ -131,8 +141,18 @@ class Settings:
     def base_url(self) -> str:
         if self.public_url:
             return self.public_url.rstrip("/")
-        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+        host = "127.0.0.1" if self.host in _EVERY_ADDRESS else self.host
         return f"http://{host}:{self.port}"
+
+    @property
+    def internal_base_url(self) -> str:
+        """Where this process's runs call the API, and where other processes forward calls for the
+        sessions it hosts. Listening on every address in the scale-out mode: the machine's name."""
+        if self.internal_url:
+            return self.internal_url.rstrip("/")
+        if self.host not in _EVERY_ADDRESS:
+            return f"http://{self.host}:{self.port}"
+        return f"http://{socket.gethostname() if self.database_url else '127.0.0.1'}:{self.port}"
 
 
 def settings_from_env(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

@@ -42,6 +42,9 @@ def services(request: Request) -> Services:
 
 
 ServicesDep = Annotated[Services, Depends(services)]
+#: Sent by a server relaying a call to the process hosting the session (api/relay.py): the
+#: links in the answer (CDP, replay) are then on the relaying server's base URL, as the caller knows it.
+RELAYED_FOR_HEADER = "x-browserfn-relayed-for"
 
 
 async def principal(
@@ -67,3 +70,15 @@ async def principal(
 
 
 PrincipalDep = Annotated[Principal, Depends(principal)]
+
+
+def link_base(request: Request, svc: ServicesDep, caller: PrincipalDep) -> str:
+    """The base URL of the links an answer gives: the relaying server's for a relayed call; this
+    process's own for its runs (they call it there); else the public one."""
+    relayed = request.headers.get(RELAYED_FOR_HEADER, "")
+    if relayed.startswith(("http://", "https://")):
+        return relayed.rstrip("/")
+    return svc.settings.internal_base_url if caller.run_id is not None else svc.settings.base_url
+
+
+LinkBaseDep = Annotated[str, Depends(link_base)]

@@ -2,16 +2,21 @@
 
 A session owns one Chromium process from the pool for its whole life; closing it (stop, idle or
 max-duration timeout, its run ending, server shutdown) kills that process tree and finishes its
-replay. Records of closed sessions are kept on disk under `<data dir>/sessions/<id>/`.
+replay. Every session's record is in the store, with the URL of the process hosting its browser
+(`owner_url`), so any server answers for it and relays its page calls here (api/relay.py); the
+replay stays on this host's disk under `<data dir>/sessions/<id>/replay`. The host's heartbeat is
+in the store too: whoever sees a host silent ends its sessions (status `error`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import dataclasses
 import datetime as dt
-import json
+import hashlib
+import hmac
 import logging
 import secrets
 import time
@@ -27,13 +32,11 @@ from browserfn.browser.replay import Recorder, find_ffmpeg
 from browserfn.bus import EventBus
 from browserfn.config import Settings
 from browserfn.errors import Conflict, NotFound, TooManyRequests
-from browserfn.models import EventType, NewEvent, Principal, utcnow
+from browserfn.models import EventType, NewEvent, Principal, SessionRecord, utcnow
 from browserfn.store.base import Store
 
 log = logging.getLogger(__name__)
 REAPER_TICK_S = 1.0
-#: Closed sessions stay in memory this long (then only their record on disk answers).
-KEEP_CLOSED_S = 600.0
 
 
 @dataclasses.dataclass
@@ -57,6 +60,7 @@ class Session:
     recorder: Recorder | None = None
     lock: asyncio.Lock = dataclasses.field(default_factory=asyncio.Lock)
     _last_access_mono: float = dataclasses.field(default_factory=time.monotonic)
+    stored: tuple[dt.datetime, int] | None = None  #: (last access, steps) as last written to the store
     _started_mono: float = dataclasses.field(default_factory=time.monotonic)
 
     @property
@@ -76,32 +80,20 @@ class Session:
             return "idle_timeout"
         return None
 
-    def record(self) -> dict[str, Any]:
-        """What is kept on disk after the session is gone from memory."""
-        fields = ("session_id", "account_id", "run_id", "idle_timeout_min", "max_duration_min", "options")
-        data: dict[str, Any] = {name: getattr(self, name) for name in fields}
-        data.update(status=self.status, close_reason=self.close_reason, closed_by=self.closed_by, steps=self.steps)
-        for name in ("created_at", "last_accessed_at", "closed_at"):
-            value = getattr(self, name)
-            data[name] = value.isoformat() if value else None
-        return data
-
-    @classmethod
-    def from_record(cls, data: dict[str, Any]) -> Session:
-        dates = {name: dt.datetime.fromisoformat(data[name]) if data.get(name) else None for name in ("closed_at",)}
-        session = cls(
-            **{k: data[k] for k in ("session_id", "account_id", "run_id", "idle_timeout_min", "max_duration_min")},
-            options=data.get("options") or {},
-            cdp_token="",
-            created_at=dt.datetime.fromisoformat(data["created_at"]),
-            last_accessed_at=dt.datetime.fromisoformat(data["last_accessed_at"]),
-            status=data["status"],
-            close_reason=data.get("close_reason"),
-            closed_by=data.get("closed_by"),
-            steps=data.get("steps", 0),
+    def record(self, owner_url: str) -> SessionRecord:
+        """What the store keeps of it (and what any server answers for it)."""
+        fields = ("session_id", "account_id", "run_id", "options", "idle_timeout_min", "max_duration_min")
+        return SessionRecord(
+            **{name: getattr(self, name) for name in fields},
+            owner_url=owner_url,
+            created_at=self.created_at,
+            last_accessed_at=self.last_accessed_at,
+            status=self.status,
+            close_reason=self.close_reason,
+            closed_by=self.closed_by,
+            closed_at=self.closed_at,
+            steps=self.steps,
         )
-        session.closed_at = dates["closed_at"]
-        return session
 
 
 class SessionManager:
@@ -121,8 +113,18 @@ class SessionManager:
         self._sessions: dict[str, Session] = {}
         self._reaper: asyncio.Task[None] | None = None
         self._finishing: set[asyncio.Task[None]] = set()  #: replays being encoded
+        #: Where this process is reached: the store records it as the host of the sessions it opens.
+        self.owner_url = settings.internal_base_url
+        self._token_key = b""  #: the deployment's secret: CDP tokens any server can check
+        self._next_heartbeat = 0.0
 
     async def start(self) -> None:
+        """End what this host's previous life left open, then take sessions."""
+        self._token_key = await self._store.server_secret()
+        ended = await self._store.end_hosted_sessions(self.owner_url, "its host restarted")
+        if ended:
+            log.warning("ended %d sessions left open by this host's previous life", len(ended))
+        await self._store.session_host_alive(self.owner_url)
         await self.pool.start()
         self._reaper = asyncio.create_task(self._reap_forever())
 
@@ -151,8 +153,9 @@ class SessionManager:
             idle_timeout_min=idle_timeout_min or self._settings.session_idle_timeout_min,
             max_duration_min=max_duration_min or self._settings.session_max_duration_min,
             options=options,
-            cdp_token=secrets.token_urlsafe(24),
+            cdp_token="",
         )
+        session.cdp_token = self.cdp_token(session.session_id)
         session.browser = await self.pool.acquire(session_flags(options))
         session.driver = PageDriver(session.browser.browser, self._settings.action_timeout_ms)
         width, height = options.get("viewport_width"), options.get("viewport_height")
@@ -160,6 +163,7 @@ class SessionManager:
             await (await session.driver.page()).set_viewport_size({"width": int(width), "height": int(height)})
         session.recorder = Recorder(self.replay_dir(session.session_id), self._settings.replay_interval_s, self._ffmpeg)
         session.recorder.start(session.driver.current)
+        await self._store.create_session(session.record(self.owner_url))
         self._sessions[session.session_id] = session
         if principal.run_id is not None:
             await self._store.set_run_session(principal.run_id, session.session_id)
@@ -167,39 +171,61 @@ class SessionManager:
             self._bus.publish(principal.run_id)
         return session
 
-    def get(self, principal: Principal, session_id: str) -> Session:
-        """The caller's session, open or closed; NotFound for unknown or another account's."""
-        session = self._sessions.get(session_id) or self._from_disk(session_id)
-        if session is None or session.account_id != principal.account_id:
-            raise NotFound(f"session {session_id} not found")
-        return session
+    def cdp_token(self, session_id: str) -> str:
+        """The credential a session's CDP URL carries: derived from the deployment's secret, so
+        any server can check it (and relay the socket to the session's host)."""
+        digest = hmac.digest(self._token_key, f"cdp:{session_id}".encode(), hashlib.sha256)
+        return base64.urlsafe_b64encode(digest[:24]).decode()
 
-    def active(self, principal: Principal, session_id: str) -> Session:
-        """The caller's open session (touched: it counts as activity); Conflict if it closed."""
-        session = self.get(principal, session_id)
+    def hosted(self, session_id: str) -> Session | None:
+        """The session if its browser lives in this process."""
+        return self._sessions.get(session_id)
+
+    async def get(self, principal: Principal, session_id: str) -> SessionRecord:
+        """The caller's session, open or closed, wherever it lives; NotFound for unknown or
+        another account's."""
+        here = self._sessions.get(session_id)
+        found = here.record(self.owner_url) if here is not None else await self._store.get_session(session_id)
+        if found is None or found.account_id != principal.account_id:
+            raise NotFound(f"session {session_id} not found")
+        return found
+
+    async def active(self, principal: Principal, session_id: str) -> Session:
+        """The caller's open session hosted here (touched: it counts as activity); Conflict if it
+        closed. (Calls for sessions hosted elsewhere were relayed before they got here.)"""
+        session = self._sessions.get(session_id)
+        if session is None or session.account_id != principal.account_id:
+            found = await self.get(principal, session_id)
+            if found.active and found.owner_url != self.owner_url:  # a relayed call is not relayed again
+                raise Conflict(f"session {session_id} is hosted by another server: call it through any API server")
+            if found.active:  # hosted at this URL by a previous life of this process
+                raise Conflict(f"session {session_id} is gone with its host's restart")
+            raise Conflict(f"session {session_id} is already {found.status} ({found.close_reason})")
         if not session.active:
             raise Conflict(f"session {session_id} is already {session.status} ({session.close_reason})")
         session.touch()
         return session
 
     def find_for_cdp(self, session_id: str, token: str) -> Session | None:
-        """The open session whose CDP credential is `token`, else None."""
+        """The open session hosted here whose CDP credential is `token`, else None."""
         session = self._sessions.get(session_id)
         if session is None or not session.active or not secrets.compare_digest(session.cdp_token, token):
             return None
         return session
 
-    def list(self, principal: Principal, only_active: bool) -> list[Session]:
-        """The caller's sessions still in memory, newest first."""
-        found = [s for s in self._sessions.values() if s.account_id == principal.account_id]
-        return sorted((s for s in found if s.active or not only_active), key=lambda s: s.created_at, reverse=True)
+    async def list(self, principal: Principal, only_active: bool, offset: int, limit: int) -> list[SessionRecord]:
+        """The caller's sessions, wherever they live, newest first (those hosted here as of now)."""
+        found = await self._store.list_sessions(principal.account_id, only_active, offset, limit)
+        here = {sid: s.record(self.owner_url) for sid, s in self._sessions.items()}
+        return [here.get(s.session_id, s) for s in found]
 
-    async def stop(self, principal: Principal, session_id: str, reason: str) -> Session:
-        session = self.get(principal, session_id)
-        if not session.active:
+    async def stop(self, principal: Principal, session_id: str, reason: str) -> SessionRecord:
+        session = self._sessions.get(session_id)
+        if session is None or session.account_id != principal.account_id or not session.active:
+            await self.get(principal, session_id)  # NotFound if it is not the caller's
             raise Conflict(f"session {session_id} is already closed")
         await self.close_session(session, "closed", reason, "stop requested")
-        return session
+        return session.record(self.owner_url)
 
     async def close_run_sessions(self, run_id: str) -> None:
         """Run-ended listener: the sessions a run opened close with it."""
@@ -223,33 +249,45 @@ class SessionManager:
             self._finishing.add(finishing)
             finishing.add_done_callback(self._finishing.discard)
         session.browser, session.driver = None, None
-        directory = self.sessions_dir / session.session_id
-        directory.mkdir(parents=True, exist_ok=True)
-        (directory / "session.json").write_text(json.dumps(session.record()))
-
-    def _from_disk(self, session_id: str) -> Session | None:
-        if not session_id.replace("-", "").isalnum():
-            return None
-        try:
-            return Session.from_record(json.loads((self.sessions_dir / session_id / "session.json").read_text()))
-        except (OSError, ValueError, KeyError):
-            return None
+        self._sessions.pop(session.session_id, None)
+        await self._store.finish_session(session.record(self.owner_url))
 
     async def _reap_forever(self) -> None:
         while True:
             await asyncio.sleep(REAPER_TICK_S)
             now = time.monotonic()
+            try:
+                await self._heartbeat(now)
+            except Exception:
+                log.exception("could not send this session host's heartbeat; trying again")
             for session in list(self._sessions.values()):
                 try:
                     await self._reap(session, now)
                 except Exception:
                     log.exception("could not reap session %s", session.session_id)
 
+    async def _heartbeat(self, now: float) -> None:
+        """Say this host is alive; end the sessions of hosts that stopped saying so."""
+        if now < self._next_heartbeat:
+            return
+        self._next_heartbeat = now + self._settings.worker_heartbeat_s
+        await self._store.session_host_alive(self.owner_url)
+        silent_s = self._settings.worker_stalled_s
+        ended = await self._store.end_sessions_of_silent_hosts(
+            self.owner_url, silent_s, f"its host stopped sending heartbeats for {silent_s:g} s (killed or cut off)"
+        )
+        if ended:
+            log.warning("ended %d sessions whose hosts went silent", len(ended))
+
     async def _reap(self, session: Session, now: float) -> None:
         if not session.active:
-            if session.closed_at and (utcnow() - session.closed_at).total_seconds() > KEEP_CLOSED_S:
-                self._sessions.pop(session.session_id, None)
             return
+        saved = (session.last_accessed_at, session.steps)
+        if session.stored != saved:
+            if not await self._store.record_session_activity(session.session_id, *saved):
+                await self.close_session(session, "error", "error", "ended elsewhere while its host was cut off")
+                return
+            session.stored = saved
         if session.browser is not None and not session.browser.alive:
             await self.close_session(session, "error", "error", "its browser process died")
         elif (reason := session.expired(now, self._settings.session_timeout_unit_s)) is not None:

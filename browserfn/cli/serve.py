@@ -15,7 +15,10 @@ def add_parser(commands: Any) -> None:
     # Flags default to None: then BROWSERFN_<SETTING>, then the built-in default applies.
     parser.add_argument("--host", help="default 127.0.0.1")
     parser.add_argument("--port", type=int, help=f"default {DEFAULT_PORT}")
-    parser.add_argument("--public-url", help="URL runs use to reach this server")
+    parser.add_argument("--public-url", help="URL clients reach this server at (the base of the links it gives)")
+    parser.add_argument(
+        "--internal-url", help="URL its runs and the other servers reach it at (default: from --host and --port)"
+    )
     parser.add_argument("--warm-processes", type=int, help="run processes kept ready (default 2)")
     parser.add_argument(
         "--account-concurrency", type=int, help="runs of one account executing at once; more wait in its queue"
@@ -42,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         public_url=args.public_url,
+        internal_url=args.internal_url,
         warm_processes=args.warm_processes,
         account_concurrency=args.account_concurrency,
         account_queue_limit=args.queue_limit,

@@ -132,7 +132,7 @@ class RunWorker:
             "HOME": workdir,
             "TMPDIR": workdir,
             "PYTHONUNBUFFERED": "1",
-            "NOTTE_API_URL": self._settings.base_url,
+            "NOTTE_API_URL": self._settings.internal_base_url,  # sessions it opens live on this host
             "NOTTE_API_KEY": token,
             "BROWSERFN_CHROMIUM": self._settings.chromium_path,
             "BROWSERFN_RUN_ID": run.run_id,

@@ -46,7 +46,8 @@ def isolation_options(settings: Settings) -> dict[str, Any]:
     puts up the firewall that keeps runs off this machine's ports other than the API's."""
     ports = {settings.port}
     with contextlib.suppress(ValueError):
-        ports.add(urllib.parse.urlsplit(settings.base_url).port or settings.port)
+        for url in (settings.base_url, settings.internal_base_url):
+            ports.add(urllib.parse.urlsplit(url).port or settings.port)
     if isolation.can_drop_privileges() and not ports <= _FIREWALLED_PORTS:
         firewall.allow_api_ports(ports)
         _FIREWALLED_PORTS.update(ports)

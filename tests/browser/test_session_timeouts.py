@@ -26,9 +26,19 @@ def test_max_duration_wins_over_activity() -> None:
     assert session.expired(time.monotonic() + 5 * 60 + 1) == "max_duration"
 
 
-def test_a_closed_session_record_round_trips() -> None:
+def test_a_closed_session_records_how_it_ended_and_where_it_lived() -> None:
     session = _session(idle_min=3, max_min=15)
     session.status, session.close_reason, session.closed_by = "timed_out", "idle_timeout", "idle timeout reached"
-    again = Session.from_record(session.record())
-    assert again.record() == session.record()
-    assert (again.status, again.cdp_token, again.active) == ("timed_out", "", False)
+    record = session.record("http://10.0.0.7:8001")
+    assert (record.session_id, record.owner_url, record.idle_timeout_min, record.max_duration_min) == (
+        "s",
+        "http://10.0.0.7:8001",
+        3,
+        15,
+    )
+    assert (record.status, record.close_reason, record.closed_by, record.active) == (
+        "timed_out",
+        "idle_timeout",
+        "idle timeout reached",
+        False,
+    )

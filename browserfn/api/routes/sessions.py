@@ -14,15 +14,14 @@ from fastapi import APIRouter, Query, WebSocket
 from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from browserfn.api.deps import PrincipalDep, ServicesDep
+from browserfn.api.deps import LinkBaseDep, PrincipalDep, Services, ServicesDep
 from browserfn.api.routes.functions import PageQuery, PageSizeQuery
 from browserfn.browser import cdp_proxy, replay
 from browserfn.browser.llm import require
 from browserfn.browser.observe import observation, page_actions, pick
 from browserfn.browser.scrape import ScrapeOptions, extract, scrape_page
-from browserfn.browser.sessions import Session
 from browserfn.errors import Conflict, InvalidInput, NotFound
-from browserfn.models import utcnow
+from browserfn.models import SessionRecord, utcnow
 
 router = APIRouter(prefix="/sessions", tags=["sessions"])
 
@@ -56,14 +55,12 @@ def _ws_base(base_url: str) -> str:
     return "ws" + base_url.removeprefix("http")
 
 
-def cdp_url(session: Session, base_url: str) -> str | None:
+def cdp_url(svc: Services, session_id: str, base_url: str) -> str:
     """The CDP WebSocket URL, carrying the session's own credential (the SDK sends no auth there)."""
-    if not session.active:
-        return None
-    return f"{_ws_base(base_url)}/sessions/{session.session_id}/cdp?token={session.cdp_token}"
+    return f"{_ws_base(base_url)}/sessions/{session_id}/cdp?token={svc.sessions.cdp_token(session_id)}"
 
 
-def session_response(session: Session, base_url: str) -> dict[str, Any]:
+def session_response(svc: Services, session: SessionRecord, base_url: str) -> dict[str, Any]:
     """Notte's SessionResponse, plus which run opened the session."""
     end = session.closed_at or utcnow()
     return {
@@ -79,7 +76,7 @@ def session_response(session: Session, base_url: str) -> dict[str, Any]:
         "close_reason": session.close_reason,
         "closed_by": session.closed_by,
         "error": session.closed_by if session.status == "error" else None,
-        "cdp_url": cdp_url(session, base_url),
+        "cdp_url": cdp_url(svc, session.session_id, base_url) if session.active else None,
         "viewer_url": None,
         "browser_type": "chromium",
         "proxies": False,
@@ -95,14 +92,16 @@ def session_response(session: Session, base_url: str) -> dict[str, Any]:
 
 
 @router.post("/start")
-async def start_session(svc: ServicesDep, principal: PrincipalDep, body: StartSessionRequest | None = None) -> dict:
+async def start_session(
+    svc: ServicesDep, principal: PrincipalDep, base_url: LinkBaseDep, body: StartSessionRequest | None = None
+) -> dict:
     """Open a session on its own Chromium process (taken from the ready pool)."""
     body = body or StartSessionRequest()
     if body.browser_type not in ("chromium", "chrome"):
         raise InvalidInput(f"browser_type {body.browser_type!r} is not available here; use 'chromium'")
     options = body.model_dump(exclude_none=True, exclude={"idle_timeout_minutes", "max_duration_minutes"})
     session = await svc.sessions.open(principal, options, body.idle_timeout_minutes, body.max_duration_minutes)
-    return session_response(session, svc.settings.base_url)
+    return session_response(svc, session.record(svc.sessions.owner_url), base_url)
 
 
 @router.get("")
@@ -110,44 +109,50 @@ async def start_session(svc: ServicesDep, principal: PrincipalDep, body: StartSe
 async def list_sessions(
     svc: ServicesDep,
     principal: PrincipalDep,
+    base_url: LinkBaseDep,
     page: PageQuery = 1,
     page_size: PageSizeQuery = 10,
     only_active: Annotated[bool, Query(description="Only sessions still open")] = True,
 ) -> dict[str, Any]:
     """The caller's sessions, newest first."""
-    found = svc.sessions.list(principal, only_active)
-    start = (page - 1) * page_size
+    found = await svc.sessions.list(principal, only_active, (page - 1) * page_size, page_size + 1)
     return {
-        "items": [session_response(s, svc.settings.base_url) for s in found[start : start + page_size]],
+        "items": [session_response(svc, s, base_url) for s in found[:page_size]],
         "page": page,
         "page_size": page_size,
-        "has_next": len(found) > start + page_size,
+        "has_next": len(found) > page_size,
         "has_previous": page > 1,
     }
 
 
 @router.get("/{session_id}")
-async def get_session(svc: ServicesDep, principal: PrincipalDep, session_id: str) -> dict[str, Any]:
-    return session_response(svc.sessions.get(principal, session_id), svc.settings.base_url)
+async def get_session(
+    svc: ServicesDep, principal: PrincipalDep, base_url: LinkBaseDep, session_id: str
+) -> dict[str, Any]:
+    """Any server answers from the store (or from memory, for a session it hosts)."""
+    return session_response(svc, await svc.sessions.get(principal, session_id), base_url)
 
 
 @router.delete("/{session_id}/stop")
 async def stop_session(
     svc: ServicesDep,
     principal: PrincipalDep,
+    base_url: LinkBaseDep,
     session_id: str,
     close_reason: Literal["manual", "error"] = "manual",
 ) -> dict[str, Any]:
     """Close the session: its browser process tree is killed; `status` is `closed` after."""
     session = await svc.sessions.stop(principal, session_id, close_reason)
-    return session_response(session, svc.settings.base_url)
+    return session_response(svc, session, base_url)
 
 
 @router.get("/{session_id}/debug")
-async def debug_session(svc: ServicesDep, principal: PrincipalDep, session_id: str) -> dict[str, Any]:
+async def debug_session(
+    svc: ServicesDep, principal: PrincipalDep, base_url: LinkBaseDep, session_id: str
+) -> dict[str, Any]:
     """Notte's SessionDebugResponse: `ws.cdp` is the CDP WebSocket URL."""
-    session = svc.sessions.active(principal, session_id)
-    url = cdp_url(session, svc.settings.base_url) or ""
+    session = await svc.sessions.active(principal, session_id)
+    url = cdp_url(svc, session_id, base_url)
     tabs = []
     if session.driver is not None:
         for index, page in enumerate(session.driver.pages):
@@ -164,7 +169,7 @@ async def execute_action(
     svc: ServicesDep, principal: PrincipalDep, session_id: str, action: dict[str, Any]
 ) -> dict[str, Any]:
     """One browser action; a failure is `success: false` with the reason."""
-    session = svc.sessions.active(principal, session_id)
+    session = await svc.sessions.active(principal, session_id)
     started = dt.datetime.now(dt.UTC)
     async with session.lock:
         if session.driver is None:
@@ -193,7 +198,7 @@ async def execute_action(
 async def scrape(svc: ServicesDep, principal: PrincipalDep, session_id: str, body: dict[str, Any]) -> dict[str, Any]:
     """The current page as Markdown (Notte's DataSpace); with `instructions` or `response_format`,
     also `structured`: the LLM's extraction, checked against the schema."""
-    session = svc.sessions.active(principal, session_id)
+    session = await svc.sessions.active(principal, session_id)
     options = ScrapeOptions.from_request(body)
     needs = "scraping with `instructions` or `response_format`"
     chat = require(svc.sessions.llm, needs) if options.structured else None
@@ -213,7 +218,7 @@ async def observe(
 ) -> dict[str, Any]:
     """Notte's Observation: the page's interactive elements as actions (ids `page/execute` takes);
     with `instructions`, only those the LLM picks for them."""
-    session = svc.sessions.active(principal, session_id)
+    session = await svc.sessions.active(principal, session_id)
     instructions = (body or {}).get("instructions")
     if instructions is not None and not isinstance(instructions, str):
         raise InvalidInput("instructions must be a string")
@@ -232,7 +237,7 @@ async def observe(
 
 
 async def _screenshot(svc: ServicesDep, principal: PrincipalDep, session_id: str) -> tuple[bytes, Any]:
-    session = svc.sessions.active(principal, session_id)
+    session = await svc.sessions.active(principal, session_id)
     if session.driver is None:
         raise NotFound(f"session {session_id} has no page")
     with _browser_errors(session_id):
@@ -257,11 +262,13 @@ async def screenshot_png(svc: ServicesDep, principal: PrincipalDep, session_id: 
 
 
 @router.get("/{session_id}/replay")
-async def get_replay(svc: ServicesDep, principal: PrincipalDep, session_id: str) -> dict[str, Any]:
+async def get_replay(
+    svc: ServicesDep, principal: PrincipalDep, base_url: LinkBaseDep, session_id: str
+) -> dict[str, Any]:
     """Notte's ReplayResponse for a closed session: `mp4_url` when ffmpeg made a video
     (`replay_format: "mp4"`), else only the screenshot timeline (`replay_format: "screenshots"`).
     Links carry their own signature (the SDK downloads them without a key) and expire."""
-    session = svc.sessions.get(principal, session_id)
+    session = await svc.sessions.get(principal, session_id)
     if session.active:
         raise NotFound(f"session {session_id} is still active: close it first to get its replay")
     manifest = replay.read_manifest(svc.sessions.replay_dir(session_id))
@@ -270,7 +277,7 @@ async def get_replay(svc: ServicesDep, principal: PrincipalDep, session_id: str)
     secret, now = await svc.store.server_secret(), time.time()
 
     def link(name: str) -> str:
-        return replay.link(secret, svc.settings.base_url, session_id, name, now)
+        return replay.link(secret, base_url, session_id, name, now)
 
     return {
         "replay_format": "mp4" if manifest["video"] else "screenshots",
