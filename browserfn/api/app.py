@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 
 from fastapi import FastAPI
 
@@ -11,6 +12,7 @@ import browserfn
 from browserfn.api import errors
 from browserfn.api.deps import Services
 from browserfn.api.guards import JsonGuard
+from browserfn.api.relay import SessionRelay
 from browserfn.api.routes import console, functions, health, runs, schedules, sessions, webhooks
 from browserfn.api.routes import keys as key_routes
 from browserfn.api.routes import secrets as secret_routes
@@ -22,6 +24,8 @@ from browserfn.runs import RunService
 from browserfn.scheduler import Scheduler
 from browserfn.store import open_store
 from browserfn.webhooks import WebhookDispatcher
+
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
 
 def build_services(settings: Settings) -> Services:
@@ -68,6 +72,12 @@ def create_app(settings: Settings) -> FastAPI:
             await services.bus.close()
             await services.store.close()
 
+    return build_app(services, lifespan)
+
+
+def build_app(services: Services, lifespan: Lifespan | None = None) -> FastAPI:
+    """The API on `services`; `lifespan` starts and stops them (a worker does that itself)."""
+    settings = services.settings
     app = FastAPI(
         title="browserfn",
         version=browserfn.__version__,
@@ -77,6 +87,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.services = services
     errors.install(app)
+    app.add_middleware(SessionRelay, services=services)
     app.add_middleware(JsonGuard, max_bytes=settings.max_body_bytes, max_depth=settings.max_json_depth)
     # Order matters: /functions/health before /functions/{id}; runs/create|start before runs/{run_id}.
     app.include_router(health.router)

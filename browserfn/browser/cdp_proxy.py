@@ -1,20 +1,27 @@
 """The CDP WebSocket a Playwright or Puppeteer client connects to: relayed frame by frame to the
 one Chromium of the session whose token the URL carries. Every frame counts as activity, so a
-session driven only over CDP does not hit its idle timeout."""
+session driven only over CDP does not hit its idle timeout. `pipe` also relays the socket of a
+session hosted by another server to that server (api/relay.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+from collections.abc import Callable
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 from websockets.asyncio.client import connect
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
 from browserfn.browser.sessions import Session
 
+log = logging.getLogger(__name__)
 #: A policy violation close code: the URL's credential does not open this session.
 REFUSED = 1008
+#: The other end could not be reached ("try again later").
+UNREACHABLE = 1013
+CONNECT_TIMEOUT_S = 5.0
 
 
 async def relay(websocket: WebSocket, session: Session) -> None:
@@ -22,8 +29,25 @@ async def relay(websocket: WebSocket, session: Session) -> None:
     if session.browser is None:
         await websocket.close(code=REFUSED)
         return
-    upstream_url = session.browser.chromium.ws_url
-    async with connect(upstream_url, max_size=None, ping_interval=None, compression=None) as upstream:
+    await pipe(websocket, session.browser.chromium.ws_url, session.touch)
+
+
+async def pipe(websocket: WebSocket, upstream_url: str, on_frame: Callable[[], None] = lambda: None) -> None:
+    """Accept `websocket` once `upstream_url` answers and relay frames both ways until either side
+    closes. An upstream that refuses closes the client as refused; one that does not answer, as
+    unreachable."""
+    try:
+        upstream = await connect(
+            upstream_url, max_size=None, ping_interval=None, compression=None, open_timeout=CONNECT_TIMEOUT_S
+        )
+    except InvalidStatus:
+        await websocket.close(code=REFUSED)
+        return
+    except (OSError, TimeoutError, InvalidHandshake) as exc:
+        log.warning("could not reach the CDP endpoint %s: %s", upstream_url.split("?", 1)[0], exc)
+        await websocket.close(code=UNREACHABLE)
+        return
+    async with upstream:
         await websocket.accept()
 
         async def client_to_browser() -> None:
@@ -32,7 +56,7 @@ async def relay(websocket: WebSocket, session: Session) -> None:
                     message = await websocket.receive()
                     if message["type"] == "websocket.disconnect":
                         return
-                    session.touch()
+                    on_frame()
                     if message.get("text") is not None:
                         await upstream.send(message["text"])
                     elif message.get("bytes") is not None:

@@ -14,8 +14,9 @@ from tests.live_server import answers_health, browserfn_command, free_port, wait
 class Node:
     """One browserfn process (API server or worker)."""
 
-    def __init__(self, args: list[str], env: dict[str, str], log_path: Path, url: str | None) -> None:
+    def __init__(self, args: list[str], env: dict[str, str], log_path: Path, url: str, ready_line: bytes = b"") -> None:
         self.url = url
+        self.ready_line = ready_line  #: a worker says it is ready in its log (its API is up before that)
         self.log_path = log_path
         log = open(log_path, "ab")  # noqa: SIM115 - lives as long as the process
         self.process = subprocess.Popen(browserfn_command(*args), stdout=log, stderr=subprocess.STDOUT, env=env)
@@ -25,9 +26,9 @@ class Node:
         return self.process.pid
 
     def wait_ready(self) -> Node:
-        url = self.url
-        if url is None:  # a worker has no HTTP side: it says so in its log
-            wait_until_ready(self.process, self.log_path, lambda: b"worker started" in self.log_path.read_bytes())
+        url, line = self.url, self.ready_line
+        if line:
+            wait_until_ready(self.process, self.log_path, lambda: line in self.log_path.read_bytes())
         else:
             wait_until_ready(self.process, self.log_path, lambda: answers_health(url))
         return self
@@ -47,6 +48,7 @@ class Cluster:
         self.dsn = dsn
         self.warm_processes = warm_processes
         self.workdir = workdir
+        settings.setdefault("browser_pool_size", 0)  # no idle Chromium per node: sessions launch their own
         self.env = {
             **os.environ,
             "PYTHONUNBUFFERED": "1",
@@ -77,8 +79,12 @@ class Cluster:
         return node.wait_ready()
 
     def worker(self, api: Node, *, concurrency: int = 8, grace_s: float = 30.0) -> Node:
+        """A worker whose links point at `api` (its runs call the worker itself, on its own port)."""
+        port = free_port()
         args = [
             "worker",
+            "--port",
+            str(port),
             "--public-url",
             str(api.url),
             "--concurrency",
@@ -90,7 +96,8 @@ class Cluster:
             "--data-dir",
             str(self.workdir),
         ]
-        node = Node(args, self.env, self.workdir / f"worker-{len(self.nodes)}.log", None)
+        log_path = self.workdir / f"worker-{len(self.nodes)}.log"
+        node = Node(args, self.env, log_path, f"http://127.0.0.1:{port}", ready_line=b"worker started")
         self.nodes.append(node)
         return node.wait_ready()
 
