@@ -77,7 +77,7 @@ def bench_raw_playwright(playwright: Playwright, chromium: str, url: str, n: int
     """What a script does without browserfn: launch Chromium itself (create and connect are one
     step here, so `connect` is 0), open a page and goto, close."""
     clock = Clock()
-    flags = [f for f in DEFAULT_FLAGS if not f.startswith("--remote-debugging")]
+    flags = list(DEFAULT_FLAGS)
     for _ in range(n):
         with clock.phase("total"):
             with clock.phase("create"):
@@ -152,7 +152,7 @@ def main() -> int:
                 fn = bench_browserfn(playwright, server, url, args.iterations)
                 raw = bench_raw_playwright(playwright, args.chromium, url, args.iterations)
                 runs = browser_runs(server, url, args.iterations)
-                flags = [f for f in DEFAULT_FLAGS if not f.startswith("--remote-debugging")]
+                flags = list(DEFAULT_FLAGS)
                 warm = playwright.chromium.launch(executable_path=args.chromium, args=flags)
                 raw_warm_runs(warm, url, 3)  # warm-up
                 raw_warm = raw_warm_runs(warm, url, args.iterations)

@@ -13,9 +13,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import json
 import os
 import shutil
 import signal
+import socket
 import tempfile
 import threading
 import time
@@ -24,7 +26,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from browserfn.sandbox import proctree
+from browserfn.sandbox import firewall, proctree
 
 MARKER_ENV = "BROWSERFN_DATA_DIR"
 OWNER_ENV = "BROWSERFN_BROWSER_OWNER"
@@ -48,8 +50,6 @@ DEFAULT_FLAGS = (
     "--disable-features=BackForwardCache",
     "--password-store=basic",
     "--use-mock-keychain",
-    "--remote-debugging-address=127.0.0.1",
-    "--remote-debugging-port=0",
 )
 _PR_SET_PDEATHSIG = 1
 
@@ -70,9 +70,11 @@ def _die_with_parent() -> None:
 class ChromiumProcess:
     """A running Chromium with its own profile directory and DevTools WebSocket."""
 
-    def __init__(self, process: asyncio.subprocess.Process, profile_dir: Path, ws_url: str) -> None:
+    def __init__(self, process: asyncio.subprocess.Process, profile_dir: Path, port: int, ws_url: str) -> None:
         self.process = process
         self.profile_dir = profile_dir
+        #: Its DevTools port on 127.0.0.1, which only the server's uid may reach (firewall.py).
+        self.port = port
         #: The browser-level CDP endpoint, on loopback; only the server connects to it.
         self.ws_url = ws_url
         self.browser_id = profile_dir.name
@@ -85,9 +87,12 @@ class ChromiumProcess:
     async def launch(
         cls, executable: str, browsers_dir: Path, timeout_s: float, extra_flags: tuple[str, ...] = ()
     ) -> ChromiumProcess:
-        """Start Chromium and wait until its DevTools endpoint is up."""
+        """Start Chromium and wait until its DevTools endpoint is up. Its port is chosen and
+        guarded first, so it is never open to other local users, not even for a moment."""
         profile_dir = browsers_dir / uuid.uuid4().hex[:16]
         profile_dir.mkdir(parents=True)
+        port = _free_port()
+        await asyncio.to_thread(firewall.guard_devtools_port, port)
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "HOME": str(profile_dir),
@@ -99,6 +104,8 @@ class ChromiumProcess:
         process = await asyncio.create_subprocess_exec(
             executable,
             *DEFAULT_FLAGS,
+            "--remote-debugging-address=127.0.0.1",
+            f"--remote-debugging-port={port}",
             *extra_flags,
             f"--user-data-dir={profile_dir}",
             "about:blank",
@@ -110,9 +117,9 @@ class ChromiumProcess:
             preexec_fn=_die_with_parent,
         )
         (profile_dir / "pid").write_text(str(process.pid))
-        launched = cls(process, profile_dir, "")
+        launched = cls(process, profile_dir, port, "")
         try:
-            launched.ws_url = await _devtools_url(profile_dir, process, timeout_s)
+            launched.ws_url = await _devtools_url(port, process, timeout_s)
         except BaseException:
             await launched.kill()
             raise
@@ -127,21 +134,41 @@ class ChromiumProcess:
         kill_tree(self.process.pid)
         with contextlib.suppress(ProcessLookupError):
             await asyncio.wait_for(self.process.wait(), 5.0)
+        await asyncio.to_thread(firewall.release_devtools_port, self.port)
         # The profile goes in the background: nothing runs in it any more.
         threading.Thread(target=shutil.rmtree, args=(self.profile_dir, True), daemon=True).start()
 
 
-async def _devtools_url(profile_dir: Path, process: asyncio.subprocess.Process, timeout_s: float) -> str:
-    """Chromium writes `<port>\\n<path>` to DevToolsActivePort once it listens."""
-    marker = profile_dir / "DevToolsActivePort"
+def _free_port() -> int:
+    """A TCP port on 127.0.0.1 that no one listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+async def _devtools_url(port: int, process: asyncio.subprocess.Process, timeout_s: float) -> str:
+    """The browser's DevTools WebSocket URL, from `/json/version` once it listens on `port`.
+    (With a port of our choosing Chromium writes no DevToolsActivePort file.)"""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.returncode is not None:
             raise RuntimeError(f"Chromium exited with code {process.returncode} at launch")
-        with contextlib.suppress(OSError):
-            lines = marker.read_text().split()
-            if len(lines) == 2:
-                return f"ws://127.0.0.1:{lines[0]}{lines[1]}"
+        with contextlib.suppress(OSError, ValueError, KeyError, StopIteration, asyncio.IncompleteReadError):
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            try:
+                writer.write(f"GET /json/version HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode())
+                head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5.0)
+                length = next(
+                    int(line.split(b":", 1)[1])
+                    for line in head.split(b"\r\n")
+                    if line.lower().startswith(b"content-length:")
+                )
+                body = await asyncio.wait_for(reader.readexactly(length), 5.0)
+            finally:
+                writer.close()
+            url: str = json.loads(body)["webSocketDebuggerUrl"]
+            return url
         await asyncio.sleep(0.01)
     raise TimeoutError(f"Chromium did not open its DevTools endpoint within {timeout_s:g} s")
 

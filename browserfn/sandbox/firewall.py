@@ -1,11 +1,16 @@
 """Keeps runs off the machine's internal services: packets from run uids (isolation.py) to any
 address of this machine are refused, except to browserfn's API ports and DNS. The internet stays
 reachable (scripts drive browsers). Needs root and nftables (`nft`); without them runs can reach
-local ports, and the server logs a warning once (README "Isolation")."""
+local ports, and the server logs a warning once (README "Isolation").
+
+It also guards each browser's DevTools port, which takes no credential: only the server's own
+uid may connect to it, so neither a run nor any other local user can drive a session's browser
+except through the server's CDP proxy (whose URL carries the session's token)."""
 
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import subprocess
 
@@ -49,3 +54,37 @@ add element inet {TABLE} api_ports {{ 53, {", ".join(str(p) for p in sorted(port
             log.warning("nftables refused the run firewall rule (%s)", done.stderr.strip())
             return False
     return True
+
+
+_DEVTOOLS_COMMENT = "browserfn-devtools"
+
+
+def guard_devtools_port(port: int) -> bool:
+    """Let only this process's uid connect to `port` on this machine. Call it before the
+    browser listens there, so there is no moment when the port is open to everyone. False where
+    nftables is unavailable or refuses."""
+    if shutil.which("nft") is None:
+        return False
+    setup = f"""
+add table inet {TABLE}
+add set inet {TABLE} devtools_ports {{ type inet_service; }}
+add chain inet {TABLE} output {{ type filter hook output priority 0; policy accept; }}
+add element inet {TABLE} devtools_ports {{ {port} }}
+"""
+    if _nft(setup).returncode != 0:
+        return False
+    listed = subprocess.run(["nft", "list", "chain", "inet", TABLE, "output"], capture_output=True, text=True)
+    if _DEVTOOLS_COMMENT not in listed.stdout:
+        rule = (
+            f"add rule inet {TABLE} output meta skuid != {os.geteuid()} fib daddr type local "
+            f'tcp dport @devtools_ports reject with tcp reset comment "{_DEVTOOLS_COMMENT}"\n'
+        )
+        if _nft(rule).returncode != 0:
+            return False
+    return True
+
+
+def release_devtools_port(port: int) -> None:
+    """The browser on `port` is gone: the port is an ordinary one again."""
+    if shutil.which("nft") is not None:
+        _nft(f"delete element inet {TABLE} devtools_ports {{ {port} }}\n")

@@ -3,7 +3,10 @@ other through CDP."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import socket
 import textwrap
 import time
 from collections.abc import Iterator
@@ -142,3 +145,49 @@ def test_two_sessions_cannot_see_each_other_through_cdp(bapi: httpx.Client, site
     finally:
         bapi.delete(f"/sessions/{a['session_id']}/stop")
         bapi.delete(f"/sessions/{b['session_id']}/stop")
+
+
+def _devtools_ports(data_dir: Path) -> list[int]:
+    """The DevTools ports of the browsers the server of `data_dir` launched (from their command lines)."""
+    ports = []
+    for pid in browsers_of(data_dir):
+        with contextlib.suppress(OSError):
+            for arg in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0"):
+                if arg.startswith(b"--remote-debugging-port="):
+                    ports.append(int(arg.split(b"=", 1)[1]))
+    return sorted(set(ports))
+
+
+def _connects_as(uid: int | None, port: int) -> bool:
+    """Whether a process with `uid` (None: ours) can open a TCP connection to 127.0.0.1:port
+    (a forked child that becomes `uid`: the venv's interpreter may not be executable by it)."""
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the forked child
+        code = 1
+        try:
+            if uid is not None:
+                os.setresuid(uid, uid, uid)
+            socket.create_connection(("127.0.0.1", port), timeout=3).close()
+            code = 0
+        finally:
+            os._exit(code)
+    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the DevTools guard needs a server running as root with nftables")
+def test_only_the_server_can_reach_a_browsers_devtools_port(browser_server: LiveServer, bapi: httpx.Client) -> None:
+    session = bapi.post("/sessions/start", json={}).json()
+    try:
+        ports = _devtools_ports(browser_server.data_dir)
+        assert ports, "no browser of this server found"
+        for port in ports:
+            assert _connects_as(None, port), f"the server's own uid cannot reach DevTools port {port}"
+            # Any other local user (nobody here; run uids are refused by the same firewall).
+            assert not _connects_as(65534, port), f"another local user reached DevTools port {port}"
+        # The session is still driven through the server's CDP proxy, whose URL carries its token.
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.connect_over_cdp(session["cdp_url"])
+            assert browser.contexts[0].pages
+            browser.close()
+    finally:
+        bapi.delete(f"/sessions/{session['session_id']}/stop")
