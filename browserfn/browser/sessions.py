@@ -112,7 +112,7 @@ class SessionManager:
         self.llm = llm.from_settings(settings)  #: for structured scrape and observe with instructions
         self._sessions: dict[str, Session] = {}
         self._reaper: asyncio.Task[None] | None = None
-        self._finishing: set[asyncio.Task[None]] = set()  #: replays being encoded
+        self._tearing_down: set[asyncio.Task[None]] = set()  #: closed sessions' browsers and replays
         #: Where this process is reached: the store records it as the host of the sessions it opens.
         self.owner_url = settings.internal_base_url
         self._token_key = b""  #: the deployment's secret: CDP tokens any server can check
@@ -134,8 +134,8 @@ class SessionManager:
             self._reaper.cancel()
         open_sessions = [s for s in self._sessions.values() if s.active]
         await asyncio.gather(*(self.close_session(s, "closed", "unknown", "server shutdown") for s in open_sessions))
+        await asyncio.gather(*self._tearing_down, return_exceptions=True)
         await self.pool.close()
-        await asyncio.gather(*self._finishing, return_exceptions=True)
 
     def replay_dir(self, session_id: str) -> Path:
         return self.sessions_dir / session_id / "replay"
@@ -233,24 +233,31 @@ class SessionManager:
         await asyncio.gather(*(self.close_session(s, "closed", "manual", "its run ended") for s in mine))
 
     async def close_session(self, session: Session, status: str, reason: str, closed_by: str) -> None:
-        """Kill the session's browser and finish its replay. Only the first call does anything."""
+        """Close the session: it is recorded closed at once (a stop answers `closed` without
+        waiting), and its browser is killed and its replay finished in the background. Only the
+        first call does anything."""
         if not session.active:
             return
         session.status, session.close_reason, session.closed_by = status, reason, closed_by
         session.closed_at = utcnow()
-        if session.recorder is not None and session.driver is not None and session.browser and session.browser.alive:
+        self._sessions.pop(session.session_id, None)
+        teardown = asyncio.create_task(self._tear_down(session))
+        self._tearing_down.add(teardown)
+        teardown.add_done_callback(self._tearing_down.discard)
+        await self._store.finish_session(session.record(self.owner_url))
+
+    async def _tear_down(self, session: Session) -> None:
+        """A closed session's last replay frame, the kill of its browser's process tree, then its
+        replay (the video encodes last)."""
+        browser, driver, session.browser, session.driver = session.browser, session.driver, None, None
+        if session.recorder is not None and driver is not None and browser and browser.alive:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(session.recorder.capture(session.driver.current()), 4.0)
-        if session.browser is not None:
-            await session.browser.close()
+                await asyncio.wait_for(session.recorder.capture(driver.current()), 4.0)
+        if browser is not None:
+            await browser.close()
         if session.recorder is not None:
             await session.recorder.stop()
-            finishing = asyncio.create_task(session.recorder.finish())  # the video encodes after the answer
-            self._finishing.add(finishing)
-            finishing.add_done_callback(self._finishing.discard)
-        session.browser, session.driver = None, None
-        self._sessions.pop(session.session_id, None)
-        await self._store.finish_session(session.record(self.owner_url))
+            await session.recorder.finish()
 
     async def _reap_forever(self) -> None:
         while True:
