@@ -15,8 +15,10 @@ from tests.live_server import LiveServer
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """One server for the whole session (tests that restart or kill use `fresh_server`)."""
-    live = LiveServer(tmp_path_factory.mktemp("server")).start()
+    """One server for the whole session (tests that restart or kill use `fresh_server`). Every
+    test here shares its one key, so the per-key rate limit is off on it (at hundreds of requests
+    a second the suite would meet it); tests/security/test_keys.py tests the limit on its own server."""
+    live = LiveServer(tmp_path_factory.mktemp("server"), env={"BROWSERFN_RATE_LIMIT_PER_S": "0"}).start()
     yield live
     live.stop()
 
