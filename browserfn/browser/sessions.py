@@ -36,6 +36,9 @@ from browserfn.models import EventType, NewEvent, Principal, SessionRecord, utcn
 from browserfn.store.base import Store
 
 log = logging.getLogger(__name__)
+#: The last replay frame may delay a closed session's browser kill this long, no more (a run's
+#: stop kills its browsers within 2 s).
+LAST_FRAME_WAIT_S = 1.0
 REAPER_TICK_S = 1.0
 
 
@@ -252,7 +255,7 @@ class SessionManager:
         browser, driver, session.browser, session.driver = session.browser, session.driver, None, None
         if session.recorder is not None and driver is not None and browser and browser.alive:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(session.recorder.capture(driver.current()), 4.0)
+                await asyncio.wait_for(session.recorder.capture(driver.current()), LAST_FRAME_WAIT_S)
         if browser is not None:
             await browser.close()
         if session.recorder is not None:

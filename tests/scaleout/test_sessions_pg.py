@@ -135,6 +135,38 @@ def test_a_runs_session_lives_on_its_worker(pg_dsn: str, tmp_path: Path, site: L
         cluster.close()
 
 
+def test_stopping_a_run_on_a_worker_kills_its_session_browser_within_2_s(
+    pg_dsn: str, tmp_path: Path, site: LocalSite
+) -> None:
+    cluster = Cluster(pg_dsn, tmp_path)
+    try:
+        api = cluster.api()
+        cluster.worker(api)
+        with httpx.Client(base_url=api.url, headers=cluster.headers(), timeout=120) as client:
+            function_id = deploy(client, RUN_WITH_A_SESSION, "held", restricted=False)["function_id"]
+            events = _events(client, function_id, {"url": f"{site.url}/", "hold_s": 600.0})
+            session_id = ""
+            for event in events:
+                if event["type"] == "session_start":
+                    session_id = event["message"]
+                if event["type"] == "log" and event["message"].endswith("session open"):
+                    break
+            browsers = processes_marked(tmp_path)
+            assert session_id and browsers, "the run's session and its Chromium are up"
+            run_id = client.get(f"/sessions/{session_id}").json()["run_id"]
+            asked = time.monotonic()
+            assert client.delete(f"/functions/{function_id}/runs/{run_id}").json()["status"] == "stopped"
+            while any(pid in processes_marked(tmp_path) for pid in browsers) and time.monotonic() - asked < 10:
+                time.sleep(0.05)
+            took = time.monotonic() - asked
+            assert not any(pid in processes_marked(tmp_path) for pid in browsers), "the session's Chromium survived"
+            assert took < 2.0, f"the session's Chromium died {took:.2f} s after the stop request"
+            session = client.get(f"/sessions/{session_id}").json()
+            assert (session["status"], session["closed_by"]) == ("closed", "its run ended")
+    finally:
+        cluster.close()
+
+
 def test_a_session_started_on_one_server_is_driven_through_another(
     pg_dsn: str, tmp_path: Path, site: LocalSite
 ) -> None:
