@@ -117,6 +117,7 @@ class ChromiumProcess:
             preexec_fn=_die_with_parent,
         )
         (profile_dir / "pid").write_text(str(process.pid))
+        (profile_dir / "port").write_text(str(port))  # for kill_owned, should this server be killed
         launched = cls(process, profile_dir, port, "")
         try:
             launched.ws_url = await _devtools_url(port, process, timeout_s)
@@ -220,7 +221,11 @@ def kill_owned(root: Path, owner_pid: int) -> int:
     for pid in pids:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, signal.SIGKILL)
-    shutil.rmtree(browsers_of(root, owner_pid), ignore_errors=True)
+    profiles = browsers_of(root, owner_pid)
+    for port_file in profiles.glob("*/port"):
+        with contextlib.suppress(OSError, ValueError):
+            firewall.release_devtools_port(int(port_file.read_text()))
+    shutil.rmtree(profiles, ignore_errors=True)
     return len(pids)
 
 

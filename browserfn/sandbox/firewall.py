@@ -56,18 +56,20 @@ add element inet {TABLE} api_ports {{ 53, {", ".join(str(p) for p in sorted(port
     return True
 
 
-_DEVTOOLS_COMMENT = "browserfn-devtools"
+_DEVTOOLS_COMMENT = "browserfn-devtools-v2"
 
 
 def guard_devtools_port(port: int) -> bool:
     """Let only this process's uid connect to `port` on this machine. Call it before the
     browser listens there, so there is no moment when the port is open to everyone. False where
-    nftables is unavailable or refuses."""
+    nftables is unavailable or refuses. (A port left in the set by a server killed outright
+    never blocks an API port: the rule skips `api_ports`.)"""
     if shutil.which("nft") is None:
         return False
     setup = f"""
 add table inet {TABLE}
 add set inet {TABLE} devtools_ports {{ type inet_service; }}
+add set inet {TABLE} api_ports {{ type inet_service; }}
 add chain inet {TABLE} output {{ type filter hook output priority 0; policy accept; }}
 add element inet {TABLE} devtools_ports {{ {port} }}
 """
@@ -77,7 +79,8 @@ add element inet {TABLE} devtools_ports {{ {port} }}
     if _DEVTOOLS_COMMENT not in listed.stdout:
         rule = (
             f"add rule inet {TABLE} output meta skuid != {os.geteuid()} fib daddr type local "
-            f'tcp dport @devtools_ports reject with tcp reset comment "{_DEVTOOLS_COMMENT}"\n'
+            f"tcp dport @devtools_ports tcp dport != @api_ports "
+            f'reject with tcp reset comment "{_DEVTOOLS_COMMENT}"\n'
         )
         if _nft(rule).returncode != 0:
             return False
