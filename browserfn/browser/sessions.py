@@ -36,9 +36,12 @@ from browserfn.models import EventType, NewEvent, Principal, SessionRecord, utcn
 from browserfn.store.base import Store
 
 log = logging.getLogger(__name__)
-#: The last replay frame may delay a closed session's browser kill this long, no more (a run's
-#: stop kills its browsers within 2 s).
-LAST_FRAME_WAIT_S = 1.0
+#: The last replay frame may delay a closed session's browser kill this long, no more (it waits
+#: for a screenshot still being taken, up to replay.SCREENSHOT_TIMEOUT_MS)...
+LAST_FRAME_WAIT_S = 4.0
+#: ...and this long when the session closes because its run ended, stopped or timed out: a
+#: stopped run's browsers are killed within 2 s.
+RUN_ENDED_LAST_FRAME_WAIT_S = 1.0
 REAPER_TICK_S = 1.0
 
 
@@ -233,9 +236,18 @@ class SessionManager:
     async def close_run_sessions(self, run_id: str) -> None:
         """Run-ended listener: the sessions a run opened close with it."""
         mine = [s for s in self._sessions.values() if s.run_id == run_id and s.active]
-        await asyncio.gather(*(self.close_session(s, "closed", "manual", "its run ended") for s in mine))
+        await asyncio.gather(
+            *(self.close_session(s, "closed", "manual", "its run ended", RUN_ENDED_LAST_FRAME_WAIT_S) for s in mine)
+        )
 
-    async def close_session(self, session: Session, status: str, reason: str, closed_by: str) -> None:
+    async def close_session(
+        self,
+        session: Session,
+        status: str,
+        reason: str,
+        closed_by: str,
+        last_frame_wait_s: float = LAST_FRAME_WAIT_S,
+    ) -> None:
         """Close the session: it is recorded closed at once (a stop answers `closed` without
         waiting), and its browser is killed and its replay finished in the background. Only the
         first call does anything."""
@@ -244,18 +256,18 @@ class SessionManager:
         session.status, session.close_reason, session.closed_by = status, reason, closed_by
         session.closed_at = utcnow()
         self._sessions.pop(session.session_id, None)
-        teardown = asyncio.create_task(self._tear_down(session))
+        teardown = asyncio.create_task(self._tear_down(session, last_frame_wait_s))
         self._tearing_down.add(teardown)
         teardown.add_done_callback(self._tearing_down.discard)
         await self._store.finish_session(session.record(self.owner_url))
 
-    async def _tear_down(self, session: Session) -> None:
+    async def _tear_down(self, session: Session, last_frame_wait_s: float) -> None:
         """A closed session's last replay frame, the kill of its browser's process tree, then its
         replay (the video encodes last)."""
         browser, driver, session.browser, session.driver = session.browser, session.driver, None, None
         if session.recorder is not None and driver is not None and browser and browser.alive:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(session.recorder.capture(driver.current()), LAST_FRAME_WAIT_S)
+                await asyncio.wait_for(session.recorder.capture(driver.current()), last_frame_wait_s)
         if browser is not None:
             await browser.close()
         if session.recorder is not None:

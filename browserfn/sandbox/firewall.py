@@ -62,8 +62,9 @@ _DEVTOOLS_COMMENT = "browserfn-devtools-v2"
 def guard_devtools_port(port: int) -> bool:
     """Let only this process's uid connect to `port` on this machine. Call it before the
     browser listens there, so there is no moment when the port is open to everyone. False where
-    nftables is unavailable or refuses. (A port left in the set by a server killed outright
-    never blocks an API port: the rule skips `api_ports`.)"""
+    nftables is unavailable or refuses. `port` must be free now (the caller just found it so).
+    (A port left in the set by a server killed outright never blocks an API port: the rule
+    skips `api_ports`.)"""
     if shutil.which("nft") is None:
         return False
     setup = f"""
@@ -75,6 +76,9 @@ add element inet {TABLE} devtools_ports {{ {port} }}
 """
     if _nft(setup).returncode != 0:
         return False
+    # Free right now, so no API server listens there: in `api_ports` it is a killed server's
+    # stale entry, which the rule below would skip.
+    _nft(f"delete element inet {TABLE} api_ports {{ {port} }}\n")
     listed = subprocess.run(["nft", "list", "chain", "inet", TABLE, "output"], capture_output=True, text=True)
     if _DEVTOOLS_COMMENT not in listed.stdout:
         rule = (
