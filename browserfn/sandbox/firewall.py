@@ -25,34 +25,42 @@ def _nft(script: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["nft", "-f", "-"], input=script, capture_output=True, text=True, timeout=10)
 
 
+def _install(declarations: str, comment: str, rules: str) -> str | None:
+    """Declare the table, its output chain and `declarations` (sets, elements: idempotent, and
+    servers on one machine share them), then add `rules` unless the chain already has a rule
+    with `comment`. None when done, else what nftables said."""
+    chain = f"add chain inet {TABLE} output {{ type filter hook output priority 0; policy accept; }}"
+    done = _nft(f"add table inet {TABLE}\n{declarations}{chain}\n")
+    if done.returncode != 0:
+        return done.stderr.strip()
+    listed = subprocess.run(["nft", "list", "chain", "inet", TABLE, "output"], capture_output=True, text=True)
+    if comment not in listed.stdout:
+        done = _nft(rules)
+        if done.returncode != 0:
+            return done.stderr.strip()
+    return None
+
+
 def allow_api_ports(ports: set[int]) -> bool:
-    """Install the table (idempotent; servers on one machine share it) and let run uids reach
-    `ports` on this machine. False, with a warning, where nftables is unavailable."""
+    """Install the table and let run uids reach `ports` on this machine. False, with a warning,
+    where nftables is unavailable or refuses."""
     if shutil.which("nft") is None:
         log.warning("nft not found: runs can reach this machine's local ports (install nftables)")
         return False
     uids = f"{RUN_UID_BASE}-{RUN_UID_BASE + RUN_UID_RANGE - 1}"
-    setup = f"""
-add table inet {TABLE}
-add set inet {TABLE} api_ports {{ type inet_service; }}
-add chain inet {TABLE} output {{ type filter hook output priority 0; policy accept; }}
-add element inet {TABLE} api_ports {{ 53, {", ".join(str(p) for p in sorted(ports))} }}
-"""
-    done = _nft(setup)
-    if done.returncode != 0:
-        log.warning("nftables refused the run firewall (%s): runs can reach local ports", done.stderr.strip())
+    declarations = (
+        f"add set inet {TABLE} api_ports {{ type inet_service; }}\n"
+        f"add element inet {TABLE} api_ports {{ 53, {', '.join(str(p) for p in sorted(ports))} }}\n"
+    )
+    match = f"add rule inet {TABLE} output meta skuid {uids} fib daddr type local meta l4proto"
+    rules = (
+        f'{match} tcp th dport != @api_ports reject with tcp reset comment "{_RULE_COMMENT}"\n'
+        f'{match} != tcp th dport != 53 reject comment "{_RULE_COMMENT}-other"\n'
+    )
+    refused = _install(declarations, _RULE_COMMENT, rules)
+    if refused is not None:
+        log.warning("nftables refused the run firewall (%s): runs can reach local ports", refused)
         return False
-    listed = subprocess.run(["nft", "list", "chain", "inet", TABLE, "output"], capture_output=True, text=True)
-    if _RULE_COMMENT not in listed.stdout:
-        match = f"add rule inet {TABLE} output meta skuid {uids} fib daddr type local meta l4proto"
-        rules = (
-            f'{match} tcp th dport != @api_ports reject with tcp reset comment "{_RULE_COMMENT}"\n'
-            f'{match} != tcp th dport != 53 reject comment "{_RULE_COMMENT}-other"\n'
-        )
-        done = _nft(rules)
-        if done.returncode != 0:
-            log.warning("nftables refused the run firewall rule (%s)", done.stderr.strip())
-            return False
     return True
 
 
@@ -67,27 +75,21 @@ def guard_devtools_port(port: int) -> bool:
     skips `api_ports`.)"""
     if shutil.which("nft") is None:
         return False
-    setup = f"""
-add table inet {TABLE}
-add set inet {TABLE} devtools_ports {{ type inet_service; }}
-add set inet {TABLE} api_ports {{ type inet_service; }}
-add chain inet {TABLE} output {{ type filter hook output priority 0; policy accept; }}
-add element inet {TABLE} devtools_ports {{ {port} }}
-"""
-    if _nft(setup).returncode != 0:
+    declarations = (
+        f"add set inet {TABLE} devtools_ports {{ type inet_service; }}\n"
+        f"add set inet {TABLE} api_ports {{ type inet_service; }}\n"
+        f"add element inet {TABLE} devtools_ports {{ {port} }}\n"
+    )
+    rule = (
+        f"add rule inet {TABLE} output meta skuid != {os.geteuid()} fib daddr type local "
+        f"tcp dport @devtools_ports tcp dport != @api_ports "
+        f'reject with tcp reset comment "{_DEVTOOLS_COMMENT}"\n'
+    )
+    if _install(declarations, _DEVTOOLS_COMMENT, rule) is not None:
         return False
     # Free right now, so no API server listens there: in `api_ports` it is a killed server's
-    # stale entry, which the rule below would skip.
+    # stale entry, which the rule would skip.
     _nft(f"delete element inet {TABLE} api_ports {{ {port} }}\n")
-    listed = subprocess.run(["nft", "list", "chain", "inet", TABLE, "output"], capture_output=True, text=True)
-    if _DEVTOOLS_COMMENT not in listed.stdout:
-        rule = (
-            f"add rule inet {TABLE} output meta skuid != {os.geteuid()} fib daddr type local "
-            f"tcp dport @devtools_ports tcp dport != @api_ports "
-            f'reject with tcp reset comment "{_DEVTOOLS_COMMENT}"\n'
-        )
-        if _nft(rule).returncode != 0:
-            return False
     return True
 
 
