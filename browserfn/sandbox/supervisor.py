@@ -84,10 +84,9 @@ def _run_uid() -> int | None:
     return isolation.run_uid(os.getpid()) if isolation.can_drop_privileges() else None
 
 
-def _workdir() -> str:
+def _workdir(uid: int | None) -> str:
     """The run's private working directory (its HOME and TMPDIR), owned by the run's uid."""
     path = tempfile.mkdtemp(prefix="browserfn-run-")
-    uid = _run_uid()
     if uid is not None:
         isolation.prepare_workdir(path, uid)
     return path
@@ -114,8 +113,7 @@ class _Child:
     output_r: int
 
     @classmethod
-    def fork(cls, workdir: str) -> _Child:
-        uid = _run_uid()
+    def fork(cls, uid: int | None, workdir: str) -> _Child:
         job_r, job_w = os.pipe()
         events_r, events_w = os.pipe()
         output_r, output_w = os.pipe()
@@ -268,8 +266,9 @@ def main() -> int:
     warm_up()
     proctree.become_subreaper()
     cgroup = _memory_cgroup()
-    workdir = _workdir()
-    forked = _Child.fork(workdir)
+    uid = _run_uid()
+    workdir = _workdir(uid)
+    forked = _Child.fork(uid, workdir)
     _write(protocol.ready(workdir, str(cgroup.path) if cgroup else None))
     line = sys.stdin.buffer.readline()
     if not line:  # the pool was shut down before this process was used
