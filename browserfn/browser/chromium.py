@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
-import json
 import os
 import shutil
 import signal
@@ -25,6 +24,8 @@ import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 from browserfn.sandbox import firewall, proctree
 
@@ -152,25 +153,15 @@ async def _devtools_url(port: int, process: asyncio.subprocess.Process, timeout_
     """The browser's DevTools WebSocket URL, from `/json/version` once it listens on `port`.
     (With a port of our choosing Chromium writes no DevToolsActivePort file.)"""
     deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if process.returncode is not None:
-            raise RuntimeError(f"Chromium exited with code {process.returncode} at launch")
-        with contextlib.suppress(OSError, ValueError, KeyError, StopIteration, asyncio.IncompleteReadError):
-            reader, writer = await asyncio.open_connection("127.0.0.1", port)
-            try:
-                writer.write(f"GET /json/version HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode())
-                head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5.0)
-                length = next(
-                    int(line.split(b":", 1)[1])
-                    for line in head.split(b"\r\n")
-                    if line.lower().startswith(b"content-length:")
-                )
-                body = await asyncio.wait_for(reader.readexactly(length), 5.0)
-            finally:
-                writer.close()
-            url: str = json.loads(body)["webSocketDebuggerUrl"]
-            return url
-        await asyncio.sleep(0.01)
+    async with httpx.AsyncClient(timeout=5.0, trust_env=False) as client:
+        while time.monotonic() < deadline:
+            if process.returncode is not None:
+                raise RuntimeError(f"Chromium exited with code {process.returncode} at launch")
+            with contextlib.suppress(httpx.HTTPError, ValueError, KeyError):
+                answer = await client.get(f"http://127.0.0.1:{port}/json/version")
+                url: str = answer.json()["webSocketDebuggerUrl"]
+                return url
+            await asyncio.sleep(0.01)
     raise TimeoutError(f"Chromium did not open its DevTools endpoint within {timeout_s:g} s")
 
 
