@@ -17,6 +17,7 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 from browserfn.browser.chromium import OWNER_ENV, processes_marked
+from tests.browser.conftest import wait_until_gone
 from tests.browser.site import LocalSite
 from tests.conftest import deploy
 from tests.scaleout.cluster import Cluster, Node
@@ -156,10 +157,9 @@ def test_stopping_a_run_on_a_worker_kills_its_session_browser_within_2_s(
             run_id = client.get(f"/sessions/{session_id}").json()["run_id"]
             asked = time.monotonic()
             assert client.delete(f"/functions/{function_id}/runs/{run_id}").json()["status"] == "stopped"
-            while any(pid in processes_marked(tmp_path) for pid in browsers) and time.monotonic() - asked < 10:
-                time.sleep(0.05)
+            left = wait_until_gone(lambda: [pid for pid in processes_marked(tmp_path) if pid in browsers])
             took = time.monotonic() - asked
-            assert not any(pid in processes_marked(tmp_path) for pid in browsers), "the session's Chromium survived"
+            assert left == [], "the session's Chromium survived"
             assert took < 2.0, f"the session's Chromium died {took:.2f} s after the stop request"
             session = client.get(f"/sessions/{session_id}").json()
             assert (session["status"], session["closed_by"]) == ("closed", "its run ended")
