@@ -69,12 +69,17 @@ class Recorder:
 
     def capture_soon(self, page: Any | None) -> None:
         """Capture in the background, so an action's answer does not wait for its screenshot; while
-        one is pending, another adds nothing (frames would lag behind the page)."""
+        one is pending, another adds nothing (frames would lag behind the page). The next action
+        waits for it (`settle`), so each action's frame shows the page that action left."""
         if self._pending:
             return
         task = asyncio.create_task(self.capture(page))
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
+
+    async def settle(self) -> None:
+        """Wait for the frame an earlier action asked for (bounded by the screenshot timeout)."""
+        await asyncio.gather(*self._pending, return_exceptions=True)
 
     async def capture(self, page: Any | None) -> None:
         """Add a frame of `page` now; a page that cannot be shot (closing, hung) adds none."""
@@ -97,7 +102,7 @@ class Recorder:
             self._ticker.cancel()
             with contextlib.suppress(BaseException):
                 await self._ticker
-        await asyncio.gather(*self._pending, return_exceptions=True)
+        await self.settle()
         self._duration_ms = int((time.monotonic() - self._started) * 1000)
 
     async def finish(self) -> None:

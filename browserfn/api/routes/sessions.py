@@ -175,6 +175,8 @@ async def execute_action(
         if session.driver is None:
             outcome_success, message, data = False, f"session {session_id} closed during the action", None
         else:
+            if session.recorder is not None:
+                await session.recorder.settle()  # the previous action's frame, before this one acts
             with _browser_errors(session_id):
                 outcome = await session.driver.execute(action)
             outcome_success, message, data = outcome.success, outcome.message, outcome.data
