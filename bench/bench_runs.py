@@ -1,6 +1,6 @@
 """Runs, end to end over loopback HTTP, on real servers started here:
 
-0. the floor: two nested forks of the warm process, nothing run (bench/fork_floor.py);
+0. the floor: a fork and exit of the warm process, nothing run (bench/fork_floor.py);
 1. trivial run (`def run(): return 1`), stream false, sequential: start-to-result p50/p99,
    beside `GET /health` on the same server (issue 7, figure 1);
 2. throughput of trivial runs at concurrency 8 and 32, one account allowed 32 at once

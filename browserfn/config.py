@@ -57,10 +57,9 @@ class Settings:
     #: Largest accepted request body, in bytes (413 beyond).
     max_body_bytes: int = 8 * 1024 * 1024
     #: Grace between asking a run's process tree to stop and killing it.
-    stop_grace_s: float = 1.0
     #: Interval of SSE keep-alive comments while a run is quiet.
     sse_keepalive_s: float = 15.0
-    #: Supervisor processes kept started and warmed ahead of demand (0 disables the pool).
+    #: Run processes kept forked, confined and waiting for a job (0: each run is forked when it starts).
     warm_processes: int = 2
     #: Modules a warm process imports before it is handed a run.
     warm_imports: tuple[str, ...] = ("loguru", "requests", "pydantic", "notte_sdk")

@@ -96,7 +96,7 @@ class RunWorker:
             state, result, reason = await self._supervise(process, timeout_s)
         finally:
             self._pool.retire(process)
-        # The supervisor says `exit` once the run's whole tree is dead: the run has ended.
+        # `exit` comes once the run's whole tree is dead: the run has ended.
         await self._end(state, result=result, reason=reason)
 
     async def _hand_over(
@@ -117,9 +117,9 @@ class RunWorker:
         process = await self._pool.acquire()
         try:
             await process.start(job(process))
-        except (BrokenPipeError, ConnectionResetError):
+        except (BrokenPipeError, ConnectionResetError):  # it died waiting: take a new one
             self._pool.retire(process)
-            process = await RunProcess.spawn(())
+            process = await self._pool.acquire()
             await process.start(job(process))
         return process
 
@@ -148,7 +148,7 @@ class RunWorker:
             stop.cancel()
         if pump in done:
             return self._outcome(*pump.result())
-        await process.stop(self._settings.stop_grace_s)
+        await process.kill()
         with contextlib.suppress(Exception):
             await asyncio.wait_for(pump, 5.0)
         if stop in done:

@@ -1,1 +1,1 @@
-"""Running user code: a supervisor process per run that forks the child running `run()`."""
+"""Running user code: a warm fork server forks one process per run, which runs `run()`."""

@@ -1,9 +1,10 @@
-"""The forked child that runs the user's script. It imports nothing of the server.
+"""The run's process, forked by the fork server, that runs the user's script. It imports
+nothing of the server.
 
 Everything the script says becomes a log event on the events pipe, in order: `print` and
 `sys.stdout` (INFO), `sys.stderr` (WARNING), `logging` and loguru records (their own level),
 and warnings (WARNING). Raw writes to fd 1/2 (subprocesses, C code) go to the output pipe,
-which the supervisor turns into log lines. The last event is the result.
+which the server turns into log lines. The last event is the result.
 """
 
 from __future__ import annotations
@@ -16,13 +17,14 @@ import json
 import logging
 import os
 import sys
+import tempfile
 import threading
 import traceback
 import types
 import warnings
 from typing import Any
 
-from browserfn.sandbox import isolation, protocol
+from browserfn.sandbox import isolation, proctree, protocol
 
 SCRIPT_SOURCE = "user_script"
 
@@ -30,15 +32,17 @@ SCRIPT_SOURCE = "user_script"
 class _Emitter:
     """Writes protocol messages to the events pipe; one lock keeps threads' lines whole."""
 
-    def __init__(self, fd: int) -> None:
-        self._fd = fd
+    def __init__(self) -> None:
+        self.fd = -1  #: the events pipe, set by main()
         self._lock = threading.Lock()
 
     def send(self, message: dict[str, Any]) -> None:
+        if self.fd < 0:
+            return  # the fork server itself: it has no run to tell
         data = protocol.encode(message)
         with self._lock:
             while data:
-                data = data[os.write(self._fd, data) :]
+                data = data[os.write(self.fd, data) :]
 
     def log(self, level: str, source: str, message: str) -> None:
         self.send(protocol.log(level, source, message))
@@ -84,9 +88,15 @@ class _LoggingHandler(logging.Handler):
             self.handleError(record)
 
 
-def _capture(emitter: _Emitter) -> None:
-    sys.stdout = _LogStream(emitter, "INFO")
-    sys.stderr = _LogStream(emitter, "WARNING")
+#: This process's events. Its capture of logging, warnings and loguru is installed once in the
+#: fork server, which no longer logs once warm (loguru's `add` alone costs ~7 ms), and forked
+#: with it; main() points it at the run's events pipe.
+_EVENTS = _Emitter()
+
+
+def install_capture() -> None:
+    """Send logging records, warnings and loguru records to this process's events."""
+    emitter = _EVENTS
     root = logging.getLogger()
     root.handlers[:] = [_LoggingHandler(emitter)]
     root.setLevel(logging.INFO)
@@ -179,19 +189,50 @@ def _run_script(job: dict[str, Any]) -> Any:
     return result
 
 
-def _confine(uid: int | None, workdir: str) -> None:
-    """Confine this process before it reads the job (see isolation.py); the uid only as root."""
-    isolation.set_oom_score_adj(0)  # the supervisor is shielded from the OOM killer; the script is not
+def _memory_cgroup() -> isolation.MemoryCgroup | None:
+    """The run's memory cgroup, made and joined while warming (joining is the slow part). The
+    server sets its limit with the job, reads its OOM count and removes it after the run."""
+    cgroup = isolation.MemoryCgroup.create(f"browserfn-run-{os.getpid()}", isolation.DEFAULT_LIMITS["memory_bytes"])
+    if cgroup is not None:
+        try:
+            isolation.join_cgroup(str(cgroup.path), os.getpid())
+        except OSError:
+            cgroup.remove()
+            return None
+    return cgroup
+
+
+def _workdir(uid: int | None) -> str:
+    """The run's private working directory (its HOME and TMPDIR), owned by the run's uid."""
+    path = tempfile.mkdtemp(prefix="browserfn-run-")
+    if uid is not None:
+        isolation.prepare_workdir(path, uid)
+    return path
+
+
+def _confine() -> dict[str, Any]:
+    """Confine this process before it reads the job (see isolation.py); the uid, the cgroup and
+    the mount namespace only as root. Returns the `ready` message."""
+    forkserver = os.getppid()
+    os.setsid()
+    proctree.become_subreaper()  # what the script starts stays below it while it runs
+    cgroup = _memory_cgroup()
+    uid = isolation.run_uid(os.getpid()) if isolation.can_drop_privileges() else None
+    workdir = _workdir(uid)
     if uid is not None:
         isolation.private_mounts()
     isolation.forbid_new_privileges()
     if uid is not None:
         isolation.drop_privileges(uid)
+    isolation.die_with_parent()  # after the uid change, which clears it
+    if os.getppid() != forkserver:
+        raise RuntimeError("the fork server is gone")
     os.chdir(workdir)
+    return protocol.ready(workdir, str(cgroup.path) if cgroup else None)
 
 
 def _read_job(fd: int) -> dict[str, Any] | None:
-    """The job, written whole by the supervisor, which then closes the pipe; None if it never came."""
+    """The job, written whole by the server, which then closes the pipe; None if it never came."""
     data = b""
     while chunk := os.read(fd, 1 << 20):
         data += chunk
@@ -206,14 +247,14 @@ def _limit(job: dict[str, Any]) -> None:
     isolation.set_limits(limits, memory_by_cgroup=bool(options.get("memory_by_cgroup")))
 
 
-def main(job_fd: int, events_fd: int, output_fd: int, uid: int | None, workdir: str) -> None:
-    """Runs in the forked child; never returns. It is forked ahead of demand: it confines itself
-    and sets up its log capture first, then waits for its job on `job_fd`, so a run pays only
-    for reading the job and running the script."""
-    os.setpgid(0, 0)
-    emitter = _Emitter(events_fd)
+def main(job_fd: int, events_fd: int, output_fd: int) -> None:
+    """Runs in the process the fork server forked; never returns. It is forked ahead of demand:
+    it confines itself, says `ready` and sets up its log capture first, then waits for its job
+    on `job_fd`, so a run pays only for reading the job and running the script."""
+    emitter = _EVENTS
+    emitter.fd = events_fd
     try:
-        _confine(uid, workdir)
+        emitter.send(_confine())
     except Exception as exc:  # never run user code half-confined
         emitter.send(protocol.result_error(f"browserfn could not isolate the run: {exc!r}"))
         os._exit(70)
@@ -221,10 +262,11 @@ def main(job_fd: int, events_fd: int, output_fd: int, uid: int | None, workdir: 
     os.dup2(null, 0)
     os.dup2(output_fd, 1)
     os.dup2(output_fd, 2)
-    _capture(emitter)
+    sys.stdout = _LogStream(emitter, "INFO")
+    sys.stderr = _LogStream(emitter, "WARNING")
     job = _read_job(job_fd)
     if job is None:
-        os._exit(0)  # the supervisor was shut down before it got a job
+        os._exit(0)  # the pool was shut down before this process got a job
     try:
         _limit(job)
     except Exception as exc:

@@ -1,8 +1,8 @@
-"""OS isolation of one run, applied by the supervisor (root) and the forked child before the
-user's code runs. Stdlib only: the child imports it.
+"""OS isolation of one run, applied by the run's process (forked by the root fork server) to
+itself before the user's code runs, and by the server around it. Stdlib only: the child imports it.
 
 What a run gets (README "Isolation" has the whole picture and the fallbacks):
-- its own uid, `RUN_UID_BASE + supervisor pid`: unique among living runs, so runs cannot signal,
+- its own uid, `RUN_UID_BASE + the run process's pid`: unique among living runs, so runs cannot signal,
   ptrace or read each other, RLIMIT_NPROC counts this run only, and the firewall (firewall.py)
   recognises run traffic by uid range. Only when the server runs as root; otherwise runs keep the
   server's uid (a development setup) and the server logs a warning.
@@ -17,14 +17,18 @@ What a run gets (README "Isolation" has the whole picture and the fallbacks):
 from __future__ import annotations
 
 import contextlib
-import ctypes
+import functools
 import os
 import resource
+import signal
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
-#: Run uids are this plus the supervisor's pid (pid_max is at most 2**22).
+from browserfn.sandbox import proctree
+
+#: Run uids are this plus the run process's pid (pid_max is at most 2**22).
 RUN_UID_BASE = 2_000_000_000
 RUN_UID_RANGE = 1 << 22
 #: Limits of a run when the job names none (the server passes its settings; see process.py).
@@ -41,11 +45,12 @@ _MS_REC = 0x4000
 _MS_PRIVATE = 1 << 18
 _MS_BIND = 0x1000
 _PR_SET_NO_NEW_PRIVS = 38
+_PR_SET_PDEATHSIG = 1
 _CGROUP_ROOT = Path("/sys/fs/cgroup")
 
 
-def run_uid(supervisor_pid: int) -> int:
-    return RUN_UID_BASE + supervisor_pid
+def run_uid(pid: int) -> int:
+    return RUN_UID_BASE + pid
 
 
 def can_drop_privileges() -> bool:
@@ -53,10 +58,16 @@ def can_drop_privileges() -> bool:
 
 
 def _libc() -> Any:
-    return ctypes.CDLL(None, use_errno=True)
+    return proctree.libc()
 
 
-# -- memory cgroup (created by the supervisor, joined by the child) -------------------------------
+def warm_up() -> None:
+    """Work out once, in the fork server, what every run's process would otherwise redo."""
+    _libc()
+    _mount_covers()
+
+
+# -- memory cgroup (created and joined by the run's process, limited and removed by the server) ---
 def _own_cgroup(controller: str) -> tuple[Path, str] | None:
     """(directory of this process's cgroup for `controller`, "v1" | "v2") if one is writable."""
     with contextlib.suppress(OSError):
@@ -87,6 +98,11 @@ class MemoryCgroup:
     def __init__(self, path: Path, version: str) -> None:
         self.path = path
         self.version = version
+
+    @classmethod
+    def at(cls, path: str) -> MemoryCgroup:
+        """The cgroup a run's process made, from its path."""
+        return cls(Path(path), "v1" if Path(path).is_relative_to(_CGROUP_ROOT / "memory") else "v2")
 
     @classmethod
     def create(cls, name: str, limit_bytes: int) -> MemoryCgroup | None:
@@ -126,13 +142,20 @@ class MemoryCgroup:
         return 0
 
     def remove(self) -> None:
+        """Kill what is still in the cgroup (nothing, once its run's tree is dead), then remove it."""
+        deadline = time.monotonic() + 2.0
+        while (members := _read(self.path / "cgroup.procs").split()) and time.monotonic() < deadline:
+            for pid in members:
+                with contextlib.suppress(OSError):
+                    os.kill(int(pid), signal.SIGKILL)
+            time.sleep(0.005)
         with contextlib.suppress(OSError):
             self.path.rmdir()
 
 
 def sweep_stale_cgroups() -> int:
-    """Remove the cgroups of supervisors that died without their server removing them (a killed
-    server). Returns how many were removed."""
+    """Remove the cgroups of run processes that died without their server removing them (a
+    killed server). Returns how many were removed."""
     parent = _own_cgroup("memory")
     removed = 0
     if parent is None:
@@ -192,15 +215,22 @@ def _closed_ancestor(path: str) -> str | None:
     return None
 
 
-def private_mounts() -> bool:
-    """A mount namespace where closed directories on the interpreter's path (say /root) become
-    an empty tmpfs with only the needed paths bound back. False where namespaces are refused."""
-    libc = _libc()
+@functools.cache
+def _mount_covers() -> dict[str, list[str]]:
+    """{closed directory: the needed paths below it}."""
     covers: dict[str, list[str]] = {}
     for path in _needed_paths():
         closed = _closed_ancestor(path)
         if closed is not None:
             covers.setdefault(closed, []).append(path)
+    return covers
+
+
+def private_mounts() -> bool:
+    """A mount namespace where closed directories on the interpreter's path (say /root) become
+    an empty tmpfs with only the needed paths bound back. False where namespaces are refused."""
+    libc = _libc()
+    covers = _mount_covers()
     if not covers:
         return True
     if libc.unshare(_CLONE_NEWNS) != 0:
@@ -229,6 +259,11 @@ def drop_privileges(uid: int) -> None:
 
 def forbid_new_privileges() -> None:
     _libc().prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+
+
+def die_with_parent() -> None:
+    """SIGKILL this process when its parent (the fork server) dies. A uid change clears it."""
+    _libc().prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
 def prepare_workdir(path: str, uid: int) -> None:

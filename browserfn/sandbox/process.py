@@ -1,14 +1,16 @@
-"""The server's handle on run processes: spawn a supervisor, hand it a job, read its messages,
-stop it; and a pool that keeps supervisors started and warmed ahead of demand."""
+"""The server's handle on run processes: have the fork server fork one, hand it a job, read its
+messages, kill it; and a pool that keeps them forked and confined ahead of demand."""
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import functools
 import json
 import os
 import shutil
+import signal
 import socket
 import sys
 import tempfile
@@ -18,15 +20,18 @@ from pathlib import Path
 from typing import Any
 
 from browserfn.config import Settings
-from browserfn.sandbox import firewall, isolation, proctree
+from browserfn.sandbox import firewall, isolation, proctree, protocol
 
 #: A message line may carry a whole result; lines are read with this bound.
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+#: How long a run's pipes may stay open once its process has exited (see _give_up_after_exit).
+DRAIN_AFTER_EXIT_S = 2.0
+_RESULT_PREFIX = b'{"type": "result"'
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
 
 
 def base_environment(warm_imports: tuple[str, ...]) -> dict[str, str]:
-    """What a supervisor starts with: nothing of the server's own environment."""
+    """What the fork server starts with: nothing of the server's own environment."""
     venv_bin = str(Path(sys.executable).parent)
     return {
         "PATH": f"{venv_bin}:/usr/local/bin:/usr/bin:/bin",
@@ -64,154 +69,216 @@ def isolation_options(settings: Settings) -> dict[str, Any]:
 
 
 class RunProcess:
-    """One supervisor process (see supervisor.py), started and waiting for its job. It may be our
-    child (spawned) or the fork server's (forked): either way we hold its three pipes and learn
-    of its exit through a pidfd."""
+    """One run's process (see child.py), forked by the fork server, confined and waiting for its
+    job. We hold its three pipes: the job goes in, its events and raw output come out. Its exit
+    status comes from the fork server, once its leftovers are dead too."""
 
     def __init__(
-        self, pid: int, stdin: asyncio.StreamWriter, stdout: asyncio.StreamReader, stderr: asyncio.StreamReader
+        self,
+        pid: int,
+        job: asyncio.StreamWriter,
+        events: asyncio.StreamReader,
+        output: asyncio.StreamReader,
+        exited: asyncio.Future[int],
     ) -> None:
         self.pid = pid
-        self._stdin = stdin
-        self._stdout = stdout
-        self._stderr = stderr
-        self._exited = _exit_of(pid)
-        self._stderr_task = asyncio.create_task(self._collect_stderr())
-        self.stderr = b""
-        #: The run's working directory and memory cgroup, made by the supervisor while warming:
-        #: removed once the supervisor is gone.
+        self._pidfd = os.pidfd_open(pid)  # signals reach this process, never a reuse of its pid
+        self._job = job
+        self._events = events
+        self._output = output
+        self._exited = exited
+        self._limits = dict(isolation.DEFAULT_LIMITS)
+        self._output_bytes = 0
+        self._over_output = False
+        self._got_result = False
+        #: The run's working directory and memory cgroup, made by the process while warming:
+        #: removed once it is gone.
         self.workdir = ""
         self.cgroup: str | None = None
 
     @classmethod
-    async def spawn(cls, warm_imports: tuple[str, ...]) -> RunProcess:
-        """A new interpreter (used until the fork server is warm, or without one)."""
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "browserfn.sandbox.supervisor",
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            env=base_environment(warm_imports),
-            cwd=tempfile.gettempdir(),
-            start_new_session=True,
-            limit=MAX_MESSAGE_BYTES,
-        )
-        assert process.stdin and process.stdout and process.stderr
-        return await cls(process.pid, process.stdin, process.stdout, process.stderr)._ready()
-
-    @classmethod
-    async def adopt(cls, pid: int, stdin_fd: int, stdout_fd: int, stderr_fd: int) -> RunProcess:
-        """A supervisor someone else started, whose pipe ends we were given."""
+    async def connect(
+        cls, pid: int, job_fd: int, events_fd: int, output_fd: int, exited: asyncio.Future[int]
+    ) -> RunProcess:
+        """The process the fork server just forked, with our ends of its pipes; once it is ready."""
         loop = asyncio.get_running_loop()
-        write_transport, write_protocol = await loop.connect_write_pipe(
-            asyncio.streams.FlowControlMixin, os.fdopen(stdin_fd, "wb", buffering=0)
+        transport, protocol = await loop.connect_write_pipe(
+            asyncio.streams.FlowControlMixin, os.fdopen(job_fd, "wb", buffering=0)
         )
-        stdin = asyncio.StreamWriter(write_transport, write_protocol, None, loop)
-        readers = [await _pipe_reader(fd) for fd in (stdout_fd, stderr_fd)]
-        return await cls(pid, stdin, readers[0], readers[1])._ready()
-
-    async def _ready(self) -> RunProcess:
-        ready = await self._read_message()
-        self.workdir = (ready or {}).get("workdir") or ""
-        self.cgroup = (ready or {}).get("cgroup")
+        job = asyncio.StreamWriter(transport, protocol, None, loop)
+        process = cls(pid, job, await _pipe_reader(events_fd), await _pipe_reader(output_fd), exited)
+        line = await process._events.readline()
+        ready = json.loads(line) if line else None
         if ready is None or ready.get("type") != "ready":
-            await self.kill()
-            raise RuntimeError(f"run process failed to start: {self.stderr.decode(errors='replace')[-2000:]}")
-        return self
-
-    async def _collect_stderr(self) -> None:
-        while chunk := await self._stderr.read(65536):
-            self.stderr = (self.stderr + chunk)[-65536:]
-
-    async def _read_message(self) -> dict[str, Any] | None:
-        line = await self._stdout.readline()
-        return json.loads(line) if line else None
+            await process.kill()
+            await process.wait()
+            raise RuntimeError(f"run process failed to start: {ready}")
+        process.workdir = ready["workdir"]
+        process.cgroup = ready.get("cgroup")
+        return process
 
     async def start(self, job: dict[str, Any]) -> None:
-        self._stdin.write(json.dumps(job).encode() + b"\n")
-        await self._stdin.drain()
+        """Hand the job over: the memory limit goes on the cgroup, the rest to the process."""
+        options: dict[str, Any] = job.setdefault("isolation", {})
+        self._limits = {**isolation.DEFAULT_LIMITS, **options.get("limits", {})}
+        options["memory_by_cgroup"] = False
+        if self.cgroup is not None:
+            with contextlib.suppress(OSError):
+                isolation.MemoryCgroup.at(self.cgroup).set_limit(self._limits["memory_bytes"])
+                options["memory_by_cgroup"] = True
+        self._job.write(json.dumps(job).encode())
+        await self._job.drain()
+        self._job.close()
 
     async def messages(self) -> AsyncIterator[dict[str, Any]]:
-        """Every message until the supervisor exits; the last one is `exit` unless it crashed."""
-        while (message := await self._read_message()) is not None:
-            yield message
-
-    async def stop(self, grace_s: float) -> None:
-        """Ask the supervisor to kill its tree (by closing its stdin); force it after `grace_s`."""
-        with contextlib.suppress(ConnectionError):
-            self._stdin.close()
+        """Every message of the run, in order, until its `exit` (sent once the tree is dead)."""
+        queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+        output = _LineSplitter()
+        readers = [
+            asyncio.create_task(self._read_events(queue)),
+            asyncio.create_task(self._read_output(queue, output)),
+            asyncio.create_task(self._give_up_after_exit(queue)),
+        ]
         try:
-            await asyncio.wait_for(asyncio.shield(self._exited), grace_s)
-        except TimeoutError:
-            await self.kill()
-        await self._clean_up()
+            open_streams = 2
+            while open_streams:
+                message = await queue.get()
+                if message is None:
+                    open_streams -= 1
+                elif message.get("type") == "gave up":
+                    break
+                else:
+                    yield message
+        finally:
+            for reader in readers:
+                reader.cancel()
+        for line in output.rest():
+            yield protocol.log("INFO", "output", line)
+        status = await self._exited
+        limit = self._limit_message(status)
+        if limit is not None and (not self._got_result or self._over_output):
+            yield protocol.log("ERROR", "browserfn", limit)
+            if not self._got_result:
+                yield protocol.result_error(limit)
+        yield protocol.exited(
+            os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
+            os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
+        )
+
+    async def _read_events(self, queue: asyncio.Queue[dict[str, Any] | None]) -> None:
+        try:
+            while line := await self._events.readline():
+                if self._count(len(line)):
+                    if line.startswith(_RESULT_PREFIX):
+                        if self._got_result:
+                            continue  # a forked copy of the script also ended: the first result counts
+                        self._got_result = True
+                    queue.put_nowait(json.loads(line))
+        except ValueError:  # a line over the stream's limit: over the output limit too
+            self._count(MAX_MESSAGE_BYTES + 1)
+        finally:
+            queue.put_nowait(None)
+
+    async def _read_output(self, queue: asyncio.Queue[dict[str, Any] | None], output: _LineSplitter) -> None:
+        """Raw writes to fd 1/2 (subprocesses, C code), as log lines."""
+        try:
+            while data := await self._output.read(65536):
+                if self._count(len(data)):
+                    for text in output.feed(data):
+                        queue.put_nowait(protocol.log("INFO", "output", text))
+        finally:
+            queue.put_nowait(None)
+
+    async def _give_up_after_exit(self, queue: asyncio.Queue[dict[str, Any] | None]) -> None:
+        """Once the process has exited, its pipes close as soon as its leftovers are dead; if
+        something we could not kill holds them, stop reading after a while rather than hang."""
+        await asyncio.shield(self._exited)
+        await asyncio.sleep(DRAIN_AFTER_EXIT_S)
+        queue.put_nowait({"type": "gave up"})
+
+    def _count(self, size: int) -> bool:
+        """Count output against the run's limit; False once over it (and the run is killed)."""
+        self._output_bytes += size
+        if self._output_bytes <= self._limits["output_bytes"]:
+            return True
+        if not self._over_output:
+            self._over_output = True
+            asyncio.get_running_loop().create_task(self.kill())
+        return False
+
+    def _limit_message(self, status: int) -> str | None:
+        """Why the process died without a result, when a limit killed it."""
+        limits = self._limits
+        mib = {name: value // 2**20 for name, value in limits.items()}
+        killed_by = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
+        if self.cgroup is not None and isolation.MemoryCgroup.at(self.cgroup).oom_kills():
+            return f"MemoryError: the run exceeded its memory limit of {mib['memory_bytes']} MiB and was killed"
+        if self._over_output:
+            return f"the run printed more than {mib['output_bytes']} MiB of output and was killed"
+        if killed_by == signal.SIGXCPU:
+            return f"the run used its CPU time limit of {limits['cpu_s']} s and was killed"
+        if killed_by == signal.SIGXFSZ:
+            return f"the run wrote a file over the file size limit of {mib['file_bytes']} MiB and was killed"
+        return None
 
     async def kill(self) -> None:
-        """Kill the supervisor and everything below it, from outside."""
-        await asyncio.to_thread(proctree.kill_descendants, self.pid, 2.0, False)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.pid, 9)
-        await self._exited
-        await self._clean_up()
+        """Kill the run's process and everything below it. Its exit is reported once all is dead."""
+        if not self._exited.done():
+            await asyncio.to_thread(self._kill_tree)
+
+    def _kill_tree(self) -> None:
+        proctree.kill_descendants(self.pid, 2.0, reap_children=False)
+        with contextlib.suppress(OSError):
+            signal.pidfd_send_signal(self._pidfd, signal.SIGKILL)
 
     async def wait(self) -> None:
+        """Wait for the exit, then remove the run's working directory and cgroup. (In cgroup v1
+        the rmdir takes ~10 ms of waiting in the kernel: a thread waits, not the event loop.)"""
         await self._exited
-        await self._stderr_task
-        await self._clean_up()
+        os.close(self._pidfd)
+        self._job.close()
+        await asyncio.to_thread(_remove, self.workdir, self.cgroup)
 
-    async def _clean_up(self) -> None:
-        """Remove the run's working directory and cgroup, empty by now: the supervisor killed
-        its tree and exited. (In cgroup v1 the rmdir takes ~10 ms of waiting in the kernel: a
-        thread waits, not the event loop.)"""
-        workdir, cgroup, self.workdir, self.cgroup = self.workdir, self.cgroup, "", None
-        if workdir or cgroup is not None:
-            await asyncio.to_thread(_remove, workdir, cgroup)
+
+class _LineSplitter:
+    """Turns raw bytes from the run's fd 1/2 into log lines."""
+
+    def __init__(self) -> None:
+        self._buffer = b""
+
+    def feed(self, data: bytes) -> list[str]:
+        self._buffer += data
+        *lines, self._buffer = self._buffer.split(b"\n")
+        return [line.decode("utf-8", "replace").rstrip("\r") for line in lines]
+
+    def rest(self) -> list[str]:
+        rest, self._buffer = self._buffer, b""
+        return [rest.decode("utf-8", "replace")] if rest else []
 
 
 def _remove(workdir: str, cgroup: str | None) -> None:
     if workdir:
         shutil.rmtree(workdir, ignore_errors=True)
     if cgroup is not None:
-        with contextlib.suppress(OSError):
-            os.rmdir(cgroup)
+        isolation.MemoryCgroup.at(cgroup).remove()
 
 
-def _same(protocol: asyncio.StreamReaderProtocol) -> asyncio.StreamReaderProtocol:
-    return protocol
+def _same(reader_protocol: asyncio.StreamReaderProtocol) -> asyncio.StreamReaderProtocol:
+    return reader_protocol
 
 
 async def _pipe_reader(fd: int) -> asyncio.StreamReader:
     reader = asyncio.StreamReader(limit=MAX_MESSAGE_BYTES)
-    protocol = asyncio.StreamReaderProtocol(reader)
-    await asyncio.get_running_loop().connect_read_pipe(functools.partial(_same, protocol), os.fdopen(fd, "rb", 0))
+    reader_protocol = asyncio.StreamReaderProtocol(reader)
+    await asyncio.get_running_loop().connect_read_pipe(
+        functools.partial(_same, reader_protocol), os.fdopen(fd, "rb", 0)
+    )
     return reader
 
 
-def _exit_of(pid: int) -> asyncio.Future[None]:
-    """Resolves when `pid` exits, child of ours or not (a pidfd turns readable)."""
-    loop = asyncio.get_running_loop()
-    exited: asyncio.Future[None] = loop.create_future()
-    try:
-        pidfd = os.pidfd_open(pid)
-    except ProcessLookupError:
-        exited.set_result(None)
-        return exited
-
-    def on_exit() -> None:
-        loop.remove_reader(pidfd)
-        os.close(pidfd)
-        if not exited.done():
-            exited.set_result(None)
-
-    loop.add_reader(pidfd, on_exit)
-    return exited
-
-
 class ProcessPool:
-    """Keeps `size` supervisors ready. They are forked from a warm fork server (milliseconds
-    each) once it is up; until then, and without one, they are spawned cold."""
+    """Keeps `size` run processes forked, confined and waiting for their jobs, ahead of demand.
+    They come from one warm fork server, started with the pool (and again if it dies)."""
 
     def __init__(self, size: int, warm_imports: tuple[str, ...]) -> None:
         self._size = size
@@ -221,18 +288,27 @@ class ProcessPool:
         self._retiring: set[asyncio.Task[None]] = set()
         self._closed = False
         self._forkserver: ForkServer | None = None
-        self._forkserver_start: asyncio.Task[None] | None = None
+        self._forkserver_lock = asyncio.Lock()
+        self._warming: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         isolation.sweep_stale_cgroups()
-        if self._size > 0:
-            self._forkserver_start = asyncio.create_task(self._start_forkserver())
+        self._warming = asyncio.create_task(self._warm())
 
-    async def _start_forkserver(self) -> None:
-        forkserver = ForkServer(self._warm_imports)
-        await forkserver.start()
-        self._forkserver = forkserver
+    async def _warm(self) -> None:
+        await self._running_forkserver()
         self._top_up()
+
+    async def _running_forkserver(self) -> ForkServer:
+        """The fork server, started first if it is not running (at start-up, or if it died)."""
+        async with self._forkserver_lock:
+            if self._forkserver is None or not self._forkserver.alive:
+                if self._forkserver is not None:
+                    await self._forkserver.close()
+                forkserver = ForkServer(self._warm_imports)
+                await forkserver.start()
+                self._forkserver = forkserver
+            return self._forkserver
 
     def _top_up(self) -> None:
         while not self._closed and self._ready.qsize() + len(self._refills) < self._size:
@@ -243,18 +319,15 @@ class ProcessPool:
     async def _add_one(self) -> None:
         process = await self._launch()
         if self._closed:
-            await process.stop(1.0)
+            self.retire(process, kill=True)
         else:
             self._ready.put_nowait(process)
 
     async def _launch(self) -> RunProcess:
-        if self._forkserver is not None and self._forkserver.alive:
-            return await self._forkserver.fork()
-        return await RunProcess.spawn(())
+        return await (await self._running_forkserver()).fork()
 
     async def acquire(self) -> RunProcess:
-        """A ready process if there is one, else a new one at once (forked if the fork server is
-        warm, spawned cold before that: a burst never waits for a warm-up)."""
+        """A ready process if there is one, else a new one at once."""
         try:
             process = self._ready.get_nowait()
         except asyncio.QueueEmpty:
@@ -262,38 +335,46 @@ class ProcessPool:
         self._top_up()
         return process if process is not None else await self._launch()
 
-    def retire(self, process: RunProcess) -> None:
-        """Wait for a used process to exit and clean up after it, in the background: its run
-        has already ended (the supervisor said `exit` once the run's tree was dead)."""
-        task = asyncio.create_task(process.wait())
+    def retire(self, process: RunProcess, kill: bool = False) -> None:
+        """Wait for a used process to exit and clean up after it, in the background (its run has
+        ended: its exit was reported once the run's tree was dead); `kill` it first if asked."""
+
+        async def retire() -> None:
+            if kill:
+                await process.kill()
+            await process.wait()
+
+        task = asyncio.create_task(retire())
         self._retiring.add(task)
         task.add_done_callback(self._retiring.discard)
 
     async def close(self) -> None:
         self._closed = True
-        if self._retiring:
-            await asyncio.wait(self._retiring)
-        tasks = [*self._refills, *([self._forkserver_start] if self._forkserver_start else [])]
-        for task in tasks:
+        for task in [*self._refills, *([self._warming] if self._warming else [])]:
             task.cancel()
         while not self._ready.empty():
-            await self._ready.get_nowait().stop(1.0)
+            self.retire(self._ready.get_nowait(), kill=True)
+        if self._retiring:
+            await asyncio.wait(self._retiring)
         if self._forkserver is not None:
             await self._forkserver.close()
 
 
 class ForkServer:
-    """Client of sandbox/forkserver.py: one warm process that forks supervisors on request."""
+    """Client of sandbox/forkserver.py: one warm process that forks run processes on request and
+    reports their exits."""
 
     def __init__(self, warm_imports: tuple[str, ...]) -> None:
         self._warm_imports = warm_imports
         self._socket: socket.socket | None = None
         self._process: asyncio.subprocess.Process | None = None
-        self._lock = asyncio.Lock()
+        self._buffer = b""
+        self._forks: collections.deque[asyncio.Future[int]] = collections.deque()
+        self._exits: dict[int, asyncio.Future[int]] = {}
 
     @property
     def alive(self) -> bool:
-        return self._process is not None and self._process.returncode is None
+        return self._socket is not None and self._process is not None and self._process.returncode is None
 
     async def start(self) -> None:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -309,42 +390,77 @@ class ForkServer:
                 cwd=tempfile.gettempdir(),
                 start_new_session=True,
             )
-        self._socket = ours
         if await asyncio.to_thread(ours.recv, 1) != b"R":
+            ours.close()
             raise RuntimeError("the fork server failed to start")
+        ours.setblocking(False)
+        asyncio.get_running_loop().add_reader(ours, self._on_readable)
+        self._socket = ours
 
-    def _request(self, fds: list[int]) -> int:
+    def _on_readable(self) -> None:
         assert self._socket is not None
-        socket.send_fds(self._socket, [b"F"], fds)
-        answer = b""
-        while not answer.endswith(b"\n"):
-            chunk = self._socket.recv(32)
-            if not chunk:
-                raise RuntimeError("the fork server is gone")
-            answer += chunk
-        return int(answer)
+        try:
+            data = self._socket.recv(65536)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self._gone()
+            return
+        *lines, self._buffer = (self._buffer + data).split(b"\n")
+        for line in lines:
+            kind, *numbers = line.split()
+            if kind == b"P":
+                self._forks.popleft().set_result(int(numbers[0]))
+            elif kind == b"E":
+                self._exit_of(int(numbers[0])).set_result(int(numbers[1]))
+                del self._exits[int(numbers[0])]
+
+    def _exit_of(self, pid: int) -> asyncio.Future[int]:
+        if pid not in self._exits:
+            self._exits[pid] = asyncio.get_running_loop().create_future()
+        return self._exits[pid]
+
+    def _gone(self) -> None:
+        """The fork server died (or we closed it): its run processes died with it (they get
+        SIGKILL when it dies), and no fork can be answered any more."""
+        if self._socket is not None:
+            asyncio.get_running_loop().remove_reader(self._socket)
+            self._socket.close()
+            self._socket = None
+        while self._forks:
+            self._forks.popleft().set_exception(RuntimeError("the fork server is gone"))
+        for exited in self._exits.values():
+            exited.set_result(signal.SIGKILL)  # a wait status: killed by SIGKILL
+        self._exits.clear()
 
     async def fork(self) -> RunProcess:
-        stdin_r, stdin_w = os.pipe()
-        stdout_r, stdout_w = os.pipe()
-        stderr_r, stderr_w = os.pipe()
+        """A new run process, confined and ready for its job."""
+        if self._socket is None:
+            raise RuntimeError("the fork server is gone")
+        job_r, job_w = os.pipe()
+        events_r, events_w = os.pipe()
+        output_r, output_w = os.pipe()
+        forked: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         try:
-            async with self._lock:
-                pid = await asyncio.to_thread(self._request, [stdin_r, stdout_w, stderr_w])
+            socket.send_fds(self._socket, [b"F"], [job_r, events_w, output_w])
+            self._forks.append(forked)
+            pid = await forked
         except BaseException:
-            for fd in (stdin_w, stdout_r, stderr_r):
+            for fd in (job_w, events_r, output_r):
                 os.close(fd)
             raise
         finally:
-            for fd in (stdin_r, stdout_w, stderr_w):
+            for fd in (job_r, events_w, output_w):
                 os.close(fd)
         if pid == 0:
             raise RuntimeError("the fork server refused the request")
-        return await RunProcess.adopt(pid, stdin_w, stdout_r, stderr_r)
+        return await RunProcess.connect(pid, job_w, events_r, output_r, self._exit_of(pid))
 
     async def close(self) -> None:
-        if self._socket is not None:
-            self._socket.close()
+        """Close our end: the fork server kills every run's tree and exits."""
+        self._gone()
         if self._process is not None:
             try:
                 await asyncio.wait_for(self._process.wait(), 5)

@@ -3,6 +3,8 @@ session (Playwright starts Chromium in a session of its own). Linux /proc; stdli
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import os
 import signal
 import time
@@ -40,6 +42,14 @@ def _children(pid: int) -> list[int] | None:
             if os.path.exists(f"/proc/{pid}/task/{tid}"):
                 return None  # a kernel without CONFIG_PROC_CHILDREN
     return found
+
+
+def children(pid: int) -> list[int]:
+    """Living direct children of `pid`."""
+    found = _children(pid)
+    if found is None:
+        found = [child for child, parent in _parents().items() if parent == pid]
+    return [child for child in found if _is_zombie(child) is False]
 
 
 def _is_zombie(pid: int) -> bool | None:
@@ -87,8 +97,8 @@ def _descendants_by_scan(root: int, include_zombies: bool) -> list[int]:
 
 def kill_descendants(root: int, deadline_s: float = 2.0, reap_children: bool = True) -> int:
     """SIGKILL every descendant of `root` until none is left (new forks included). Returns how
-    many were killed. A supervisor (a child subreaper) reaps as it goes; the server, whose other
-    children belong to asyncio, passes `reap_children=False`."""
+    many were killed. A parent of its own (a child subreaper) reaps as it goes; the server, whose
+    other children belong to asyncio, passes `reap_children=False`."""
     killed: set[int] = set()
     end = time.monotonic() + deadline_s
     while True:
@@ -121,11 +131,19 @@ def reap() -> None:
 
 def become_subreaper() -> bool:
     """Make orphaned descendants re-parent to this process instead of init (Linux prctl)."""
-    try:
-        import ctypes
+    pr_set_child_subreaper = 36
+    return _prctl(pr_set_child_subreaper, 1) == 0
 
-        libc = ctypes.CDLL(None, use_errno=True)
-        pr_set_child_subreaper = 36
-        return libc.prctl(pr_set_child_subreaper, 1, 0, 0, 0) == 0
-    except (OSError, AttributeError):
-        return False
+
+@functools.cache
+def libc() -> ctypes.CDLL | None:
+    """The C library, loaded once (forked processes inherit it loaded); None if it cannot be."""
+    try:
+        return ctypes.CDLL(None, use_errno=True)
+    except OSError:
+        return None
+
+
+def _prctl(option: int, value: int) -> int:
+    c = libc()
+    return -1 if c is None else int(c.prctl(option, value, 0, 0, 0))

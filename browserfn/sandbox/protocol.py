@@ -1,5 +1,5 @@
 """Messages from a run's process to the server: one JSON object per line. Stdlib only: the
-supervisor and the child import this, and nothing else of browserfn."""
+child imports this, and nothing else of browserfn."""
 
 from __future__ import annotations
 
@@ -36,11 +36,12 @@ def result_error(error: str) -> dict[str, Any]:
 
 
 def ready(workdir: str, cgroup: str | None = None) -> dict[str, Any]:
-    """Sent by a supervisor once warmed, before it reads its job: the run's private working
-    directory and its memory cgroup, which the server removes after the supervisor exits."""
+    """Sent by a run's process once confined, before it reads its job: the run's private working
+    directory and its memory cgroup, which the server removes after the process exits."""
     return {"type": "ready", "workdir": workdir, "cgroup": cgroup}
 
 
 def exited(code: int | None, signal: int | None) -> dict[str, Any]:
-    """Sent by the supervisor after the child and all its descendants are gone."""
+    """The last message of a run's process, made by the server once it and all its descendants
+    are gone (the fork server reports the exit status)."""
     return {"type": "exit", "code": code, "signal": signal}

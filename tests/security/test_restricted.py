@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
-import subprocess
-import sys
-import tempfile
 import textwrap
 
 import httpx
@@ -122,33 +120,23 @@ def test_restricted_false_runs_plain_python(api: httpx.Client) -> None:
 
 
 def _supervise(code: str, restricted: bool) -> list[dict[str, object]]:
-    from browserfn.sandbox.process import base_environment
+    """Run `code` in a process of a real fork server, with no API in front of it."""
+    from browserfn.sandbox.process import ForkServer
 
-    with tempfile.TemporaryDirectory() as workdir:
-        env = {"PATH": "/usr/bin", "HOME": workdir}
-        job = {"code": code, "variables": {}, "cwd": workdir, "env": env, "restricted": restricted}
-        # stdin stays open while the run runs: a supervisor reads its closing as "stop".
-        process = subprocess.Popen(
-            [sys.executable, "-m", "browserfn.sandbox.supervisor"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            env=base_environment(()),
-            text=True,
-        )
-        assert process.stdin is not None and process.stdout is not None
-        process.stdin.write(json.dumps(job) + "\n")
-        process.stdin.flush()
-        lines = []
-        for line in process.stdout:
-            lines.append(line)
-            if json.loads(line)["type"] == "exit":
-                break
-        process.stdin.close()
-        process.wait(60)
-    cgroup = json.loads(lines[0]).get("cgroup")
-    if cgroup:
-        os.rmdir(cgroup)  # the server's job, done here by hand
-    return [json.loads(line) for line in lines]
+    async def run_it() -> list[dict[str, object]]:
+        forkserver = ForkServer(())
+        await forkserver.start()
+        try:
+            process = await forkserver.fork()
+            env = {"PATH": "/usr/bin", "HOME": process.workdir}
+            await process.start({"code": code, "variables": {}, "env": env, "restricted": restricted})
+            messages = [message async for message in process.messages()]
+            await process.wait()
+            return messages
+        finally:
+            await forkserver.close()
+
+    return asyncio.run(run_it())
 
 
 def test_run_time_enforces_the_policy_on_code_that_skipped_upload_checks() -> None:
