@@ -57,13 +57,13 @@ class RunWorker:
         self._stop_requested.set()
 
     async def execute(self) -> None:
-        run = await self._store.transition_run(
-            self.run_id, [RunState.QUEUED], RunState.RUNNING, {"started_at": utcnow()}
-        )
+        token = tokens.new_run_token()  # the run's key while it runs (its end clears it)
+        fields = {"started_at": utcnow(), "token_hash": tokens.hash_secret(token)}
+        run = await self._store.transition_run(self.run_id, [RunState.QUEUED], RunState.RUNNING, fields)
         if run is None:
             return  # stopped while queued
         try:
-            await self._execute(run)
+            await self._execute(run, token)
         except Exception as exc:
             log.exception("run %s failed inside browserfn", self.run_id)
             await self._end(RunState.FAILED, reason=f"browserfn failed to execute the run: {exc!r}")
@@ -78,7 +78,7 @@ class RunWorker:
             reason=self._mask.value(reason),
         )
 
-    async def _execute(self, run: Run) -> None:
+    async def _execute(self, run: Run, token: str) -> None:
         version = await self._store.get_function_version(run.function_id, run.function_version)
         if version is None:
             return await self._end(RunState.FAILED, reason=f"version {run.function_version} of the function is gone")
@@ -86,8 +86,6 @@ class RunWorker:
         problem = scripts.check_variables(version.parameters, run.variables, any_keyword)
         if problem is not None:
             return await self._end(RunState.FAILED, reason=problem)
-        token = tokens.new_run_token()
-        await self._store.set_run_token(run.run_id, tokens.hash_secret(token))
         timeout_s = run.timeout_s or self._settings.run_timeout_s
         secret_env = await secrets.SecretVault(self._settings, self._store).for_run(run.account_id, run.function_id)
         self._mask = secrets.Masker(secret_env.values())
@@ -96,7 +94,7 @@ class RunWorker:
             state, result, reason = await self._supervise(process, timeout_s)
         finally:
             self._pool.retire(process)
-        # `exit` comes once the run's whole tree is dead: the run has ended.
+        # The result has come and the pipes have closed (or the exit, once the whole tree is dead).
         await self._end(state, result=result, reason=reason)
 
     async def _hand_over(
@@ -167,49 +165,28 @@ class RunWorker:
         return RunState.FAILED, None, reason
 
     async def _pump(self, process: RunProcess) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
-        """Store the process's log lines in order, in batches, until its `exit` message (or
-        until its output ends, if it crashed)."""
-        queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
-
-        async def read() -> None:
-            try:
-                async for message in process.messages():
-                    queue.put_nowait(message)
-            finally:
-                queue.put_nowait(None)
-
-        reader = asyncio.create_task(read())
+        """Store the process's log lines in order, a batch at a time, until its messages end."""
         result: dict[str, Any] | None = None
         exit: dict[str, Any] | None = None
         log_bytes = 0
-        try:
-            while True:
-                batch = [await queue.get()]
-                while not queue.empty():
-                    batch.append(queue.get_nowait())
-                events: list[NewEvent] = []
-                for message in batch:
-                    if message is None:
-                        await self._append(events)
-                        return result, exit
-                    kind = message.get("type")
-                    if kind == "log":
-                        line = self._mask.text(str(message.get("line", "")))
-                        log_bytes += len(line)
-                        if log_bytes <= self._settings.max_log_bytes:
-                            events.append(NewEvent(EventType.LOG, line))
-                        elif log_bytes - len(line) <= self._settings.max_log_bytes:
-                            note = f"log output over {self._settings.max_log_bytes} bytes: further lines are dropped"
-                            events.append(NewEvent(EventType.LOG, protocol.log_line("WARNING", SYSTEM_SOURCE, note)))
-                    elif kind == "result":
-                        result = message
-                    elif kind == "exit":
-                        exit = message
-                await self._append(events)
-                if exit is not None:
-                    return result, exit
-        finally:
-            reader.cancel()
+        async for batch in process.batches():
+            events: list[NewEvent] = []
+            for message in batch:
+                kind = message.get("type")
+                if kind == "log":
+                    line = self._mask.text(str(message.get("line", "")))
+                    log_bytes += len(line)
+                    if log_bytes <= self._settings.max_log_bytes:
+                        events.append(NewEvent(EventType.LOG, line))
+                    elif log_bytes - len(line) <= self._settings.max_log_bytes:
+                        note = f"log output over {self._settings.max_log_bytes} bytes: further lines are dropped"
+                        events.append(NewEvent(EventType.LOG, protocol.log_line("WARNING", SYSTEM_SOURCE, note)))
+                elif kind == "result":
+                    result = message
+                elif kind == "exit":
+                    exit = message
+            await self._append(events)
+        return result, exit
 
     async def _append(self, events: list[NewEvent]) -> None:
         if events:

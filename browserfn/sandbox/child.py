@@ -37,12 +37,15 @@ class _Emitter:
         self._lock = threading.Lock()
 
     def send(self, message: dict[str, Any]) -> None:
-        if self.fd < 0:
-            return  # the fork server itself: it has no run to tell
         data = protocol.encode(message)
         with self._lock:
-            while data:
+            while self.fd >= 0 and data:  # (no fd: the fork server itself, or the run has ended)
                 data = data[os.write(self.fd, data) :]
+
+    def close(self) -> None:
+        with self._lock:
+            os.close(self.fd)
+            self.fd = -1
 
     def log(self, level: str, source: str, message: str) -> None:
         self.send(protocol.log(level, source, message))
@@ -262,6 +265,8 @@ def main(job_fd: int, events_fd: int, output_fd: int) -> None:
     os.dup2(null, 0)
     os.dup2(output_fd, 1)
     os.dup2(output_fd, 2)
+    os.close(null)
+    os.close(output_fd)
     sys.stdout = _LogStream(emitter, "INFO")
     sys.stderr = _LogStream(emitter, "WARNING")
     job = _read_job(job_fd)
@@ -285,5 +290,11 @@ def main(job_fd: int, events_fd: int, output_fd: int) -> None:
         code = 1
     for stream in (sys.stdout, sys.stderr):
         stream.flush()
+    # What the script left running goes first; then the result, and our ends of the pipes: the
+    # server sees the run's end, with nothing of it left alive but this process's teardown.
+    proctree.kill_descendants(os.getpid())
     emitter.send(message)
+    emitter.close()
+    for fd in (1, 2):
+        os.close(fd)
     os._exit(code)

@@ -105,9 +105,7 @@ class _Runs:
         processes reaped meanwhile."""
         exited = self._reap()
         deadline = time.monotonic() + KILL_DEADLINE_S
-        while (targets := [pid for pid in proctree.children(os.getpid()) if pid not in keep]) and (
-            time.monotonic() < deadline
-        ):
+        while (targets := proctree.children(os.getpid(), skip=keep)) and time.monotonic() < deadline:
             for pid in targets:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)

@@ -121,17 +121,20 @@ class RunProcess:
         """Hand the job over: the memory limit goes on the cgroup, the rest to the process."""
         options: dict[str, Any] = job.setdefault("isolation", {})
         self._limits = {**isolation.DEFAULT_LIMITS, **options.get("limits", {})}
-        options["memory_by_cgroup"] = False
-        if self.cgroup is not None:
-            with contextlib.suppress(OSError):
+        options["memory_by_cgroup"] = self.cgroup is not None
+        if self.cgroup is not None and self._limits["memory_bytes"] != isolation.DEFAULT_LIMITS["memory_bytes"]:
+            try:  # (the process made its cgroup with the default limit)
                 isolation.MemoryCgroup.at(self.cgroup).set_limit(self._limits["memory_bytes"])
-                options["memory_by_cgroup"] = True
+            except OSError:
+                options["memory_by_cgroup"] = False
         self._job.write(json.dumps(job).encode())
         await self._job.drain()
         self._job.close()
 
-    async def messages(self) -> AsyncIterator[dict[str, Any]]:
-        """Every message of the run, in order, until its `exit` (sent once the tree is dead)."""
+    async def batches(self) -> AsyncIterator[list[dict[str, Any]]]:
+        """Every message of the run, in order, in batches of what has arrived meanwhile, until
+        both pipes have closed. Then, unless the run returned its result (and so killed what it
+        started, see child.main), the `exit` message, made once the tree is dead."""
         queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
         output = _LineSplitter()
         readers = [
@@ -142,28 +145,32 @@ class RunProcess:
         try:
             open_streams = 2
             while open_streams:
-                message = await queue.get()
-                if message is None:
-                    open_streams -= 1
-                elif message.get("type") == "gave up":
-                    break
-                else:
-                    yield message
+                batch = []
+                for message in [await queue.get()] + [queue.get_nowait() for _ in range(queue.qsize())]:
+                    if message is None:
+                        open_streams -= 1
+                    elif message.get("type") == "gave up":
+                        open_streams = 0
+                    else:
+                        batch.append(message)
+                if batch:
+                    yield batch
         finally:
             for reader in readers:
                 reader.cancel()
-        for line in output.rest():
-            yield protocol.log("INFO", "output", line)
+        yield [protocol.log("INFO", "output", line) for line in output.rest()] + await self._ending()
+
+    async def _ending(self) -> list[dict[str, Any]]:
+        """What a limit that killed the run says, and the `exit` message; nothing if it returned."""
+        if self._got_result and not self._over_output:
+            return []
         status = await self._exited
-        limit = self._limit_message(status)
-        if limit is not None and (not self._got_result or self._over_output):
-            yield protocol.log("ERROR", "browserfn", limit)
-            if not self._got_result:
-                yield protocol.result_error(limit)
-        yield protocol.exited(
-            os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
-            os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
-        )
+        limit = self._limit_message(status) if not self._got_result or self._over_output else None
+        ending = [] if limit is None else [protocol.log("ERROR", "browserfn", limit)]
+        if limit is not None and not self._got_result:
+            ending.append(protocol.result_error(limit))
+        code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else None
+        return [*ending, protocol.exited(code, os.WTERMSIG(status) if os.WIFSIGNALED(status) else None)]
 
     async def _read_events(self, queue: asyncio.Queue[dict[str, Any] | None]) -> None:
         try:

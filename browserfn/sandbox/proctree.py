@@ -8,6 +8,7 @@ import functools
 import os
 import signal
 import time
+from collections.abc import Container
 
 
 def _parents(include_zombies: bool = False) -> dict[int, int]:
@@ -44,12 +45,12 @@ def _children(pid: int) -> list[int] | None:
     return found
 
 
-def children(pid: int) -> list[int]:
-    """Living direct children of `pid`."""
+def children(pid: int, skip: Container[int] = ()) -> list[int]:
+    """Living direct children of `pid`, except those in `skip` (not even looked at)."""
     found = _children(pid)
     if found is None:
         found = [child for child, parent in _parents().items() if parent == pid]
-    return [child for child in found if _is_zombie(child) is False]
+    return [child for child in found if child not in skip and _is_zombie(child) is False]
 
 
 def _is_zombie(pid: int) -> bool | None:

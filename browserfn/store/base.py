@@ -141,9 +141,6 @@ class Store(AutomationStore, abc.ABC):
         `result_message` from the ended run), atomically. None if the run had already ended."""
 
     @abc.abstractmethod
-    async def set_run_token(self, run_id: str, token_hash: str | None) -> None: ...
-
-    @abc.abstractmethod
     async def set_run_session(self, run_id: str, session_id: str) -> None: ...
 
     # -- secrets (ciphertext only: encryption is browserfn.secrets') -----------------------------

@@ -482,12 +482,6 @@ class PostgresStore(PostgresAutomation, PostgresSessions, Store):
 
         return await self._call(op)
 
-    async def set_run_token(self, run_id: str, token_hash: str | None) -> None:
-        async def op(c: Conn) -> None:
-            await c.execute("UPDATE runs SET token_hash = %s WHERE run_id = %s", (token_hash, run_id))
-
-        await self._call(op)
-
     async def set_run_session(self, run_id: str, session_id: str) -> None:
         async def op(c: Conn) -> None:
             await c.execute(

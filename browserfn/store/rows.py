@@ -99,7 +99,7 @@ def event(row: Row) -> Event:
 
 
 #: Run fields a state change may set, besides state itself.
-RUN_FIELDS = frozenset({"session_id", "started_at", "timeout_s", "result_json", "reason", "variables"})
+RUN_FIELDS = frozenset({"session_id", "started_at", "timeout_s", "result_json", "reason", "variables", "token_hash"})
 #: Function fields `update_function` may set.
 FUNCTION_FIELDS = frozenset({"name", "description", "shared", "timeout_s", "default_runtime"})
 

@@ -447,12 +447,6 @@ class SQLiteStore(SQLiteAutomation, SQLiteSessions, Store):
 
         return await self._call(op)
 
-    async def set_run_token(self, run_id: str, token_hash: str | None) -> None:
-        def op(c: sqlite3.Connection) -> None:
-            c.execute("UPDATE runs SET token_hash = ? WHERE run_id = ?", (token_hash, run_id))
-
-        await self._call(op)
-
     async def set_run_session(self, run_id: str, session_id: str) -> None:
         def op(c: sqlite3.Connection) -> None:
             c.execute(

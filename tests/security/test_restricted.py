@@ -130,7 +130,7 @@ def _supervise(code: str, restricted: bool) -> list[dict[str, object]]:
             process = await forkserver.fork()
             env = {"PATH": "/usr/bin", "HOME": process.workdir}
             await process.start({"code": code, "variables": {}, "env": env, "restricted": restricted})
-            messages = [message async for message in process.messages()]
+            messages = [message async for batch in process.batches() for message in batch]
             await process.wait()
             return messages
         finally:

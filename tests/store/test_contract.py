@@ -88,10 +88,10 @@ async def test_run_lifecycle_and_event_log(store: Store) -> None:
     _, key_id, function = await _setup(store)
     run = await store.create_run(_run(function, key_id))
     assert run.seq > 0 and await store.get_run(run.run_id) == run
-    started = await store.transition_run(run.run_id, [RunState.QUEUED], RunState.RUNNING, {"started_at": utcnow()})
+    fields = {"started_at": utcnow(), "token_hash": hash_secret("run-token")}
+    started = await store.transition_run(run.run_id, [RunState.QUEUED], RunState.RUNNING, fields)
     assert started is not None and started.state is RunState.RUNNING
     assert await store.transition_run(run.run_id, [RunState.QUEUED], RunState.RUNNING, {}) is None
-    await store.set_run_token(run.run_id, hash_secret("run-token"))
     assert await store.find_principal(hash_secret("run-token")) == Principal(run.account_id, key_id, run.run_id)
     logs = await store.append_events(run.run_id, [NewEvent(EventType.LOG, "a"), NewEvent(EventType.LOG, "b")])
     assert [(e.seq, e.message) for e in logs] == [(1, "a"), (2, "b")]
