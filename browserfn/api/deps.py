@@ -36,7 +36,9 @@ class Services:
     webhooks: WebhookDispatcher
 
 
-def services(request: Request) -> Services:
+# Dependencies are `async def` even where they do not await: FastAPI runs a plain `def` one in
+# a worker thread, a hop that cost every request more than the work itself.
+async def services(request: Request) -> Services:
     found: Services = request.app.state.services
     return found
 
@@ -72,7 +74,7 @@ async def principal(
 PrincipalDep = Annotated[Principal, Depends(principal)]
 
 
-def link_base(request: Request, svc: ServicesDep, caller: PrincipalDep) -> str:
+async def link_base(request: Request, svc: ServicesDep, caller: PrincipalDep) -> str:
     """The base URL of the links an answer gives: the relaying server's for a relayed call; this
     process's own for its runs (they call it there); else the public one."""
     relayed = request.headers.get(RELAYED_FOR_HEADER, "")
