@@ -4,7 +4,9 @@
 1. trivial run (`def run(): return 1`), stream false, sequential: start-to-result p50/p99,
    beside `GET /health` on the same server (issue 7, figure 1);
 2. throughput of trivial runs at concurrency 8 and 32, one account allowed 32 at once
-   (issue 7, figure 2);
+   (issue 7, figure 2), with two load generators on this same machine: wrk (C, the usual
+   server benchmark tool; every answer checked to be a closed run) and this script's httpx
+   client (Python, ~4 ms of CPU per request: it takes a visible share of the two cores);
 3. embedded vs PostgreSQL + Procrastinate with 1, 2 and 4 workers: throughput and dispatch
    latency (start request sent -> `run()` entered) p50/p99 (issue 4).
 
@@ -16,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import shutil
 import statistics
 import subprocess
 import sys
@@ -86,6 +89,25 @@ async def load(url: str, key: str, function_id: str, n: int, concurrency: int) -
         return n / (time.perf_counter() - t0), dispatch
 
 
+def wrk_load(url: str, key: str, function_id: str, concurrency: int, seconds: int = 10) -> str:
+    """Runs per second and start-to-result latency with wrk holding `concurrency` connections,
+    each starting a run as soon as its last one answered (bench/wrk_start_run.lua)."""
+    if shutil.which("wrk") is None:
+        return "wrk is not installed (scripts/setup.sh installs it): skipped"
+    script = str(Path(__file__).with_name("wrk_start_run.lua"))
+    command = ["wrk", "-t", "2", "-c", str(concurrency), "-d", f"{seconds}s", "-s", script, url, "--", key, function_id]
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    figures = dict(
+        item.split("=") for line in done.stdout.splitlines() if line.startswith("RESULT") for item in line.split()[1:]
+    )
+    rate = int(figures["requests"]) / float(figures["seconds"])
+    closed = "every one closed" if figures["not_closed"] == "0" else f"NOT CLOSED: {figures['not_closed']}"
+    return (
+        f"{rate:7.1f} runs/s   start-to-result p50 {float(figures['p50_ms']):7.1f} ms   "
+        f"p99 {float(figures['p99_ms']):7.1f} ms   ({figures['requests']} runs, {closed}) {done.stderr.strip()}"
+    )
+
+
 def embedded_figures(runs: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         # One account runs up to 32 at once (the default is 4), so concurrency 32 is not queued.
@@ -102,8 +124,9 @@ def embedded_figures(runs: int) -> None:
             print(f"run p50 / health p50 = {ratio:.1f}x")
             print("\n## 2. throughput of trivial runs (embedded)")
             for concurrency in (8, 32):
+                print(f"concurrency {concurrency:3d}, wrk:   {wrk_load(server.url, server.key, trivial, concurrency)}")
                 rate, dispatch = asyncio.run(load(server.url, server.key, probe, runs, concurrency))
-                print(f"concurrency {concurrency:3d}: {rate:7.1f} runs/s   dispatch {summary(dispatch)}")
+                print(f"concurrency {concurrency:3d}, httpx: {rate:7.1f} runs/s   dispatch {summary(dispatch)}")
         finally:
             server.stop()
 

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# Installs everything browserfn needs on a fresh Debian machine: Chromium and ffmpeg (Debian's packages),
-# a virtualenv with browserfn and its test tools. Idempotent; safe to run again.
+# Installs everything browserfn needs on a fresh Debian machine: Chromium, ffmpeg, nftables and wrk
+# (Debian's packages), a virtualenv with browserfn and its test tools. Idempotent; safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages: Chromium (sessions), ffmpeg (MP4 replays of sessions), nftables (the firewall
-# that keeps runs off this machine's ports other than the API's).
+# that keeps runs off this machine's ports other than the API's), wrk (the benchmarks' HTTP load).
 missing=()
-for pair in chromium:chromium ffmpeg:ffmpeg nft:nftables; do
+for pair in chromium:chromium ffmpeg:ffmpeg nft:nftables wrk:wrk; do
     command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
 done
 if [ ${#missing[@]} -gt 0 ]; then
