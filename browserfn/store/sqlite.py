@@ -3,8 +3,6 @@ transaction run whole on that thread, in the order the calls were made."""
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import dataclasses
 import datetime as dt
 import json
@@ -35,6 +33,7 @@ from browserfn.store.base import Store
 from browserfn.store.sqlite_automation import SQLiteAutomation
 from browserfn.store.sqlite_schema import MIGRATIONS
 from browserfn.store.sqlite_sessions import SQLiteSessions
+from browserfn.store.worker_thread import WorkerThread
 from browserfn.tokens import new_id
 
 T = TypeVar("T")
@@ -51,11 +50,11 @@ def _parameters_json(parameters: tuple[Parameter, ...]) -> str:
 class SQLiteStore(SQLiteAutomation, SQLiteSessions, Store):
     def __init__(self, path: Path) -> None:
         self._path = path
-        self._thread = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
+        self._thread = WorkerThread("sqlite")
         self._conn: sqlite3.Connection | None = None
 
     async def _call(self, fn: Callable[..., T], *args: Any) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._thread, self._transaction, fn, args)
+        return await self._thread.call(self._transaction, fn, args)
 
     def _transaction(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
         assert self._conn is not None, "store is not open"
@@ -63,7 +62,7 @@ class SQLiteStore(SQLiteAutomation, SQLiteSessions, Store):
             return fn(self._conn, *args)
 
     async def open(self) -> None:
-        await asyncio.get_running_loop().run_in_executor(self._thread, self._connect)
+        await self._thread.call(self._connect)
 
     def _connect(self) -> None:
         self._path.parent.mkdir(parents=True, exist_ok=True)
@@ -88,8 +87,8 @@ class SQLiteStore(SQLiteAutomation, SQLiteSessions, Store):
                 self._conn.close()
                 self._conn = None
 
-        await asyncio.get_running_loop().run_in_executor(self._thread, _close)
-        self._thread.shutdown(wait=True)
+        await self._thread.call(_close)
+        self._thread.stop()
 
     # -- accounts and keys ------------------------------------------------------------------------
     async def ensure_account(self, name: str) -> Account:
