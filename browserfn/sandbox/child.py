@@ -17,7 +17,6 @@ import json
 import logging
 import os
 import sys
-import tempfile
 import threading
 import traceback
 import types
@@ -192,36 +191,17 @@ def _run_script(job: dict[str, Any]) -> Any:
     return result
 
 
-def _memory_cgroup() -> isolation.MemoryCgroup | None:
-    """The run's memory cgroup, made and joined while warming (joining is the slow part). The
-    server sets its limit with the job, reads its OOM count and removes it after the run."""
-    cgroup = isolation.MemoryCgroup.create(f"browserfn-run-{os.getpid()}", isolation.DEFAULT_LIMITS["memory_bytes"])
-    if cgroup is not None:
-        try:
-            isolation.join_cgroup(str(cgroup.path), os.getpid())
-        except OSError:
-            cgroup.remove()
-            return None
-    return cgroup
-
-
-def _workdir(uid: int | None) -> str:
-    """The run's private working directory (its HOME and TMPDIR), owned by the run's uid."""
-    path = tempfile.mkdtemp(prefix="browserfn-run-")
-    if uid is not None:
-        isolation.prepare_workdir(path, uid)
-    return path
-
-
 def _confine() -> dict[str, Any]:
     """Confine this process before it reads the job (see isolation.py); the uid, the cgroup and
     the mount namespace only as root. Returns the `ready` message."""
     forkserver = os.getppid()
     os.setsid()
     proctree.become_subreaper()  # what the script starts stays below it while it runs
-    cgroup = _memory_cgroup()
+    # The run's memory cgroup; the server changes its limit if the job's differs, reads its OOM
+    # count and removes it after the run.
+    cgroup = isolation.join_new_memory_cgroup(f"browserfn-run-{os.getpid()}", isolation.DEFAULT_LIMITS["memory_bytes"])
     uid = isolation.run_uid(os.getpid()) if isolation.can_drop_privileges() else None
-    workdir = _workdir(uid)
+    workdir = isolation.make_workdir(uid)
     if uid is not None:
         isolation.private_mounts()
     isolation.forbid_new_privileges()
@@ -231,7 +211,7 @@ def _confine() -> dict[str, Any]:
     if os.getppid() != forkserver:
         raise RuntimeError("the fork server is gone")
     os.chdir(workdir)
-    return protocol.ready(workdir, str(cgroup.path) if cgroup else None)
+    return protocol.ready(workdir, cgroup)
 
 
 def _read_job(fd: int) -> dict[str, Any] | None:

@@ -22,6 +22,7 @@ import os
 import resource
 import signal
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -65,6 +66,8 @@ def warm_up() -> None:
     """Work out once, in the fork server, what every run's process would otherwise redo."""
     _libc()
     _mount_covers()
+    _memory_parent()
+    tempfile.gettempdir()
 
 
 # -- memory cgroup (created and joined by the run's process, limited and removed by the server) ---
@@ -83,6 +86,17 @@ def _own_cgroup(controller: str) -> tuple[Path, str] | None:
                     if controller in _read(found / "cgroup.subtree_control").split() and os.access(found, os.W_OK):
                         return found, "v2"
     return None
+
+
+@functools.cache
+def _memory_parent() -> tuple[str, str] | None:
+    """(this process's memory cgroup directory, "v1" | "v2") if it is writable. Worked out once:
+    the fork server's is the parent of every run's."""
+    found = _own_cgroup("memory")
+    return (str(found[0]), found[1]) if found is not None else None
+
+
+_V1_LIMIT_FILES = ("memory.limit_in_bytes", "memory.memsw.limit_in_bytes")
 
 
 def _read(path: Path) -> str:
@@ -104,21 +118,6 @@ class MemoryCgroup:
         """The cgroup a run's process made, from its path."""
         return cls(Path(path), "v1" if Path(path).is_relative_to(_CGROUP_ROOT / "memory") else "v2")
 
-    @classmethod
-    def create(cls, name: str, limit_bytes: int) -> MemoryCgroup | None:
-        """None where no memory cgroup is writable (the child then falls back to RLIMIT_DATA)."""
-        parent = _own_cgroup("memory")
-        if parent is None:
-            return None
-        cgroup = cls(parent[0] / name, parent[1])
-        try:
-            cgroup.path.mkdir(exist_ok=True)
-            cgroup.set_limit(limit_bytes)
-        except OSError:
-            cgroup.remove()
-            return None
-        return cgroup
-
     def set_limit(self, limit_bytes: int) -> None:
         if self.version == "v2":
             (self.path / "memory.max").write_text(str(limit_bytes))
@@ -126,9 +125,9 @@ class MemoryCgroup:
                 (self.path / "memory.swap.max").write_text("0")
         else:
             # memsw (memory + swap) must stay >= the memory limit: order the writes accordingly.
-            memsw = self.path / "memory.memsw.limit_in_bytes"
-            current = int(_read(self.path / "memory.limit_in_bytes").strip() or 0)
-            files = [self.path / "memory.limit_in_bytes", memsw]
+            files = [self.path / name for name in _V1_LIMIT_FILES]
+            current = int(_read(files[0]).strip() or 0)
+            memsw = files[1]
             for file in files if limit_bytes <= current else reversed(files):
                 with contextlib.suppress(OSError) if file == memsw else contextlib.nullcontext():
                     file.write_text(str(limit_bytes))
@@ -156,11 +155,11 @@ class MemoryCgroup:
 def sweep_stale_cgroups() -> int:
     """Remove the cgroups of run processes that died without their server removing them (a
     killed server). Returns how many were removed."""
-    parent = _own_cgroup("memory")
+    parent = _memory_parent()
     removed = 0
     if parent is None:
         return 0
-    for path in parent[0].glob("browserfn-run-*"):
+    for path in Path(parent[0]).glob("browserfn-run-*"):
         pid = path.name.rsplit("-", 1)[-1]
         if pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
             with contextlib.suppress(OSError):
@@ -170,10 +169,38 @@ def sweep_stale_cgroups() -> int:
 
 
 # -- the child's side -----------------------------------------------------------------------------
-def join_cgroup(path: str, pid: int) -> None:
-    """Move `pid` into the cgroup (slow in cgroup v1, ~10 ms: done while warming, not per run)."""
-    with open(os.path.join(path, "cgroup.procs"), "w") as f:
-        f.write(str(pid))
+def join_new_memory_cgroup(name: str, limit_bytes: int) -> str | None:
+    """Make the memory cgroup `name` under this process's, limited to `limit_bytes`, and move
+    this process into it; its path, or None where no memory cgroup is writable (RLIMIT_DATA is
+    used then). Plain os calls: every run's process does this, and touching less of the fork
+    server's memory copies fewer pages."""
+    parent = _memory_parent()
+    if parent is None:
+        return None
+    directory, version = parent
+    path = os.path.join(directory, name)
+    # A new cgroup has no limit: memory first, then memory + swap (which must stay >= memory).
+    limit, swap = ("memory.max", "memory.swap.max") if version == "v2" else _V1_LIMIT_FILES
+    try:
+        with contextlib.suppress(FileExistsError):  # left by a dead process that had our pid
+            os.mkdir(path)
+        _write(os.path.join(path, limit), limit_bytes)
+        with contextlib.suppress(OSError):  # no swap accounting on this machine
+            _write(os.path.join(path, swap), 0 if version == "v2" else limit_bytes)
+        _write(os.path.join(path, "cgroup.procs"), os.getpid())
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.rmdir(path)
+        return None
+    return path
+
+
+def _write(path: str, value: int) -> None:
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        os.write(fd, str(value).encode())
+    finally:
+        os.close(fd)
 
 
 def set_oom_score_adj(value: int) -> None:
@@ -266,6 +293,10 @@ def die_with_parent() -> None:
     _libc().prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
-def prepare_workdir(path: str, uid: int) -> None:
-    os.chown(path, uid, uid)
-    os.chmod(path, 0o700)
+def make_workdir(uid: int | None) -> str:
+    """The run's private working directory (its HOME and TMPDIR), mode 0700, owned by `uid`."""
+    path = os.path.join(tempfile.gettempdir(), f"browserfn-run-{os.getpid()}-{os.urandom(4).hex()}")
+    os.mkdir(path, 0o700)
+    if uid is not None:
+        os.chown(path, uid, uid)
+    return path
