@@ -116,6 +116,7 @@ def test_an_exception_fails_the_run_with_its_traceback(api: httpx.Client) -> Non
     assert result.startswith("Traceback (most recent call last):\n"), result
     assert result.rstrip().endswith("ValueError: bad n: 3"), result
     assert "in helper" in result and "in run" in result
+    assert 'raise ValueError(f"bad n: {n}")' in result  # the script's own lines are shown
     run = get_run(api, fid, response["function_run_id"])
     assert (run["status"], run["state"], run["result"], run["reason"]) == (
         "failed",
