@@ -28,13 +28,13 @@ def _nft(script: str) -> subprocess.CompletedProcess[str]:
 def _install(declarations: str, comment: str, rules: str) -> str | None:
     """Declare the table, its output chain and `declarations` (sets, elements: idempotent, and
     servers on one machine share them), then add `rules` unless the chain already has a rule
-    with `comment`. None when done, else what nftables said."""
+    with `comment`. None when done, else what nftables said. One `nft` when the rules are there
+    (it lists the chain after applying the declarations), two when they are not."""
     chain = f"add chain inet {TABLE} output {{ type filter hook output priority 0; policy accept; }}"
-    done = _nft(f"add table inet {TABLE}\n{declarations}{chain}\n")
+    done = _nft(f"add table inet {TABLE}\n{declarations}{chain}\nlist chain inet {TABLE} output\n")
     if done.returncode != 0:
         return done.stderr.strip()
-    listed = subprocess.run(["nft", "list", "chain", "inet", TABLE, "output"], capture_output=True, text=True)
-    if comment not in listed.stdout:
+    if comment not in done.stdout:
         done = _nft(rules)
         if done.returncode != 0:
             return done.stderr.strip()
@@ -79,18 +79,17 @@ def guard_devtools_port(port: int) -> bool:
         f"add set inet {TABLE} devtools_ports {{ type inet_service; }}\n"
         f"add set inet {TABLE} api_ports {{ type inet_service; }}\n"
         f"add element inet {TABLE} devtools_ports {{ {port} }}\n"
+        # Free right now, so no API server listens there: in `api_ports` it is a killed server's
+        # stale entry, which the rule would skip. (Added first: deleting an absent element fails.)
+        f"add element inet {TABLE} api_ports {{ {port} }}\n"
+        f"delete element inet {TABLE} api_ports {{ {port} }}\n"
     )
     rule = (
         f"add rule inet {TABLE} output meta skuid != {os.geteuid()} fib daddr type local "
         f"tcp dport @devtools_ports tcp dport != @api_ports "
         f'reject with tcp reset comment "{_DEVTOOLS_COMMENT}"\n'
     )
-    if _install(declarations, _DEVTOOLS_COMMENT, rule) is not None:
-        return False
-    # Free right now, so no API server listens there: in `api_ports` it is a killed server's
-    # stale entry, which the rule would skip.
-    _nft(f"delete element inet {TABLE} api_ports {{ {port} }}\n")
-    return True
+    return _install(declarations, _DEVTOOLS_COMMENT, rule) is None
 
 
 def release_devtools_port(port: int) -> None:

@@ -19,6 +19,7 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import sync_playwright
 
 from browserfn.browser.chromium import processes_with_env
+from browserfn.sandbox import firewall
 from tests.browser.conftest import browsers_of, wait_until_gone
 from tests.browser.site import LocalSite
 from tests.live_server import LiveServer
@@ -192,3 +193,23 @@ def test_only_the_server_can_reach_a_browsers_devtools_port(browser_server: Live
             browser.close()
     finally:
         bapi.delete(f"/sessions/{session['session_id']}/stop")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the DevTools guard needs root and nftables")
+def test_a_guarded_port_that_a_killed_server_left_as_an_api_port_is_refused_to_other_users() -> None:
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        port = listener.getsockname()[1]
+        # A server killed outright left this port in the API ports the guard lets through...
+        table = f"inet {firewall.TABLE}"
+        stale = f"add table {table}\nadd set {table} api_ports {{ type inet_service; }}\n"
+        assert firewall._nft(f"{stale}add element {table} api_ports {{ {port} }}\n").returncode == 0
+        try:
+            assert firewall.guard_devtools_port(port)
+            listener.listen()
+            # ...yet once guarded, only this uid reaches it.
+            assert _connects_as(None, port)
+            assert not _connects_as(65534, port)
+        finally:
+            firewall.release_devtools_port(port)
+        assert _connects_as(65534, port), "a released port is an ordinary one again"
