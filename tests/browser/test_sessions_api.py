@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 from notte_core.types import ExecutionResultResponse, SessionDebugResponse, SessionResponse
+from playwright.sync_api import sync_playwright
 
 from tests.browser.site import LocalSite
 
@@ -177,3 +178,16 @@ def test_sessions_of_other_accounts_are_not_found(bapi: httpx.Client, browser_se
             assert other.get("/sessions").json()["items"] == []
     finally:
         bapi.delete(f"/sessions/{sid}/stop")
+
+
+def test_a_sessions_browser_holds_its_one_page_and_no_hidden_browser_ui(bapi: httpx.Client) -> None:
+    session = bapi.post("/sessions/start", json={}).json()
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.connect_over_cdp(session["cdp_url"])
+            targets = browser.new_browser_cdp_session().send("Target.getTargets")["targetInfos"]
+            browser.close()
+        # No omnibox popup loaded for a window no one sees (a renderer's work at every launch).
+        assert [(target["type"], target["url"]) for target in targets] == [("page", "about:blank")]
+    finally:
+        bapi.delete(f"/sessions/{session['session_id']}/stop")
