@@ -135,7 +135,8 @@ class ChromiumProcess:
 
     async def kill(self) -> None:
         """Kill the browser and every process it started, reap it, and delete its profile."""
-        kill_tree(self.process.pid)
+        # In a thread: it waits for the tree to die, which would hold up every other request.
+        await asyncio.to_thread(kill_tree, self.process.pid)
         with contextlib.suppress(ProcessLookupError):
             await asyncio.wait_for(self.process.wait(), 5.0)
         await asyncio.to_thread(firewall.release_devtools_port, self.port)
