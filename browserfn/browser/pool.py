@@ -44,7 +44,7 @@ class BrowserPool:
         self._size = size
         self._launch_timeout_s = launch_timeout_s
         self._ready: list[PooledBrowser] = []
-        self._refilling: asyncio.Task[None] | None = None
+        self._launching: set[asyncio.Task[None]] = set()  #: one launch per missing browser
         self._driver: asyncio.Task[Any] | None = None
         self._closed = False
         self._filled = asyncio.Event()  #: set when a launched browser joins the pool
@@ -93,7 +93,7 @@ class BrowserPool:
                     if candidate.alive:
                         return candidate
                     await candidate.close()
-                if self._refilling is None or self._refilling.done():
+                if not self._launching:
                     return await self.launch()
                 self._filled.clear()
                 try:
@@ -104,36 +104,35 @@ class BrowserPool:
             self._refill()
 
     def _refill(self) -> None:
-        if self._closed or self._size <= 0 or (self._refilling and not self._refilling.done()):
-            return
-        self._refilling = asyncio.create_task(self._fill())
+        """Start a launch for each browser the pool is missing, as soon as it is missing."""
+        while not self._closed and len(self._ready) + len(self._launching) < self._size:
+            task = asyncio.create_task(self._add_one())
+            self._launching.add(task)
+            task.add_done_callback(self._launched)
 
-    async def _fill(self) -> None:
-        """Launch every missing browser at once (a launch mostly waits on Chromium's start-up)."""
-        while not self._closed and len(self._ready) < self._size:
-            missing = self._size - len(self._ready)
-            results = await asyncio.gather(*(self._add_one() for _ in range(missing)), return_exceptions=True)
-            if any(isinstance(result, Exception) for result in results):
-                await asyncio.sleep(1.0)
+    def _launched(self, task: asyncio.Task[None]) -> None:
+        self._launching.discard(task)
+        self._refill()  # a failed launch is tried again (after its second of waiting)
 
     async def _add_one(self) -> None:
+        """Launch one browser into the pool; after a failure, wait a second, then launch again."""
         try:
             launched = await self.launch()
         except Exception:
             log.exception("could not launch a pooled browser")
-            raise
-        if self._closed:
-            await launched.close()
-            return
-        self._ready.append(launched)
-        self._filled.set()
+            await asyncio.sleep(1.0)
+        else:
+            if self._closed:
+                await launched.close()
+                return
+            self._ready.append(launched)
+            self._filled.set()
 
     async def close(self) -> None:
         self._closed = True
-        if self._refilling is not None:
-            self._refilling.cancel()
-            with contextlib.suppress(BaseException):
-                await self._refilling
+        for task in list(self._launching):
+            task.cancel()
+        await asyncio.gather(*self._launching, return_exceptions=True)
         ready, self._ready = self._ready, []
         await asyncio.gather(*(browser.close() for browser in ready))
         if self._driver is not None:
