@@ -224,7 +224,7 @@ def _confine() -> dict[str, Any]:
     proctree.become_subreaper()  # what the script starts stays below it while it runs
     # The run's memory cgroup; the server changes its limit if the job's differs, reads its OOM
     # count and removes it after the run.
-    cgroup = isolation.join_new_memory_cgroup(f"browserfn-run-{os.getpid()}", isolation.DEFAULT_LIMITS["memory_bytes"])
+    cgroup = isolation.join_new_memory_cgroup(isolation.DEFAULT_LIMITS["memory_bytes"])
     uid = isolation.run_uid(os.getpid()) if isolation.can_drop_privileges() else None
     workdir = isolation.make_workdir(uid)
     if uid is not None:

@@ -48,6 +48,8 @@ _MS_BIND = 0x1000
 _PR_SET_NO_NEW_PRIVS = 38
 _PR_SET_PDEATHSIG = 1
 _CGROUP_ROOT = Path("/sys/fs/cgroup")
+#: A run's memory cgroup is this, its process's pid, "-" and a random part.
+RUN_CGROUP_PREFIX = "browserfn-run-"
 
 
 def run_uid(pid: int) -> int:
@@ -159,8 +161,8 @@ def sweep_stale_cgroups() -> int:
     removed = 0
     if parent is None:
         return 0
-    for path in Path(parent[0]).glob("browserfn-run-*"):
-        pid = path.name.rsplit("-", 1)[-1]
+    for path in Path(parent[0]).glob(f"{RUN_CGROUP_PREFIX}*"):
+        pid = path.name.removeprefix(RUN_CGROUP_PREFIX).split("-")[0]
         if pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
             with contextlib.suppress(OSError):
                 path.rmdir()
@@ -169,21 +171,22 @@ def sweep_stale_cgroups() -> int:
 
 
 # -- the child's side -----------------------------------------------------------------------------
-def join_new_memory_cgroup(name: str, limit_bytes: int) -> str | None:
-    """Make the memory cgroup `name` under this process's, limited to `limit_bytes`, and move
-    this process into it; its path, or None where no memory cgroup is writable (RLIMIT_DATA is
-    used then). Plain os calls: every run's process does this, and touching less of the fork
-    server's memory copies fewer pages."""
+def join_new_memory_cgroup(limit_bytes: int) -> str | None:
+    """Make a new memory cgroup under this process's, limited to `limit_bytes`, and move this
+    process into it; its path, or None where no memory cgroup is writable (RLIMIT_DATA is used
+    then). Plain os calls: every run's process does this, and touching less of the fork server's
+    memory copies fewer pages. The name holds the pid (see sweep_stale_cgroups) and a random
+    part: a cgroup outlives its process until the server removes it, and a new process may
+    get the same pid meanwhile."""
     parent = _memory_parent()
     if parent is None:
         return None
     directory, version = parent
-    path = os.path.join(directory, name)
+    path = os.path.join(directory, f"{RUN_CGROUP_PREFIX}{os.getpid()}-{os.urandom(4).hex()}")
     # A new cgroup has no limit: memory first, then memory + swap (which must stay >= memory).
     limit, swap = ("memory.max", "memory.swap.max") if version == "v2" else _V1_LIMIT_FILES
     try:
-        with contextlib.suppress(FileExistsError):  # left by a dead process that had our pid
-            os.mkdir(path)
+        os.mkdir(path)
         _write(os.path.join(path, limit), limit_bytes)
         with contextlib.suppress(OSError):  # no swap accounting on this machine
             _write(os.path.join(path, swap), 0 if version == "v2" else limit_bytes)

@@ -76,13 +76,14 @@ class RunProcess:
     def __init__(
         self,
         pid: int,
+        pidfd: int,
         job: asyncio.StreamWriter,
         events: asyncio.StreamReader,
         output: asyncio.StreamReader,
         exited: asyncio.Future[int],
     ) -> None:
         self.pid = pid
-        self._pidfd = os.pidfd_open(pid)  # signals reach this process, never a reuse of its pid
+        self._pidfd = pidfd  # signals reach this process, never a reuse of its pid
         self._job = job
         self._events = events
         self._output = output
@@ -101,12 +102,18 @@ class RunProcess:
         cls, pid: int, job_fd: int, events_fd: int, output_fd: int, exited: asyncio.Future[int]
     ) -> RunProcess:
         """The process the fork server just forked, with our ends of its pipes; once it is ready."""
+        try:
+            pidfd = os.pidfd_open(pid)
+        except ProcessLookupError:
+            for fd in (job_fd, events_fd, output_fd):
+                os.close(fd)
+            raise RuntimeError("the run process died as it started") from None
         loop = asyncio.get_running_loop()
         transport, protocol = await loop.connect_write_pipe(
             asyncio.streams.FlowControlMixin, os.fdopen(job_fd, "wb", buffering=0)
         )
         job = asyncio.StreamWriter(transport, protocol, None, loop)
-        process = cls(pid, job, await _pipe_reader(events_fd), await _pipe_reader(output_fd), exited)
+        process = cls(pid, pidfd, job, await _pipe_reader(events_fd), await _pipe_reader(output_fd), exited)
         line = await process._events.readline()
         ready = json.loads(line) if line else None
         if ready is None or ready.get("type") != "ready":
@@ -419,7 +426,9 @@ class ForkServer:
         for line in lines:
             kind, *numbers = line.split()
             if kind == b"P":
-                self._forks.popleft().set_result(int(numbers[0]))
+                forked = self._forks.popleft()
+                if not forked.done():  # (a cancelled request: its process ends on its closed job pipe)
+                    forked.set_result(int(numbers[0]))
             elif kind == b"E":
                 self._exit_of(int(numbers[0])).set_result(int(numbers[1]))
                 del self._exits[int(numbers[0])]
@@ -462,6 +471,8 @@ class ForkServer:
             for fd in (job_r, events_w, output_w):
                 os.close(fd)
         if pid == 0:
+            for fd in (job_w, events_r, output_r):
+                os.close(fd)
             raise RuntimeError("the fork server refused the request")
         return await RunProcess.connect(pid, job_w, events_r, output_r, self._exit_of(pid))
 
