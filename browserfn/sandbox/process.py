@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import functools
 import json
 import os
 import shutil
@@ -77,14 +76,14 @@ class RunProcess:
         self,
         pid: int,
         pidfd: int,
-        job: asyncio.StreamWriter,
+        job_fd: int,
         events: asyncio.StreamReader,
         output: asyncio.StreamReader,
         exited: asyncio.Future[int],
     ) -> None:
         self.pid = pid
         self._pidfd = pidfd  # signals reach this process, never a reuse of its pid
-        self._job = job
+        self._job_fd: int | None = job_fd
         self._events = events
         self._output = output
         self._exited = exited
@@ -108,12 +107,7 @@ class RunProcess:
             for fd in (job_fd, events_fd, output_fd):
                 os.close(fd)
             raise RuntimeError("the run process died as it started") from None
-        loop = asyncio.get_running_loop()
-        transport, protocol = await loop.connect_write_pipe(
-            asyncio.streams.FlowControlMixin, os.fdopen(job_fd, "wb", buffering=0)
-        )
-        job = asyncio.StreamWriter(transport, protocol, None, loop)
-        process = cls(pid, pidfd, job, await _pipe_reader(events_fd), await _pipe_reader(output_fd), exited)
+        process = cls(pid, pidfd, job_fd, _pipe_reader(events_fd), _pipe_reader(output_fd), exited)
         line = await process._events.readline()
         ready = json.loads(line) if line else None
         if ready is None or ready.get("type") != "ready":
@@ -134,9 +128,9 @@ class RunProcess:
                 isolation.MemoryCgroup.at(self.cgroup).set_limit(self._limits["memory_bytes"])
             except OSError:
                 options["memory_by_cgroup"] = False
-        self._job.write(json.dumps(job).encode())
-        await self._job.drain()
-        self._job.close()
+        job_fd, self._job_fd = self._job_fd, None
+        assert job_fd is not None, "a run process takes one job"
+        await asyncio.to_thread(_hand_job, job_fd, json.dumps(job).encode())
 
     async def batches(self) -> AsyncIterator[list[dict[str, Any]]]:
         """Every message of the run, in order, in batches of what has arrived meanwhile, until
@@ -250,7 +244,8 @@ class RunProcess:
         the rmdir takes ~10 ms of waiting in the kernel: a thread waits, not the event loop.)"""
         await self._exited
         os.close(self._pidfd)
-        self._job.close()
+        if self._job_fd is not None:  # it never got a job
+            os.close(self._job_fd)
         await asyncio.to_thread(_remove, self.workdir, self.cgroup)
 
 
@@ -270,6 +265,19 @@ class _LineSplitter:
         return [rest.decode("utf-8", "replace")] if rest else []
 
 
+def _hand_job(fd: int, data: bytes) -> None:
+    """Write the whole job to the run's job pipe, then close it (the process reads to the end).
+    A plain blocking write in a thread, not an event-loop pipe transport: under uvloop, which
+    uvicorn picks, a write-pipe transport closed its fd twice, and the second close hit whatever
+    another thread had opened with that number in between (seen as EBADF in a workdir's rmtree,
+    and failed runs)."""
+    try:
+        while data:
+            data = data[os.write(fd, data) :]
+    finally:
+        os.close(fd)
+
+
 def _remove(workdir: str, cgroup: str | None) -> None:
     if workdir:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -277,16 +285,30 @@ def _remove(workdir: str, cgroup: str | None) -> None:
         isolation.MemoryCgroup.at(cgroup).remove()
 
 
-def _same(reader_protocol: asyncio.StreamReaderProtocol) -> asyncio.StreamReaderProtocol:
-    return reader_protocol
-
-
-async def _pipe_reader(fd: int) -> asyncio.StreamReader:
+def _pipe_reader(fd: int) -> asyncio.StreamReader:
+    """A StreamReader fed from the pipe `fd` through the loop's add_reader; the fd is closed
+    here, once, at its end. Not connect_read_pipe: under uvloop (which uvicorn picks) a pipe
+    transport's fd was closed twice, by libuv and by the file object, and the second close hit
+    whatever had been opened with that number in between."""
+    loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader(limit=MAX_MESSAGE_BYTES)
-    reader_protocol = asyncio.StreamReaderProtocol(reader)
-    await asyncio.get_running_loop().connect_read_pipe(
-        functools.partial(_same, reader_protocol), os.fdopen(fd, "rb", 0)
-    )
+    os.set_blocking(fd, False)
+
+    def readable() -> None:
+        try:
+            data = os.read(fd, 65536)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if data:
+            reader.feed_data(data)
+            return
+        loop.remove_reader(fd)
+        os.close(fd)
+        reader.feed_eof()
+
+    loop.add_reader(fd, readable)
     return reader
 
 
