@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import os
 import shutil
 import signal
@@ -27,7 +26,7 @@ from typing import Any
 
 import httpx
 
-from browserfn.sandbox import firewall, proctree
+from browserfn.sandbox import firewall, isolation, proctree
 
 MARKER_ENV = "BROWSERFN_DATA_DIR"
 OWNER_ENV = "BROWSERFN_BROWSER_OWNER"
@@ -54,7 +53,6 @@ DEFAULT_FLAGS = (
     "--password-store=basic",
     "--use-mock-keychain",
 )
-_PR_SET_PDEATHSIG = 1
 
 
 def session_flags(options: Mapping[str, Any]) -> tuple[str, ...]:
@@ -62,13 +60,6 @@ def session_flags(options: Mapping[str, Any]) -> tuple[str, ...]:
     sends a user agent from every page, including those a CDP client opens, and from workers."""
     user_agent = options.get("user_agent")
     return (f"--user-agent={user_agent}",) if user_agent else ()
-
-
-def _die_with_parent() -> None:
-    """Runs in the child before exec: SIGKILL it when the launching thread dies. (Only without
-    setpriv: a `preexec_fn` makes Python fork the whole server, ~15 ms on the event loop.)"""
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
 class ChromiumProcess:
@@ -121,7 +112,9 @@ class ChromiumProcess:
             stderr=asyncio.subprocess.DEVNULL,
             env=env,
             start_new_session=True,
-            preexec_fn=None if setpriv else _die_with_parent,
+            # Without setpriv, the same in the child before exec. (A `preexec_fn` makes Python fork
+            # the whole server, ~15 ms on the event loop.)
+            preexec_fn=None if setpriv else isolation.die_with_parent,
         )
         (profile_dir / "pid").write_text(str(process.pid))
         (profile_dir / "port").write_text(str(port))  # for kill_owned, should this server be killed

@@ -206,11 +206,6 @@ def _write(path: str, value: int) -> None:
         os.close(fd)
 
 
-def set_oom_score_adj(value: int) -> None:
-    with contextlib.suppress(OSError), open("/proc/self/oom_score_adj", "w") as f:
-        f.write(str(value))
-
-
 def set_limits(limits: dict[str, int], memory_by_cgroup: bool) -> None:
     """Apply rlimits (soft = hard, so the script cannot raise them back)."""
 
@@ -292,7 +287,9 @@ def forbid_new_privileges() -> None:
 
 
 def die_with_parent() -> None:
-    """SIGKILL this process when its parent (the fork server) dies. A uid change clears it."""
+    """SIGKILL this process when the thread that forked it dies (the fork server, for a run's
+    process; the server's launching thread, for a Chromium without setpriv). A uid change
+    clears it."""
     _libc().prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
