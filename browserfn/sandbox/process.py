@@ -83,6 +83,7 @@ class RunProcess:
     ) -> None:
         self.pid = pid
         self._pidfd = pidfd  # signals reach this process, never a reuse of its pid
+        self._killing: asyncio.Future[None] | None = None  #: a kill under way, which uses the pidfd
         self._job_fd: int | None = job_fd
         self._events = events
         self._output = output
@@ -98,15 +99,9 @@ class RunProcess:
 
     @classmethod
     async def connect(
-        cls, pid: int, job_fd: int, events_fd: int, output_fd: int, exited: asyncio.Future[int]
+        cls, pid: int, pidfd: int, job_fd: int, events_fd: int, output_fd: int, exited: asyncio.Future[int]
     ) -> RunProcess:
         """The process the fork server just forked, with our ends of its pipes; once it is ready."""
-        try:
-            pidfd = os.pidfd_open(pid)
-        except ProcessLookupError:
-            for fd in (job_fd, events_fd, output_fd):
-                os.close(fd)
-            raise RuntimeError("the run process died as it started") from None
         process = cls(pid, pidfd, job_fd, _pipe_reader(events_fd), _pipe_reader(output_fd), exited)
         line = await process._events.readline()
         ready = json.loads(line) if line else None
@@ -166,7 +161,7 @@ class RunProcess:
         if self._got_result and not self._over_output:
             return []
         status = await self._exited
-        limit = self._limit_message(status) if not self._got_result or self._over_output else None
+        limit = self._limit_message(status)
         ending = [] if limit is None else [protocol.log("ERROR", "browserfn", limit)]
         if limit is not None and not self._got_result:
             ending.append(protocol.result_error(limit))
@@ -232,7 +227,9 @@ class RunProcess:
     async def kill(self) -> None:
         """Kill the run's process and everything below it. Its exit is reported once all is dead."""
         if not self._exited.done():
-            await asyncio.to_thread(self._kill_tree)
+            if self._killing is None or self._killing.done():
+                self._killing = asyncio.ensure_future(asyncio.to_thread(self._kill_tree))
+            await asyncio.shield(self._killing)
 
     def _kill_tree(self) -> None:
         proctree.kill_descendants(self.pid, 2.0, reap_children=False)
@@ -243,6 +240,8 @@ class RunProcess:
         """Wait for the exit, then remove the run's working directory and cgroup. (In cgroup v1
         the rmdir takes ~10 ms of waiting in the kernel: a thread waits, not the event loop.)"""
         await self._exited
+        if self._killing is not None:  # its thread may still be signalling through the pidfd
+            await self._killing
         os.close(self._pidfd)
         if self._job_fd is not None:  # it never got a job
             os.close(self._job_fd)
@@ -485,6 +484,12 @@ class ForkServer:
             socket.send_fds(self._socket, [b"F"], [job_r, events_w, output_w])
             self._forks.append(forked)
             pid = await forked
+            if pid == 0:
+                raise RuntimeError("the fork server refused the request")
+            try:
+                pidfd = os.pidfd_open(pid)
+            except ProcessLookupError:
+                raise RuntimeError("the run process died as it started") from None
         except BaseException:
             for fd in (job_w, events_r, output_r):
                 os.close(fd)
@@ -492,11 +497,7 @@ class ForkServer:
         finally:
             for fd in (job_r, events_w, output_w):
                 os.close(fd)
-        if pid == 0:
-            for fd in (job_w, events_r, output_r):
-                os.close(fd)
-            raise RuntimeError("the fork server refused the request")
-        return await RunProcess.connect(pid, job_w, events_r, output_r, self._exit_of(pid))
+        return await RunProcess.connect(pid, pidfd, job_w, events_r, output_r, self._exit_of(pid))
 
     async def close(self) -> None:
         """Close our end: the fork server kills every run's tree and exits."""
