@@ -48,8 +48,16 @@ _MS_BIND = 0x1000
 _PR_SET_NO_NEW_PRIVS = 38
 _PR_SET_PDEATHSIG = 1
 _CGROUP_ROOT = Path("/sys/fs/cgroup")
-#: A run's memory cgroup is this, its process's pid, "-" and a random part.
-RUN_CGROUP_PREFIX = "browserfn-run-"
+#: A run's memory cgroup and working directory are named this, its process's pid, "-" and a
+#: random part (see _run_name).
+RUN_NAME_PREFIX = "browserfn-run-"
+
+
+def _run_name() -> str:
+    """A name for this run process's cgroup or directory. The pid says whose it is (the sweep of
+    stale cgroups reads it); the random part keeps it new, since a cgroup or directory outlives
+    its process until the server removes it, and a new process may get the same pid meanwhile."""
+    return f"{RUN_NAME_PREFIX}{os.getpid()}-{os.urandom(4).hex()}"
 
 
 def run_uid(pid: int) -> int:
@@ -161,8 +169,8 @@ def sweep_stale_cgroups() -> int:
     removed = 0
     if parent is None:
         return 0
-    for path in Path(parent[0]).glob(f"{RUN_CGROUP_PREFIX}*"):
-        pid = path.name.removeprefix(RUN_CGROUP_PREFIX).split("-")[0]
+    for path in Path(parent[0]).glob(f"{RUN_NAME_PREFIX}*"):
+        pid = path.name.removeprefix(RUN_NAME_PREFIX).split("-")[0]
         if pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
             with contextlib.suppress(OSError):
                 path.rmdir()
@@ -175,14 +183,12 @@ def join_new_memory_cgroup(limit_bytes: int) -> str | None:
     """Make a new memory cgroup under this process's, limited to `limit_bytes`, and move this
     process into it; its path, or None where no memory cgroup is writable (RLIMIT_DATA is used
     then). Plain os calls: every run's process does this, and touching less of the fork server's
-    memory copies fewer pages. The name holds the pid (see sweep_stale_cgroups) and a random
-    part: a cgroup outlives its process until the server removes it, and a new process may
-    get the same pid meanwhile."""
+    memory copies fewer pages."""
     parent = _memory_parent()
     if parent is None:
         return None
     directory, version = parent
-    path = os.path.join(directory, f"{RUN_CGROUP_PREFIX}{os.getpid()}-{os.urandom(4).hex()}")
+    path = os.path.join(directory, _run_name())
     # A new cgroup has no limit: memory first, then memory + swap (which must stay >= memory).
     limit, swap = ("memory.max", "memory.swap.max") if version == "v2" else _V1_LIMIT_FILES
     try:
@@ -295,7 +301,7 @@ def die_with_parent() -> None:
 
 def make_workdir(uid: int | None) -> str:
     """The run's private working directory (its HOME and TMPDIR), mode 0700, owned by `uid`."""
-    path = os.path.join(tempfile.gettempdir(), f"browserfn-run-{os.getpid()}-{os.urandom(4).hex()}")
+    path = os.path.join(tempfile.gettempdir(), _run_name())
     os.mkdir(path, 0o700)
     if uid is not None:
         os.chown(path, uid, uid)
