@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import textwrap
+from typing import Any
 
 import httpx
 
@@ -133,7 +134,7 @@ def test_variables_are_checked_against_the_signature(api: httpx.Client) -> None:
         return [name, count, ratio, flag, tags]
     """
     fid = deploy(api, code, "typed")["function_id"]
-    cases = [
+    cases: list[tuple[dict[str, Any], str]] = [
         ({}, "Missing required parameters for run function: ['name']"),
         (
             {"name": "a", "colour": "red"},

@@ -3,6 +3,8 @@ has_next/has_previous at every page boundary."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 
 from tests.api.helpers import assert_error, run_to_end, wait_for
@@ -13,10 +15,10 @@ QUICK = "def run(i: int = 0):\n    return i\n"
 SLOW = "import time\n\n\ndef run():\n    print('started')\n    time.sleep(600)\n"
 
 
-def page_of(api: httpx.Client, fid: str, **params: object) -> dict[str, object]:
+def page_of(api: httpx.Client, fid: str, **params: Any) -> dict[str, Any]:
     response = api.get(f"/functions/{fid}/runs", params={"only_active": "False", **params})
     assert response.status_code == 200, response.text
-    body: dict[str, object] = response.json()
+    body: dict[str, Any] = response.json()
     return body
 
 
@@ -45,7 +47,7 @@ def test_every_page_size_and_boundary(api: httpx.Client) -> None:
 
 def test_page_bounds_are_checked(api: httpx.Client) -> None:
     fid = deploy(api, QUICK, "quick")["function_id"]
-    cases = [
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"page": 0}, "invalid request: page: Input should be greater than or equal to 1"),
         ({"page": -3}, "invalid request: page: Input should be greater than or equal to 1"),
         (
@@ -92,7 +94,7 @@ def test_only_active_is_the_default(api: httpx.Client) -> None:
     for item in items:
         assert api.delete(f"/functions/{slow}/runs/{item['function_run_id']}").status_code == 200
     assert api.get(f"/functions/{slow}/runs").json()["items"] == []
-    states = [r["state"] for r in page_of(api, slow)["items"]]  # type: ignore[union-attr]
+    states = [r["state"] for r in page_of(api, slow)["items"]]
     assert states == ["stopped", "stopped"]
 
 
@@ -102,13 +104,13 @@ def test_only_current_token_separates_two_keys_of_one_account(server: LiveServer
         fid = deploy(first, QUICK, "quick")["function_id"]
         mine = [run_to_end(first, fid, {"i": i})["function_run_id"] for i in range(2)]
         theirs = run_to_end(second, fid, {"i": 9})["function_run_id"]
-        everything = [r["function_run_id"] for r in page_of(first, fid)["items"]]  # type: ignore[union-attr]
+        everything = [r["function_run_id"] for r in page_of(first, fid)["items"]]
         assert everything == [theirs, *mine[::-1]]
-        assert everything == [r["function_run_id"] for r in page_of(second, fid)["items"]]  # type: ignore[union-attr]
+        assert everything == [r["function_run_id"] for r in page_of(second, fid)["items"]]
         only_mine = page_of(first, fid, only_current_token="True")
-        assert [r["function_run_id"] for r in only_mine["items"]] == mine[::-1]  # type: ignore[union-attr]
+        assert [r["function_run_id"] for r in only_mine["items"]] == mine[::-1]
         only_theirs = page_of(second, fid, only_current_token="True", page_size=1)
-        assert [r["function_run_id"] for r in only_theirs["items"]] == [theirs]  # type: ignore[union-attr]
+        assert [r["function_run_id"] for r in only_theirs["items"]] == [theirs]
         assert (only_theirs["has_next"], only_theirs["has_previous"]) == (False, False)
 
 
@@ -116,8 +118,8 @@ def test_pages_stay_stable_while_new_runs_arrive(api: httpx.Client) -> None:
     fid = deploy(api, QUICK, "quick")["function_id"]
     ids = [run_to_end(api, fid, {"i": i})["function_run_id"] for i in range(4)]
     first = page_of(api, fid, page_size=2)
-    pin = first["items"][0]["seq"]  # type: ignore[index]
+    pin = first["items"][0]["seq"]
     run_to_end(api, fid, {"i": 99})
     second = page_of(api, fid, page_size=2, page=2, before=pin)
-    assert [r["function_run_id"] for r in second["items"]] == ids[:2][::-1]  # type: ignore[union-attr]
+    assert [r["function_run_id"] for r in second["items"]] == ids[:2][::-1]
     assert (second["has_next"], second["has_previous"]) == (False, True)

@@ -163,7 +163,7 @@ def test_reattach_with_last_event_id_gets_the_rest_once_and_disconnect_does_not_
     assert after == rest_events[-1:]
     # After the result there is nothing more: the stream ends at once, empty.
     for resume in ({"params": {"after": 9}}, {"headers": {"Last-Event-ID": "9"}}):
-        done = api.get(f"/functions/{fid}/runs/{run_id}/stream", timeout=10, **resume)  # type: ignore[arg-type]
+        done = api.get(f"/functions/{fid}/runs/{run_id}/stream", timeout=10, **resume)
         assert (done.status_code, done.content) == (200, b"")
     assert get_run(api, fid, run_id)["status"] == "closed"
 

@@ -151,7 +151,8 @@ def test_observe_lists_the_page_actions_and_the_llm_picks_for_instructions(
     observation = Observation.model_validate(observed.json())  # the SDK's own model
     assert len(peer.requests) == calls_before  # no LLM without instructions
     assert observation.metadata.title == "Contact" and observation.screenshot.raw.startswith(b"\xff\xd8")
-    listed = [(a.id, a.type, a.description) for a in observation.space.interaction_actions]
+    actions: list[Any] = list(observation.space.interaction_actions)
+    listed = [(a.id, a.type, a.description) for a in actions]
     assert listed == [
         ("I1", "fill", "Fill the field 'Name'"),
         ("I2", "fill", "Fill the field 'Email'"),
@@ -175,7 +176,8 @@ def test_observe_lists_the_page_actions_and_the_llm_picks_for_instructions(
     api.post(f"/sessions/{sid}/page/execute", json={"type": "goto", "url": f"{site.url}/form"})
     peer.reply('{"ids": ["I2", "B1", "Z9"]}')
     picked = api.post(f"/sessions/{sid}/page/observe", json={"instructions": "send my email address"}).json()
-    assert [a.id for a in Observation.model_validate(picked).space.interaction_actions] == ["I2", "B1"]
+    picked_actions: list[Any] = list(Observation.model_validate(picked).space.interaction_actions)
+    assert [a.id for a in picked_actions] == ["I2", "B1"]
     assert "Instructions: send my email address" in peer.requests[-1]["messages"][1]["content"]
     assert "I2: Fill the field 'Email'" in peer.requests[-1]["messages"][1]["content"]
 
