@@ -226,9 +226,8 @@ def _confine() -> dict[str, Any]:
     # count and removes it after the run.
     cgroup = isolation.join_new_memory_cgroup(isolation.DEFAULT_LIMITS["memory_bytes"])
     uid = isolation.run_uid(os.getpid()) if isolation.can_drop_privileges() else None
+    private = uid is not None and isolation.private_mounts()
     workdir = isolation.make_workdir(uid)
-    if uid is not None:
-        isolation.private_mounts()
     isolation.forbid_new_privileges()
     if uid is not None:
         isolation.drop_privileges(uid)
@@ -236,7 +235,7 @@ def _confine() -> dict[str, Any]:
     if os.getppid() != forkserver:
         raise RuntimeError("the fork server is gone")
     os.chdir(workdir)
-    return protocol.ready(workdir, cgroup)
+    return protocol.ready(workdir, cgroup, workdir_private=private)
 
 
 def _read_job(fd: int) -> dict[str, Any] | None:

@@ -6,9 +6,12 @@ What a run gets (README "Isolation" has the whole picture and the fallbacks):
   ptrace or read each other, RLIMIT_NPROC counts this run only, and the firewall (firewall.py)
   recognises run traffic by uid range. Only when the server runs as root; otherwise runs keep the
   server's uid (a development setup) and the server logs a warning.
-- a private working directory (its HOME and TMPDIR) owned by that uid, mode 0700;
-- a mount namespace in which directories the uid could not traverse anyway (root's home, where
-  the interpreter may live) are replaced by an empty tmpfs with only what Python needs bound back;
+- a mount namespace in which the temporary directory is a tmpfs of the run's own (other runs'
+  files are not even visible, and the run's go with it), and directories the uid could not
+  traverse anyway (root's home, where the interpreter may live) are replaced by an empty tmpfs
+  with only what Python needs bound back;
+- a private working directory (its HOME and TMPDIR) in that temporary directory, owned by that
+  uid, mode 0700;
 - resource limits: memory through a cgroup (v1 or v2, whichever is writable; RLIMIT_AS is not
   used: it breaks Chromium), falling back to RLIMIT_DATA; CPU seconds, processes, open files and
   file size through rlimits; no_new_privs, so setuid programs cannot raise privileges.
@@ -77,7 +80,6 @@ def warm_up() -> None:
     _libc()
     _mount_covers()
     _memory_parent()
-    tempfile.gettempdir()
 
 
 # -- memory cgroup (created and joined by the run's process, limited and removed by the server) ---
@@ -247,37 +249,50 @@ def _closed_ancestor(path: str) -> str | None:
 
 
 @functools.cache
+def _temp_dir() -> str:
+    return os.path.realpath(tempfile.gettempdir())
+
+
+@functools.cache
 def _mount_covers() -> dict[str, list[str]]:
-    """{closed directory: the needed paths below it}."""
-    covers: dict[str, list[str]] = {}
+    """{directory to cover with an empty tmpfs: the needed paths below it, bound back}: the
+    temporary directory, and the closed directories on the needed paths elsewhere."""
+    temp = _temp_dir()
+    covers: dict[str, list[str]] = {temp: []}
     for path in _needed_paths():
-        closed = _closed_ancestor(path)
-        if closed is not None:
+        if os.path.commonpath([path, temp]) == temp:
+            covers[temp].append(path)
+        elif (closed := _closed_ancestor(path)) is not None:
             covers.setdefault(closed, []).append(path)
     return covers
 
 
 def private_mounts() -> bool:
-    """A mount namespace where closed directories on the interpreter's path (say /root) become
-    an empty tmpfs with only the needed paths bound back. False where namespaces are refused."""
+    """A mount namespace where the temporary directory is a tmpfs of this run's own (its files
+    are memory, counted in its memory cgroup, and go with its process), and where closed
+    directories on the interpreter's path (say /root) become an empty tmpfs; the needed paths
+    below either are bound back. False where namespaces are refused."""
     libc = _libc()
     covers = _mount_covers()
-    if not covers:
-        return True
     if libc.unshare(_CLONE_NEWNS) != 0:
         return False
     if libc.mount(None, b"/", None, _MS_REC | _MS_PRIVATE, None) != 0:
         return False
-    for closed, paths in covers.items():
-        handles = {p: os.open(p, os.O_PATH | os.O_DIRECTORY) for p in paths}
-        if libc.mount(b"tmpfs", closed.encode(), b"tmpfs", 0, b"mode=0755,size=1m") != 0:
-            return False
-        for path, fd in handles.items():
-            os.makedirs(path, exist_ok=True)
-            ok = libc.mount(f"/proc/self/fd/{fd}".encode(), path.encode(), None, _MS_BIND | _MS_REC, None) == 0
-            os.close(fd)
-            if not ok:
+    handles = {p: os.open(p, os.O_PATH | os.O_DIRECTORY) for paths in covers.values() for p in paths}
+    try:
+        for cover, paths in covers.items():
+            temp = cover == _temp_dir()
+            options = f"mode=1777,size={DEFAULT_LIMITS['memory_bytes']}" if temp else "mode=0755,size=1m"
+            if libc.mount(b"tmpfs", cover.encode(), b"tmpfs", 0, options.encode()) != 0:
                 return False
+            for path in paths:
+                os.makedirs(path, exist_ok=True)
+                source = f"/proc/self/fd/{handles[path]}".encode()
+                if libc.mount(source, path.encode(), None, _MS_BIND | _MS_REC, None) != 0:
+                    return False
+    finally:
+        for fd in handles.values():
+            os.close(fd)
     return True
 
 
@@ -301,7 +316,7 @@ def die_with_parent() -> None:
 
 def make_workdir(uid: int | None) -> str:
     """The run's private working directory (its HOME and TMPDIR), mode 0700, owned by `uid`."""
-    path = os.path.join(tempfile.gettempdir(), _run_name())
+    path = os.path.join(_temp_dir(), _run_name())
     os.mkdir(path, 0o700)
     if uid is not None:
         os.chown(path, uid, uid)

@@ -93,8 +93,9 @@ class RunProcess:
         self._over_output = False
         self._got_result = False
         #: The run's working directory and memory cgroup, made by the process while warming:
-        #: removed once it is gone.
+        #: removed once it is gone (the directory unless it was in the run's own tmpfs).
         self.workdir = ""
+        self._workdir_shared = False
         self.cgroup: str | None = None
 
     @classmethod
@@ -110,6 +111,7 @@ class RunProcess:
             await process.wait()
             raise RuntimeError(f"run process failed to start: {ready}")
         process.workdir = ready["workdir"]
+        process._workdir_shared = not ready.get("workdir_private")
         process.cgroup = ready.get("cgroup")
         return process
 
@@ -245,7 +247,7 @@ class RunProcess:
         os.close(self._pidfd)
         if self._job_fd is not None:  # it never got a job
             os.close(self._job_fd)
-        await asyncio.to_thread(_remove, self.workdir, self.cgroup)
+        await asyncio.to_thread(_remove, self.workdir if self._workdir_shared else "", self.cgroup)
 
 
 class _LineSplitter:

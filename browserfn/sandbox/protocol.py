@@ -35,10 +35,11 @@ def result_error(error: str) -> dict[str, Any]:
     return {"type": "result", "ok": False, "error": error}
 
 
-def ready(workdir: str, cgroup: str | None = None) -> dict[str, Any]:
-    """Sent by a run's process once confined, before it reads its job: the run's private working
-    directory and its memory cgroup, which the server removes after the process exits."""
-    return {"type": "ready", "workdir": workdir, "cgroup": cgroup}
+def ready(workdir: str, cgroup: str | None = None, workdir_private: bool = False) -> dict[str, Any]:
+    """Sent by a run's process once confined, before it reads its job: the run's working
+    directory and its memory cgroup, which the server removes after the process exits (the
+    directory only if it is not in the run's own tmpfs, `workdir_private`, gone with it)."""
+    return {"type": "ready", "workdir": workdir, "cgroup": cgroup, "workdir_private": workdir_private}
 
 
 def exited(code: int | None, signal: int | None) -> dict[str, Any]:

@@ -46,8 +46,11 @@ def test_run_has_its_own_uid_home_and_environment(server: LiveServer, api: httpx
         def run():
             cwd = os.getcwd()
             mode = stat.S_IMODE(os.stat(cwd).st_mode)
+            mounts = [line.split() for line in open("/proc/self/mountinfo")]
+            tmp_types = [fields[fields.index("-") + 1] for fields in mounts if fields[4] == "/tmp"]
             return {"uid": os.getuid(), "gid": os.getgid(), "groups": os.getgroups(), "cwd_owner": os.stat(cwd).st_uid,
-                    "mode": oct(mode), "home_is_cwd": os.environ["HOME"] == cwd, "env": sorted(os.environ)}
+                    "mode": oct(mode), "home_is_cwd": os.environ["HOME"] == cwd, "env": sorted(os.environ),
+                    "cwd": cwd, "tmp_types": tmp_types}
         """,
     )
     record = run(api, function_id)
@@ -57,6 +60,10 @@ def test_run_has_its_own_uid_home_and_environment(server: LiveServer, api: httpx
     assert result["gid"] == result["uid"] == result["cwd_owner"]
     assert result["groups"] in ([], [result["gid"]])
     assert (result["mode"], result["home_is_cwd"]) == ("0o700", True)
+    # Its working directory is in a /tmp of its own (a tmpfs in its mount namespace), which the
+    # server's /tmp never held.
+    assert result["cwd"].startswith("/tmp/browserfn-run-") and result["tmp_types"][-1] == "tmpfs"
+    assert not os.path.exists(result["cwd"])
     # Only what the run needs: no server variable (the test server inherits pytest's environment).
     assert set(result["env"]) <= {
         "PATH", "LANG", "PYTHONPATH", "PYTHONDONTWRITEBYTECODE", "DISABLE_TELEMETRY", "HOME", "TMPDIR",
@@ -100,8 +107,11 @@ def test_reading_the_database_key_material_and_server_environment_is_refused(
     record = run(api, function_id, paths=targets)
     assert record["state"] == "succeeded", record
     outcome = httpx.Response(200, content=record["result"]).json()
+    # A data dir under /tmp (the tests') is not even there: a run's /tmp is a tmpfs of its own.
+    hidden = "FileNotFoundError" if server.data_dir.resolve().is_relative_to("/tmp") else "PermissionError"
     assert outcome == {
-        **{path: "PermissionError" for path in targets[:5]},
+        **{path: hidden for path in targets[:3]},
+        **{path: "PermissionError" for path in targets[3:5]},
         "/root/.ssh": "FileNotFoundError",  # root's home is an empty tmpfs in the run's mount namespace
     }
     assert os.stat(server.data_dir).st_mode & 0o777 == 0o700
@@ -151,7 +161,7 @@ def test_another_accounts_run_is_out_of_reach_through_the_api_and_the_files(
             api,
             """
             import glob, os, requests
-            def run(victim_fn: str, victim_run: str):
+            def run(victim_fn: str, victim_run: str, victim_dir: str):
                 headers = {"x-notte-api-key": os.environ["NOTTE_API_KEY"]}
                 url = os.environ["NOTTE_API_URL"]
                 api = {
@@ -159,23 +169,27 @@ def test_another_accounts_run_is_out_of_reach_through_the_api_and_the_files(
                     "runs": requests.get(f"{url}/functions/{victim_fn}/runs", headers=headers).status_code,
                     "function": requests.get(f"{url}/functions/{victim_fn}", headers=headers).status_code,
                 }
-                files = {}
-                for path in glob.glob("/tmp/browserfn-run-*"):
-                    if path == os.getcwd():
-                        continue
-                    try:
-                        os.listdir(path)
-                        files[path] = "listed"
-                    except OSError as exc:
-                        files[path] = type(exc).__name__
-                return {"api": api, "files": sorted(set(files.values()))}
+                others = [path for path in glob.glob("/tmp/browserfn-run-*") if path != os.getcwd()]
+                try:
+                    open(os.path.join(victim_dir, "private.txt")).read()
+                    victim_file = "read"
+                except OSError as exc:
+                    victim_file = type(exc).__name__
+                return {"api": api, "others": others, "victim_file": victim_file}
             """,
         )
-        record = run(api, attacker_fn, victim_fn=victim_fn, victim_run=victim_run)
+        victim_dir = victim_start.json()["result"]  # the start answer holds the value itself
+        assert victim_dir.startswith("/tmp/browserfn-run-"), victim_dir
+        record = run(api, attacker_fn, victim_fn=victim_fn, victim_run=victim_run, victim_dir=victim_dir)
         pending.join()
     assert record["state"] == "succeeded", record
     outcome = httpx.Response(200, content=record["result"]).json()
-    assert outcome == {"api": {"run": 404, "runs": 404, "function": 404}, "files": ["PermissionError"]}
+    # Each run's /tmp is a tmpfs of its own: the other run's directory is not even visible.
+    assert outcome == {
+        "api": {"run": 404, "runs": 404, "function": 404},
+        "others": [],
+        "victim_file": "FileNotFoundError",
+    }
     assert results["second"].json()["state"] == "succeeded"
 
 
@@ -224,6 +238,26 @@ def test_allocating_10_gb_is_killed_by_the_memory_limit(server: LiveServer, api:
     record = run(api, function_id, timeout_s=120)
     assert record["state"] == "failed"
     assert "memory limit of 2048 MiB" in record["result"] or "MemoryError" in record["result"], record["result"]
+    assert_healthy(server, api)
+
+
+def test_files_in_the_runs_tmp_count_against_its_memory_limit(server: LiveServer, api: httpx.Client) -> None:
+    function_id = deploy(
+        api,
+        """
+        import os
+        def run():
+            chunk = b"x" * 2**20
+            for n in range(3):  # 3 GiB in files of 1 GiB (RLIMIT_FSIZE), over the 2 GiB limit
+                with open(os.path.join(os.environ["TMPDIR"], f"big{n}"), "wb") as f:
+                    for _ in range(1024):
+                        f.write(chunk)
+            return "written"
+        """,
+    )
+    record = run(api, function_id, timeout_s=120)
+    assert record["state"] == "failed", record
+    assert record["result"] == "MemoryError: the run exceeded its memory limit of 2048 MiB and was killed", record
     assert_healthy(server, api)
 
 
