@@ -30,6 +30,7 @@ import signal
 import socket
 import sys
 import time
+from typing import Any
 
 from browserfn.sandbox import child, hugepages, isolation, proctree
 
@@ -50,6 +51,7 @@ def warm_up() -> None:
         with contextlib.suppress(Exception):  # a missing optional module only costs warmth
             importlib.import_module(name)
     _skip_sdk_version_check()
+    _share_sdk_tls_context()
     isolation.warm_up()
     child.install_capture()
     gc.freeze()
@@ -63,6 +65,25 @@ def _skip_sdk_version_check() -> None:
     base = sys.modules.get("notte_sdk.endpoints.base")
     if base is not None and hasattr(base, "_version_check_performed"):
         setattr(base, "_version_check_performed", True)  # noqa: B010 - a module global, by name
+
+
+def _share_sdk_tls_context() -> None:
+    """notte_sdk builds a TLS context for each client it opens (a run's first session), parsing
+    certifi's CA bundle: ~50 ms of every such run, even against a plain-HTTP server. Build the
+    default one once, here; a run whose environment names a CA bundle of its own
+    (REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE: read when the client is made) still gets that one."""
+    transport = sys.modules.get("notte_sdk._transport")
+    build = getattr(transport, "_ssl_context", None)
+    if transport is None or build is None:
+        return
+    default = build()
+
+    def shared() -> Any:
+        if os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE"):
+            return build()
+        return default
+
+    setattr(transport, "_ssl_context", shared)  # noqa: B010 - a module global, by name
 
 
 class _Runs:
