@@ -45,6 +45,7 @@ class BrowserPool:
         self._launch_timeout_s = launch_timeout_s
         self._ready: list[PooledBrowser] = []
         self._launching: set[asyncio.Task[None]] = set()  #: one launch per missing browser
+        self._in_background: set[ChromiumProcess] = set()  #: launches at the lowest priority, not yet up
         self._driver: asyncio.Task[Any] | None = None
         self._closed = False
         self._filled = asyncio.Event()  #: set when a launched browser joins the pool
@@ -64,20 +65,27 @@ class BrowserPool:
 
         return await async_playwright().start()
 
-    async def launch(self, extra_flags: tuple[str, ...] = ()) -> PooledBrowser:
-        """A new browser, launched now (the pool's own path, the fallback when it is empty, and the
-        way to a browser with flags of its own)."""
+    async def launch(self, extra_flags: tuple[str, ...] = (), background: bool = False) -> PooledBrowser:
+        """A new browser, launched now (the pool's own path, in the `background`; the fallback
+        when it is empty; and the way to a browser with flags of its own)."""
         if self._driver is None:
             raise RuntimeError("the browser pool is not started")
         playwright = await asyncio.shield(self._driver)
         chromium = await ChromiumProcess.launch(
-            self._executable, self._browsers_dir, self._launch_timeout_s, extra_flags
+            self._executable,
+            self._browsers_dir,
+            self._launch_timeout_s,
+            extra_flags,
+            background,
+            spawned=self._in_background.add if background else lambda _: None,
         )
         try:
             browser = await playwright.chromium.connect_over_cdp(chromium.ws_url)
         except BaseException:
             await chromium.kill()
             raise
+        finally:
+            self._in_background.discard(chromium)
         return PooledBrowser(chromium, browser)
 
     async def acquire(self, extra_flags: tuple[str, ...] = ()) -> PooledBrowser:
@@ -91,11 +99,16 @@ class BrowserPool:
                 while self._ready:
                     candidate = self._ready.pop(0)
                     if candidate.alive:
+                        await asyncio.to_thread(candidate.chromium.foreground)
                         return candidate
                     await candidate.close()
                 if not self._launching:
                     return await self.launch()
-                self._filled.clear()
+                self._filled.clear()  # (before any wait: a launch may end during the next one)
+                # Someone waits for the launches now: none stays in the background.
+                waited_for = list(self._in_background)
+                self._in_background.clear()
+                await asyncio.gather(*(asyncio.to_thread(c.foreground) for c in waited_for))
                 try:
                     await asyncio.wait_for(self._filled.wait(), self._launch_timeout_s)
                 except TimeoutError:
@@ -104,9 +117,11 @@ class BrowserPool:
             self._refill()
 
     def _refill(self) -> None:
-        """Start a launch for each browser the pool is missing, as soon as it is missing."""
+        """Start a launch for each browser the pool is missing, as soon as it is missing. While a
+        ready browser is left for the next session, nobody waits for the launch: it runs in the
+        background, at the lowest CPU priority, so that it does not slow the sessions at work."""
         while not self._closed and len(self._ready) + len(self._launching) < self._size:
-            task = asyncio.create_task(self._add_one())
+            task = asyncio.create_task(self._add_one(background=bool(self._ready)))
             self._launching.add(task)
             task.add_done_callback(self._launched)
 
@@ -114,10 +129,10 @@ class BrowserPool:
         self._launching.discard(task)
         self._refill()  # a failed launch is tried again (after its second of waiting)
 
-    async def _add_one(self) -> None:
+    async def _add_one(self, background: bool) -> None:
         """Launch one browser into the pool; after a failure, wait a second, then launch again."""
         try:
-            launched = await self.launch()
+            launched = await self.launch(background=background)
         except Exception:
             log.exception("could not launch a pooled browser")
             await asyncio.sleep(1.0)
