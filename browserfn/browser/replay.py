@@ -27,6 +27,10 @@ VIDEO_FPS = 5
 ENCODE_TIMEOUT_S = 120.0
 #: How long a replay link stays valid.
 LINK_TTL_S = 3600
+#: The frame an action asks for waits until its session has had no call for this long (or until
+#: the next action, or the close, which takes a last frame): taken at once, the screenshot held
+#: the page's renderer (~50 ms here) while the script's next call wanted it.
+QUIET_S = 0.1
 
 
 def find_ffmpeg(setting: str) -> str | None:
@@ -54,11 +58,17 @@ class Recorder:
         self._lock = asyncio.Lock()
         self._ticker: asyncio.Task[None] | None = None
         self._pending: set[asyncio.Task[None]] = set()
+        self._now = asyncio.Event()  #: set by `settle`: the pending frame is wanted now
+        self._quiet_s: Callable[[], float] = lambda: QUIET_S  #: seconds the session has had no call
         self._duration_ms: int | None = None  #: set when capture stops
 
-    def start(self, current_page: Callable[[], Any]) -> None:
-        """Begin periodic capture of whatever `current_page()` returns (None: no frame)."""
+    def start(self, current_page: Callable[[], Any], quiet_s: Callable[[], float] | None = None) -> None:
+        """Begin periodic capture of whatever `current_page()` returns (None: no frame).
+        `quiet_s()`: how long the session has had no call (0 while one runs); without it, frames
+        asked for after actions are taken at once."""
         self.directory.mkdir(parents=True, exist_ok=True)
+        if quiet_s is not None:
+            self._quiet_s = quiet_s
         if self._interval_s > 0:
             self._ticker = asyncio.create_task(self._tick(current_page))
 
@@ -68,17 +78,27 @@ class Recorder:
             await self.capture(current_page())
 
     def capture_soon(self, page: Any | None) -> None:
-        """Capture in the background, so an action's answer does not wait for its screenshot; while
-        one is pending, another adds nothing (frames would lag behind the page). The next action
-        waits for it (`settle`), so each action's frame shows the page that action left."""
+        """Capture in the background once the session is quiet, so neither an action's answer nor
+        the calls right after it wait for its screenshot; while one is pending, another adds
+        nothing (frames would lag behind the page). The next action has it taken first
+        (`settle`), so each action's frame shows the page that action left."""
         if self._pending:
             return
-        task = asyncio.create_task(self.capture(page))
+        self._now.clear()
+        task = asyncio.create_task(self._capture_when_quiet(page))
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
 
+    async def _capture_when_quiet(self, page: Any | None) -> None:
+        while not self._now.is_set() and (quiet := self._quiet_s()) < QUIET_S:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._now.wait(), QUIET_S - quiet)
+        await self.capture(page)
+
     async def settle(self) -> None:
-        """Wait for the frame an earlier action asked for (bounded by the screenshot timeout)."""
+        """Have the frame an earlier action asked for taken now, and wait for it (bounded by the
+        screenshot timeout)."""
+        self._now.set()
         await asyncio.gather(*self._pending, return_exceptions=True)
 
     async def capture(self, page: Any | None) -> None:
@@ -97,12 +117,12 @@ class Recorder:
             self._frames.append(Frame(name, t_ms, url))
 
     async def stop(self) -> None:
-        """Stop capturing (the session's browser is going away)."""
-        if self._ticker is not None:
-            self._ticker.cancel()
-            with contextlib.suppress(BaseException):
-                await self._ticker
-        await self.settle()
+        """Stop capturing, frames asked for and not yet taken included: the session is closing,
+        and its last frame is taken next (see SessionManager._tear_down)."""
+        tasks = [task for task in (self._ticker, *self._pending) if task is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         self._duration_ms = int((time.monotonic() - self._started) * 1000)
 
     async def finish(self) -> None:

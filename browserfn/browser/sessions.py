@@ -66,6 +66,7 @@ class Session:
     recorder: Recorder | None = None
     lock: asyncio.Lock = dataclasses.field(default_factory=asyncio.Lock)
     _last_access_mono: float = dataclasses.field(default_factory=time.monotonic)
+    _calls: int = 0  #: API calls in flight
     stored: tuple[dt.datetime, int] | None = None  #: (last access, steps) as last written to the store
     _started_mono: float = dataclasses.field(default_factory=time.monotonic)
 
@@ -76,6 +77,26 @@ class Session:
     def touch(self) -> None:
         self.last_accessed_at = utcnow()
         self._last_access_mono = time.monotonic()
+
+    def begin_call(self) -> None:
+        """An API call for this session, in flight until the task serving it (its request's)
+        has answered and ended."""
+        self.touch()
+        self._calls += 1
+        task = asyncio.current_task()
+        if task is None:
+            self._end_call()
+        else:
+            task.add_done_callback(self._end_call)
+
+    def _end_call(self, _: object = None) -> None:
+        self._calls -= 1
+        self.touch()
+
+    def quiet_s(self) -> float:
+        """Seconds since the last call for this session ended (API, or CDP frames); 0 while one
+        is in flight."""
+        return 0.0 if self._calls else time.monotonic() - self._last_access_mono
 
     def expired(self, now_mono: float, minute_s: float = 60.0) -> str | None:
         """The close reason if a timeout has passed, else None (`minute_s`: the settings'
@@ -168,7 +189,7 @@ class SessionManager:
         if width and height:
             await (await session.driver.page()).set_viewport_size({"width": int(width), "height": int(height)})
         session.recorder = Recorder(self.replay_dir(session.session_id), self._settings.replay_interval_s, self._ffmpeg)
-        session.recorder.start(session.driver.current)
+        session.recorder.start(session.driver.current, session.quiet_s)
         await self._store.create_session(session.record(self.owner_url))
         self._sessions[session.session_id] = session
         if principal.run_id is not None:
@@ -197,7 +218,7 @@ class SessionManager:
         return found
 
     async def active(self, principal: Principal, session_id: str) -> Session:
-        """The caller's open session hosted here (touched: it counts as activity); Conflict if it
+        """The caller's open session hosted here (a call in flight: it counts as activity); Conflict if it
         closed. (Calls for sessions hosted elsewhere were relayed before they got here.)"""
         session = self._sessions.get(session_id)
         if session is None or session.account_id != principal.account_id:
@@ -209,7 +230,7 @@ class SessionManager:
             raise Conflict(f"session {session_id} is already {found.status} ({found.close_reason})")
         if not session.active:
             raise Conflict(f"session {session_id} is already {session.status} ({session.close_reason})")
-        session.touch()
+        session.begin_call()
         return session
 
     def find_for_cdp(self, session_id: str, token: str) -> Session | None:
@@ -265,13 +286,14 @@ class SessionManager:
         """A closed session's last replay frame, the kill of its browser's process tree, then its
         replay (the video encodes last)."""
         browser, driver, session.browser, session.driver = session.browser, session.driver, None, None
-        if session.recorder is not None and driver is not None and browser and browser.alive:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(session.recorder.capture(driver.current()), last_frame_wait_s)
+        if session.recorder is not None:
+            await session.recorder.stop()
+            if driver is not None and browser and browser.alive:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(session.recorder.capture(driver.current()), last_frame_wait_s)
         if browser is not None:
             await browser.close()
         if session.recorder is not None:
-            await session.recorder.stop()
             await session.recorder.finish()
 
     async def _reap_forever(self) -> None:

@@ -191,3 +191,21 @@ def test_a_sessions_browser_holds_its_one_page_and_no_hidden_browser_ui(bapi: ht
         assert [(target["type"], target["url"]) for target in targets] == [("page", "about:blank")]
     finally:
         bapi.delete(f"/sessions/{session['session_id']}/stop")
+
+
+def test_an_actions_frame_waits_until_the_session_is_quiet(bapi: httpx.Client, site: LocalSite) -> None:
+    """A screenshot holds the page's renderer: the frame an action asks for is taken once its
+    session has had no call for replay.QUIET_S, not while the script keeps calling, and it still
+    shows the page that action left."""
+    sid = bapi.post("/sessions/start", json={}).json()["session_id"]
+    assert _act(bapi, sid, type="goto", url=f"{site.url}/")["success"] is True
+    busy_until = time.monotonic() + 1.5
+    while time.monotonic() < busy_until:  # the script's calls, back to back, for 1.5 s
+        assert bapi.get(f"/sessions/{sid}/debug").status_code == 200
+    time.sleep(0.5)  # quiet: the frame is taken now
+    assert _act(bapi, sid, type="goto", url=f"{site.url}/form")["success"] is True
+    assert bapi.delete(f"/sessions/{sid}/stop").json()["status"] == "closed"
+    frames = _replay(bapi, sid)["frames"]
+    assert frames[0]["url"] == f"{site.url}/"
+    assert frames[0]["t_ms"] >= 1500, frames  # none while the calls came (the first tick is at 2 s)
+    assert frames[-1]["url"] == f"{site.url}/form"
