@@ -95,13 +95,14 @@ class ChromiumProcess:
         `spawned` is told of the process as soon as it exists, before it is up."""
         profile_dir = browsers_dir / uuid.uuid4().hex[:16]
         profile_dir.mkdir(parents=True)
+        _temp_dir_of(profile_dir).mkdir(mode=0o700)
         port = _free_port()
         await asyncio.to_thread(firewall.guard_devtools_port, port)
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "HOME": str(profile_dir),
             # Not the profile: Chromium's singleton socket path must stay under 108 bytes.
-            "TMPDIR": tempfile.gettempdir(),
+            "TMPDIR": str(_temp_dir_of(profile_dir)),
             MARKER_ENV: str(browsers_dir.parent.parent.resolve()),
             OWNER_ENV: browsers_dir.name,
         }
@@ -163,7 +164,19 @@ class ChromiumProcess:
             await asyncio.wait_for(self.process.wait(), 5.0)
         await asyncio.to_thread(firewall.release_devtools_port, self.port)
         # The profile goes in the background: nothing runs in it any more.
-        threading.Thread(target=shutil.rmtree, args=(self.profile_dir, True), daemon=True).start()
+        threading.Thread(target=_remove_profile, args=(self.profile_dir,), daemon=True).start()
+
+
+def _temp_dir_of(profile_dir: Path) -> Path:
+    """A browser's own temporary directory (its TMPDIR), short enough for Chromium's singleton
+    socket path, and removed with its profile: a killed Chromium leaves its socket directory
+    behind (in the shared /tmp, one per launch, for ever)."""
+    return Path(tempfile.gettempdir()) / f"browserfn-chromium-{profile_dir.name}"
+
+
+def _remove_profile(profile_dir: Path) -> None:
+    shutil.rmtree(profile_dir, ignore_errors=True)
+    shutil.rmtree(_temp_dir_of(profile_dir), ignore_errors=True)
 
 
 def _background_prefix(background: bool) -> tuple[str, ...]:
@@ -253,6 +266,8 @@ def kill_owned(root: Path, owner_pid: int) -> int:
     for port_file in profiles.glob("*/port"):
         with contextlib.suppress(OSError, ValueError):
             firewall.release_devtools_port(int(port_file.read_text()))
+    for profile in profiles.glob("*"):
+        _remove_profile(profile)
     shutil.rmtree(profiles, ignore_errors=True)
     return len(pids)
 

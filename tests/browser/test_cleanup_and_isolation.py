@@ -7,6 +7,7 @@ import contextlib
 import json
 import os
 import socket
+import tempfile
 import textwrap
 import time
 from collections.abc import Iterator
@@ -93,6 +94,29 @@ def test_stopping_a_run_mid_action_kills_its_session_browser(poolless_server: Li
         session = api.get(f"/sessions/{starts[0]}").json()
         assert (run["status"], run["session_id"]) == ("failed", starts[0])
         assert (session["status"], session["closed_by"], session["run_id"]) == ("closed", "its run ended", rid)
+
+
+def test_a_closed_sessions_browser_leaves_no_directory_behind(poolless_server: LiveServer, site: LocalSite) -> None:
+    """Chromium is killed, not asked to quit: what it keeps in its TMPDIR (its singleton socket
+    directory) would stay in /tmp for ever, one per session. Each browser has a TMPDIR of its own,
+    removed with its profile."""
+    temp = Path(tempfile.gettempdir())
+
+    def leftovers() -> set[Path]:
+        return {*temp.glob("org.chromium.Chromium.*"), *temp.glob("browserfn-chromium-*")}
+
+    before = leftovers()
+    with poolless_server.client(timeout=120) as api:
+        sid = api.post("/sessions/start", json={}).json()["session_id"]
+        action = {"type": "goto", "url": f"{site.url}/page?name=x"}
+        assert api.post(f"/sessions/{sid}/page/execute", json=action).json()["success"] is True
+        assert len(leftovers() - before) == 1  # its own TMPDIR, while it runs
+        assert api.delete(f"/sessions/{sid}/stop").json()["status"] == "closed"
+    assert wait_until_gone(lambda: browsers_of(poolless_server.data_dir)) == []
+    deadline = time.monotonic() + 5
+    while leftovers() - before and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert leftovers() - before == set()
 
 
 def test_stopping_a_run_kills_the_chromium_it_launched_itself(poolless_server: LiveServer, site: LocalSite) -> None:
