@@ -127,7 +127,15 @@ class RunProcess:
                 options["memory_by_cgroup"] = False
         job_fd, self._job_fd = self._job_fd, None
         assert job_fd is not None, "a run process takes one job"
-        await asyncio.to_thread(_hand_job, job_fd, json.dumps(job).encode())
+        try:
+            rest = _write_what_fits(job_fd, json.dumps(job).encode())
+        except BaseException:
+            os.close(job_fd)
+            raise
+        if rest:  # a job larger than the pipe's buffer: the rest in a thread, as the process reads
+            await asyncio.to_thread(_hand_job, job_fd, rest)
+        else:
+            os.close(job_fd)
 
     async def batches(self) -> AsyncIterator[list[dict[str, Any]]]:
         """Every message of the run, in order, in batches of what has arrived meanwhile, until
@@ -266,9 +274,23 @@ class _LineSplitter:
         return [rest.decode("utf-8", "replace")] if rest else []
 
 
+def _write_what_fits(fd: int, data: bytes) -> bytes:
+    """Write what the pipe takes now without waiting (all of a usual job: no thread to start,
+    which cost more than the write); returns the rest."""
+    os.set_blocking(fd, False)
+    try:
+        while data:
+            data = data[os.write(fd, data) :]
+    except BlockingIOError:
+        pass
+    finally:
+        os.set_blocking(fd, True)
+    return data
+
+
 def _hand_job(fd: int, data: bytes) -> None:
-    """Write the whole job to the run's job pipe, then close it (the process reads to the end).
-    A plain blocking write in a thread, not an event-loop pipe transport: under uvloop, which
+    """Write the rest of a large job to the run's job pipe, then close it (the process reads to
+    the end). A plain blocking write in a thread, not an event-loop pipe transport: under uvloop, which
     uvicorn picks, a write-pipe transport closed its fd twice, and the second close hit whatever
     another thread had opened with that number in between (seen as EBADF in a workdir's rmtree,
     and failed runs)."""

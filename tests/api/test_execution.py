@@ -57,6 +57,17 @@ def test_every_kind_of_output_becomes_a_log_line_in_order(api: httpx.Client) -> 
     ]
 
 
+def test_a_job_larger_than_a_pipe_buffer_reaches_the_run_whole(api: httpx.Client) -> None:
+    """The job (script + variables) is handed over without waiting while it fits the pipe's
+    buffer (64 KiB), and the rest as the run's process reads it."""
+    padding = "# " + "x" * 100 + "\n"
+    code = padding * 3000 + "def run(blob: str):\n    return [len(blob), blob[:3], blob[-3:]]\n"  # ~300 KB
+    fid = deploy(api, code, "big", restricted=False)["function_id"]
+    blob = "abc" + "y" * 500_000 + "xyz"
+    response = run_to_end(api, fid, {"blob": blob})
+    assert (response["status"], response["result"]) == ("closed", [len(blob), "abc", "xyz"]), response
+
+
 def test_subprocess_output_is_logged_too(api: httpx.Client) -> None:
     code = """\
     import subprocess
