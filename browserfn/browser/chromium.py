@@ -86,13 +86,14 @@ class ChromiumProcess:
         browsers_dir: Path,
         timeout_s: float,
         extra_flags: tuple[str, ...] = (),
-        background: bool = False,
+        background: Callable[[], bool] = lambda: False,
         spawned: Callable[[ChromiumProcess], None] = lambda _: None,
     ) -> ChromiumProcess:
         """Start Chromium and wait until its DevTools endpoint is up. Its port is chosen and
         guarded first, so it is never open to other local users, not even for a moment.
-        `background`: a launch ahead of demand, at the lowest CPU priority (see `foreground`);
-        `spawned` is told of the process as soon as it exists, before it is up."""
+        `background()`, asked right before the start: whether nobody waits for this launch, which
+        then runs at the lowest CPU priority (see `foreground`); `spawned` is told of the process
+        as soon as it exists, before it is up."""
         profile_dir = browsers_dir / uuid.uuid4().hex[:16]
         profile_dir.mkdir(parents=True)
         _temp_dir_of(profile_dir).mkdir(mode=0o700)
@@ -111,7 +112,7 @@ class ChromiumProcess:
         log_path = profile_dir / STDERR_FILE
         with open(log_path, "wb") as stderr:
             process = await asyncio.create_subprocess_exec(
-                *_background_prefix(background),
+                *_background_prefix(background()),
                 *((setpriv, "--pdeathsig", "KILL", "--") if setpriv else ()),
                 executable,
                 *DEFAULT_FLAGS,

@@ -66,8 +66,9 @@ class BrowserPool:
         return await async_playwright().start()
 
     async def launch(self, extra_flags: tuple[str, ...] = (), background: bool = False) -> PooledBrowser:
-        """A new browser, launched now (the pool's own path, in the `background`; the fallback
-        when it is empty; and the way to a browser with flags of its own)."""
+        """A new browser, launched now: the pool's own path (`background`: in the background
+        while a ready browser is left for the next session, so that nobody waits for it), the
+        fallback when it is empty, and the way to a browser with flags of its own."""
         if self._driver is None:
             raise RuntimeError("the browser pool is not started")
         playwright = await asyncio.shield(self._driver)
@@ -76,7 +77,7 @@ class BrowserPool:
             self._browsers_dir,
             self._launch_timeout_s,
             extra_flags,
-            background,
+            background=lambda: background and bool(self._ready),
             spawned=self._in_background.add if background else lambda _: None,
         )
         try:
@@ -85,7 +86,10 @@ class BrowserPool:
             await chromium.kill()
             raise
         finally:
+            made_urgent = background and chromium not in self._in_background
             self._in_background.discard(chromium)
+        if made_urgent:  # once more: `chrt` may not even have set the idle policy the first time
+            await asyncio.to_thread(chromium.foreground)
         return PooledBrowser(chromium, browser)
 
     async def acquire(self, extra_flags: tuple[str, ...] = ()) -> PooledBrowser:
@@ -99,16 +103,13 @@ class BrowserPool:
                 while self._ready:
                     candidate = self._ready.pop(0)
                     if candidate.alive:
-                        await asyncio.to_thread(candidate.chromium.foreground)
+                        await self._foreground([candidate.chromium, *self._urgent_launches()])
                         return candidate
                     await candidate.close()
                 if not self._launching:
                     return await self.launch()
                 self._filled.clear()  # (before any wait: a launch may end during the next one)
-                # Someone waits for the launches now: none stays in the background.
-                waited_for = list(self._in_background)
-                self._in_background.clear()
-                await asyncio.gather(*(asyncio.to_thread(c.foreground) for c in waited_for))
+                await self._foreground(self._urgent_launches())
                 try:
                     await asyncio.wait_for(self._filled.wait(), self._launch_timeout_s)
                 except TimeoutError:
@@ -116,12 +117,23 @@ class BrowserPool:
         finally:
             self._refill()
 
+    def _urgent_launches(self) -> list[ChromiumProcess]:
+        """With no ready browser left, the next session waits for a launch: none stays in the
+        background any more."""
+        if self._ready:
+            return []
+        urgent = list(self._in_background)
+        self._in_background.clear()
+        return urgent
+
+    async def _foreground(self, browsers: list[ChromiumProcess]) -> None:
+        await asyncio.gather(*(asyncio.to_thread(browser.foreground) for browser in browsers))
+
     def _refill(self) -> None:
-        """Start a launch for each browser the pool is missing, as soon as it is missing. While a
-        ready browser is left for the next session, nobody waits for the launch: it runs in the
-        background, at the lowest CPU priority, so that it does not slow the sessions at work."""
+        """Start a launch for each browser the pool is missing, as soon as it is missing (in the
+        background while it can be: see `launch`)."""
         while not self._closed and len(self._ready) + len(self._launching) < self._size:
-            task = asyncio.create_task(self._add_one(background=bool(self._ready)))
+            task = asyncio.create_task(self._add_one())
             self._launching.add(task)
             task.add_done_callback(self._launched)
 
@@ -129,10 +141,10 @@ class BrowserPool:
         self._launching.discard(task)
         self._refill()  # a failed launch is tried again (after its second of waiting)
 
-    async def _add_one(self, background: bool) -> None:
+    async def _add_one(self) -> None:
         """Launch one browser into the pool; after a failure, wait a second, then launch again."""
         try:
-            launched = await self.launch(background=background)
+            launched = await self.launch(background=True)
         except Exception:
             log.exception("could not launch a pooled browser")
             await asyncio.sleep(1.0)

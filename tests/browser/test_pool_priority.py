@@ -1,5 +1,6 @@
-"""Browsers launched ahead of demand take only spare CPU (SCHED_IDLE), and a session's browser
-runs at the normal policy: real Chromium, real pool, the scheduling policy read from the kernel."""
+"""Browsers launched ahead of demand take only spare CPU (SCHED_IDLE) while another stands ready;
+a session's browser, and a launch the next session will wait for, run at the normal policy: real
+Chromium, real pool, the scheduling policy read from the kernel."""
 
 from __future__ import annotations
 
@@ -44,13 +45,17 @@ def test_background_launches_are_idle_and_a_taken_browser_is_normal(tmp_path: Pa
         try:
             await _until_ready(pool, 2)
             # Nobody had a browser to fall back on: both first launches ran normally.
-            assert all(_policies(b) == {os.SCHED_OTHER} for b in pool._ready)
+            assert [_policies(b) for b in pool._ready] == [{os.SCHED_OTHER}] * 2
             first = await pool.acquire()
             await _until_ready(pool, 2)
             replacement = pool._ready[-1]  # launched while one browser was left ready
             assert SCHED_IDLE in _policies(replacement) and os.SCHED_OTHER not in _policies(replacement)
             taken = [await pool.acquire() for _ in range(2)]
             assert replacement in taken and _policies(replacement) == {os.SCHED_OTHER}
+            # The second take left no ready browser: the launch in the background (started by the
+            # first) became urgent, and was brought to the foreground before it was up.
+            await _until_ready(pool, 2)
+            assert [_policies(b) for b in pool._ready] == [{os.SCHED_OTHER}] * 2
             for browser in [first, *taken]:
                 await browser.close()
         finally:
