@@ -130,8 +130,8 @@ class WebhookDispatcher:
         run = await self._store.get_run(run_id)
         if run is None:
             return
-        receivers = [(w.webhook_id, w.url, w.secret) for w in await self._store.list_webhooks(run.function_id)]
-        callback = await self._store.get_run_callback(run_id)
+        webhooks, callback = await self._store.run_receivers(run.function_id, run_id)
+        receivers = [(w.webhook_id, w.url, w.secret) for w in webhooks]
         if callback is not None:
             receivers.append((CALLBACK_TARGET, callback, await self.account_secret(run.account_id)))
         now = self._clock()

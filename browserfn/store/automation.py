@@ -83,7 +83,9 @@ class AutomationStore:
     async def set_run_callback(self, run_id: str, url: str) -> None:
         raise _unsupported(self)
 
-    async def get_run_callback(self, run_id: str) -> str | None:
+    async def run_receivers(self, function_id: str, run_id: str) -> tuple[list[Webhook], str | None]:
+        """Who hears of a run's end, in one call (it is made for every run): the function's
+        webhooks, and the run's `callback_url` if it has one."""
         raise _unsupported(self)
 
     async def enqueue_deliveries(self, deliveries: Iterable[WebhookDelivery]) -> int:

@@ -155,13 +155,11 @@ class PostgresAutomation(PostgresPart):
         return webhook
 
     async def list_webhooks(self, function_id: str) -> list[Webhook]:
-        async def op(c: Conn) -> list[Webhook]:
-            found = await self._all(
-                c, "SELECT * FROM webhooks WHERE function_id = %s ORDER BY created_at", (function_id,)
-            )
-            return [mapping.webhook(r) for r in found]
+        return await self._call(lambda c: self._webhooks(c, function_id))
 
-        return await self._call(op)
+    async def _webhooks(self, c: Conn, function_id: str) -> list[Webhook]:
+        found = await self._all(c, "SELECT * FROM webhooks WHERE function_id = %s ORDER BY created_at", (function_id,))
+        return [mapping.webhook(r) for r in found]
 
     async def delete_webhook(self, function_id: str, webhook_id: str) -> bool:
         async def op(c: Conn) -> bool:
@@ -195,10 +193,10 @@ class PostgresAutomation(PostgresPart):
 
         await self._call(op)
 
-    async def get_run_callback(self, run_id: str) -> str | None:
-        async def op(c: Conn) -> str | None:
+    async def run_receivers(self, function_id: str, run_id: str) -> tuple[list[Webhook], str | None]:
+        async def op(c: Conn) -> tuple[list[Webhook], str | None]:
             row = await self._one(c, "SELECT url FROM run_callbacks WHERE run_id = %s", (run_id,))
-            return str(row["url"]) if row is not None else None
+            return await self._webhooks(c, function_id), str(row["url"]) if row is not None else None
 
         return await self._call(op)
 

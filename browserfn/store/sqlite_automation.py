@@ -155,13 +155,7 @@ class SQLiteAutomation:
         return webhook
 
     async def list_webhooks(self, function_id: str) -> list[Webhook]:
-        def op(c: sqlite3.Connection) -> list[Webhook]:
-            rows = c.execute(
-                "SELECT * FROM webhooks WHERE function_id = ? ORDER BY created_at", (function_id,)
-            ).fetchall()
-            return [mapping.webhook(r) for r in rows]
-
-        return await self._call(op)
+        return await self._call(_webhooks, function_id)
 
     async def delete_webhook(self, function_id: str, webhook_id: str) -> bool:
         def op(c: sqlite3.Connection) -> bool:
@@ -192,10 +186,10 @@ class SQLiteAutomation:
 
         await self._call(op)
 
-    async def get_run_callback(self, run_id: str) -> str | None:
-        def op(c: sqlite3.Connection) -> str | None:
+    async def run_receivers(self, function_id: str, run_id: str) -> tuple[list[Webhook], str | None]:
+        def op(c: sqlite3.Connection) -> tuple[list[Webhook], str | None]:
             row = c.execute("SELECT url FROM run_callbacks WHERE run_id = ?", (run_id,)).fetchone()
-            return str(row[0]) if row is not None else None
+            return _webhooks(c, function_id), str(row[0]) if row is not None else None
 
         return await self._call(op)
 
@@ -271,3 +265,8 @@ class SQLiteAutomation:
             return [mapping.delivery(r) for r in rows]
 
         return await self._call(op)
+
+
+def _webhooks(c: sqlite3.Connection, function_id: str) -> list[Webhook]:
+    rows = c.execute("SELECT * FROM webhooks WHERE function_id = ? ORDER BY created_at", (function_id,)).fetchall()
+    return [mapping.webhook(r) for r in rows]

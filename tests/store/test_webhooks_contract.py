@@ -48,6 +48,7 @@ async def test_webhooks_create_list_delete(store: Store) -> None:
     for webhook in (second, other, first):
         assert await store.create_webhook(webhook) == webhook
     assert await store.list_webhooks("fn-1") == [first, second]
+    assert await store.run_receivers("fn-1", "run-9") == ([first, second], None)  # the same, at a run's end
     assert await store.delete_webhook("fn-2", first.webhook_id) is False
     assert await store.delete_webhook("fn-1", first.webhook_id) is True
     assert await store.delete_webhook("fn-1", first.webhook_id) is False
@@ -59,11 +60,11 @@ async def test_account_secret_is_stable_and_run_callbacks(store: Store) -> None:
     assert await store.account_webhook_secret("acct-1", "whsec_a") == "whsec_a"
     assert await store.account_webhook_secret("acct-1", "whsec_b") == "whsec_a"
     assert await store.account_webhook_secret("acct-2", "whsec_c") == "whsec_c"
-    assert await store.get_run_callback("run-1") is None
+    assert await store.run_receivers("fn-1", "run-1") == ([], None)
     await store.set_run_callback("run-1", "https://example.test/one")
     await store.set_run_callback("run-1", "https://example.test/two")
-    assert await store.get_run_callback("run-1") == "https://example.test/two"
-    assert await store.get_run_callback("run-2") is None
+    assert await store.run_receivers("fn-1", "run-1") == ([], "https://example.test/two")
+    assert await store.run_receivers("fn-1", "run-2") == ([], None)
 
 
 async def test_enqueue_is_idempotent_per_run_and_target(store: Store) -> None:
