@@ -176,8 +176,10 @@ def _temp_dir_of(profile_dir: Path) -> Path:
 
 
 def _remove_profile(profile_dir: Path) -> None:
-    shutil.rmtree(profile_dir, ignore_errors=True)
+    """The temporary directory first: while the profile is there, `kill_owned` finds both (a
+    server that stops may end the thread doing this half-way)."""
     shutil.rmtree(_temp_dir_of(profile_dir), ignore_errors=True)
+    shutil.rmtree(profile_dir, ignore_errors=True)
 
 
 def _background_prefix(background: bool) -> tuple[str, ...]:
