@@ -74,6 +74,7 @@ class ChromiumProcess:
         #: The browser-level CDP endpoint, on loopback; only the server connects to it.
         self.ws_url = ws_url
         self.browser_id = profile_dir.name
+        self.idle = False  #: launched at SCHED_IDLE, in the background (see `foreground`)
 
     @property
     def pid(self) -> int:
@@ -87,13 +88,13 @@ class ChromiumProcess:
         timeout_s: float,
         extra_flags: tuple[str, ...] = (),
         background: Callable[[], bool] = lambda: False,
-        spawned: Callable[[ChromiumProcess], None] = lambda _: None,
+        spawned_idle: Callable[[ChromiumProcess], None] = lambda _: None,
     ) -> ChromiumProcess:
         """Start Chromium and wait until its DevTools endpoint is up. Its port is chosen and
         guarded first, so it is never open to other local users, not even for a moment.
         `background()`, asked right before the start: whether nobody waits for this launch, which
-        then runs at the lowest CPU priority (see `foreground`); `spawned` is told of the process
-        as soon as it exists, before it is up."""
+        then runs at the lowest CPU priority (see `foreground`); `spawned_idle` is told of such a
+        process as soon as it exists, before it is up."""
         profile_dir = browsers_dir / uuid.uuid4().hex[:16]
         profile_dir.mkdir(parents=True)
         _temp_dir_of(profile_dir).mkdir(mode=0o700)
@@ -110,9 +111,10 @@ class ChromiumProcess:
         # setpriv (util-linux) sets the parent-death signal, then execs Chromium in its place.
         setpriv = shutil.which("setpriv")
         log_path = profile_dir / STDERR_FILE
+        idle = _background_prefix(background())
         with open(log_path, "wb") as stderr:
             process = await asyncio.create_subprocess_exec(
-                *_background_prefix(background()),
+                *idle,
                 *((setpriv, "--pdeathsig", "KILL", "--") if setpriv else ()),
                 executable,
                 *DEFAULT_FLAGS,
@@ -133,7 +135,9 @@ class ChromiumProcess:
         (profile_dir / "pid").write_text(str(process.pid))
         (profile_dir / "port").write_text(str(port))  # for kill_owned, should this server be killed
         launched = cls(process, profile_dir, port, "")
-        spawned(launched)
+        if idle:
+            launched.idle = True
+            spawned_idle(launched)
         try:
             launched.ws_url = await _devtools_url(log_path, process, timeout_s)
         except BaseException:
@@ -148,7 +152,10 @@ class ChromiumProcess:
     def foreground(self) -> None:
         """Back to the normal scheduling policy, for every thread of every process of a browser
         launched in the background: it takes a session, its work is the session's now. Twice
-        over: a thread started meanwhile by one not yet changed would be left idle."""
+        over: a thread started meanwhile by one not yet changed would be left idle. Nothing to do
+        for a browser launched at the normal policy."""
+        if not self.idle:
+            return
         normal = os.sched_param(0)
         for _ in range(2):
             for pid in [self.pid, *proctree.descendants(self.pid)]:

@@ -78,7 +78,7 @@ class BrowserPool:
             self._launch_timeout_s,
             extra_flags,
             background=lambda: background and bool(self._ready),
-            spawned=self._in_background.add if background else lambda _: None,
+            spawned_idle=self._in_background.add,
         )
         try:
             browser = await playwright.chromium.connect_over_cdp(chromium.ws_url)
@@ -86,7 +86,7 @@ class BrowserPool:
             await chromium.kill()
             raise
         finally:
-            made_urgent = background and chromium not in self._in_background
+            made_urgent = chromium.idle and chromium not in self._in_background
             self._in_background.discard(chromium)
         if made_urgent:  # once more: `chrt` may not even have set the idle policy the first time
             await asyncio.to_thread(chromium.foreground)
