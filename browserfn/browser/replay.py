@@ -59,16 +59,14 @@ class Recorder:
         self._ticker: asyncio.Task[None] | None = None
         self._pending: set[asyncio.Task[None]] = set()
         self._now = asyncio.Event()  #: set by `settle`: the pending frame is wanted now
-        self._quiet_s: Callable[[], float] = lambda: QUIET_S  #: seconds the session has had no call
+        self._quiet_s: Callable[[], float] = lambda: QUIET_S  #: seconds the session has had no call (start sets it)
         self._duration_ms: int | None = None  #: set when capture stops
 
-    def start(self, current_page: Callable[[], Any], quiet_s: Callable[[], float] | None = None) -> None:
+    def start(self, current_page: Callable[[], Any], quiet_s: Callable[[], float]) -> None:
         """Begin periodic capture of whatever `current_page()` returns (None: no frame).
-        `quiet_s()`: how long the session has had no call (0 while one runs); without it, frames
-        asked for after actions are taken at once."""
+        `quiet_s()`: how long the session has had no call (0 while one runs)."""
         self.directory.mkdir(parents=True, exist_ok=True)
-        if quiet_s is not None:
-            self._quiet_s = quiet_s
+        self._quiet_s = quiet_s
         if self._interval_s > 0:
             self._ticker = asyncio.create_task(self._tick(current_page))
 
