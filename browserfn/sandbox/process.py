@@ -279,12 +279,16 @@ def _write_what_fits(fd: int, data: bytes) -> bytes:
     which cost more than the write); returns the rest."""
     os.set_blocking(fd, False)
     try:
-        while data:
-            data = data[os.write(fd, data) :]
-    except BlockingIOError:
-        pass
+        return _write(fd, data)
     finally:
         os.set_blocking(fd, True)
+
+
+def _write(fd: int, data: bytes) -> bytes:
+    """Write `data` to `fd`: all of it, or on a non-blocking fd what fits; returns the rest."""
+    with contextlib.suppress(BlockingIOError):
+        while data:
+            data = data[os.write(fd, data) :]
     return data
 
 
@@ -295,8 +299,7 @@ def _hand_job(fd: int, data: bytes) -> None:
     another thread had opened with that number in between (seen as EBADF in a workdir's rmtree,
     and failed runs)."""
     try:
-        while data:
-            data = data[os.write(fd, data) :]
+        _write(fd, data)
     finally:
         os.close(fd)
 
