@@ -30,6 +30,7 @@ from typing import Any
 import httpx
 
 from bench.common import header, percentile, summary
+from bench.process_cpu import tree_cpu
 from tests.live_server import LiveServer
 from tests.scaleout.cluster import Cluster
 from tests.store.conftest import scratch_database
@@ -89,22 +90,29 @@ async def load(url: str, key: str, function_id: str, n: int, concurrency: int) -
         return n / (time.perf_counter() - t0), dispatch
 
 
-def wrk_load(url: str, key: str, function_id: str, concurrency: int, seconds: int = 10) -> str:
+def wrk_load(server: LiveServer, function_id: str, concurrency: int, seconds: int = 10) -> str:
     """Runs per second and start-to-result latency with wrk holding `concurrency` connections,
-    each starting a run as soon as its last one answered (bench/wrk_start_run.lua)."""
+    each starting a run as soon as its last one answered (bench/wrk_start_run.lua), and the CPU
+    each run cost the server and the processes it started (fork server, run processes)."""
     if shutil.which("wrk") is None:
         return "wrk is not installed (scripts/setup.sh installs it): skipped"
     script = str(Path(__file__).with_name("wrk_start_run.lua"))
-    command = ["wrk", "-t", "2", "-c", str(concurrency), "-d", f"{seconds}s", "-s", script, url, "--", key, function_id]
-    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    command = ["wrk", "-t", "2", "-c", str(concurrency), "-d", f"{seconds}s", "-s", script, server.url]
+    assert server.process is not None
+    before = tree_cpu(server.process.pid)
+    done = subprocess.run([*command, "--", server.key, function_id], capture_output=True, text=True, check=True)
+    cpu = tree_cpu(server.process.pid) - before
     figures = dict(
         item.split("=") for line in done.stdout.splitlines() if line.startswith("RESULT") for item in line.split()[1:]
     )
     rate = int(figures["requests"]) / float(figures["seconds"])
     closed = "every one closed" if figures["not_closed"] == "0" else f"NOT CLOSED: {figures['not_closed']}"
+    per_run_ms = 1000 / int(figures["requests"])
     return (
         f"{rate:7.1f} runs/s   start-to-result p50 {float(figures['p50_ms']):7.1f} ms   "
-        f"p99 {float(figures['p99_ms']):7.1f} ms   ({figures['requests']} runs, {closed}) {done.stderr.strip()}"
+        f"p99 {float(figures['p99_ms']):7.1f} ms   ({figures['requests']} runs, {closed}) {done.stderr.strip()}\n"
+        f"{'':22}CPU per run: server {cpu.own_s * per_run_ms:4.1f} ms + fork server and run processes "
+        f"{cpu.descendants_s * per_run_ms:4.1f} ms = {(cpu.own_s + cpu.descendants_s) * per_run_ms:4.1f} ms"
     )
 
 
@@ -124,7 +132,7 @@ def embedded_figures(runs: int) -> None:
             print(f"run p50 / health p50 = {ratio:.1f}x")
             print("\n## 2. throughput of trivial runs (embedded)")
             for concurrency in (8, 32):
-                print(f"concurrency {concurrency:3d}, wrk:   {wrk_load(server.url, server.key, trivial, concurrency)}")
+                print(f"concurrency {concurrency:3d}, wrk:   {wrk_load(server, trivial, concurrency)}")
                 rate, dispatch = asyncio.run(load(server.url, server.key, probe, runs, concurrency))
                 print(f"concurrency {concurrency:3d}, httpx: {rate:7.1f} runs/s   dispatch {summary(dispatch)}")
         finally:
