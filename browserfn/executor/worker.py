@@ -13,7 +13,7 @@ from browserfn import scripts, secrets, tokens, wire
 from browserfn.bus import EventBus
 from browserfn.config import Settings
 from browserfn.models import EventType, FunctionVersion, NewEvent, Run, RunState, utcnow
-from browserfn.sandbox import protocol
+from browserfn.sandbox import bytecode, protocol
 from browserfn.sandbox.process import ProcessPool, RunProcess, base_environment, isolation_options
 from browserfn.store.base import Store
 
@@ -101,12 +101,13 @@ class RunWorker:
         self, run: Run, version: FunctionVersion, token: str, secret_env: dict[str, str]
     ) -> RunProcess:
         """A warm process that has taken the run's job (a new one if the pooled one died idle)."""
+        compiled = await bytecode.marshalled(version.code, version.restricted)
 
         def job(process: RunProcess) -> dict[str, Any]:
             return {
                 "code": version.code,
+                "bytecode": compiled,
                 "variables": run.variables,
-                "filename": "function.py",
                 "env": self._environment(run, token, process.workdir) | secret_env,
                 "restricted": version.restricted,
                 "isolation": isolation_options(self._settings),

@@ -24,7 +24,7 @@ import types
 import warnings
 from typing import Any
 
-from browserfn.sandbox import isolation, proctree, protocol
+from browserfn.sandbox import bytecode, isolation, proctree, protocol
 
 SCRIPT_SOURCE = "user_script"
 
@@ -155,38 +155,34 @@ def _user_traceback(exc: BaseException) -> str:
     return "".join(traceback.format_exception(type(exc), exc, tb)).rstrip()
 
 
-class RestrictedModeError(RuntimeError):
-    pass
+def _module_code(job: dict[str, Any], module: types.ModuleType) -> types.CodeType:
+    """The script's code: the server's compiled copy, else compiled here (a script that does not
+    compile fails its run with the error). A restricted script gets the policy's guarded globals."""
+    marshalled = job.get("bytecode")
+    code = (
+        bytecode.load(marshalled) if marshalled else bytecode.compile_script(job["code"], job.get("restricted", False))
+    )
+    if job.get("restricted"):
+        from browserfn.sandbox import policy
 
+        extra: dict[str, Any] = {}
+        with contextlib.suppress(ImportError):
+            from loguru import logger
 
-def _compile(job: dict[str, Any], path: str, module: types.ModuleType) -> Any:
-    """Plain Python, or under Notte's restricted policy (then with its guarded globals)."""
-    if not job.get("restricted"):
-        return compile(job["code"], path, "exec")
-    from browserfn.sandbox import policy
-
-    code, violations = policy.compile_script(job["code"], path)
-    if code is None:
-        raise RestrictedModeError("script refused by restricted mode:\n" + "\n".join(violations))
-    extra: dict[str, Any] = {}
-    with contextlib.suppress(ImportError):
-        from loguru import logger
-
-        extra["logger"] = logger
-    module.__dict__.update(policy.script_globals(SCRIPT_SOURCE, extra))
+            extra["logger"] = logger
+        module.__dict__.update(policy.script_globals(SCRIPT_SOURCE, extra))
     return code
 
 
 def _run_script(job: dict[str, Any]) -> Any:
     # The source is not written to disk (a file per run cost ~1 ms of the filesystem's time):
-    # linecache holds it, for tracebacks and inspect.
-    path = os.path.join(os.getcwd(), str(job.get("filename", "function.py")))
+    # linecache holds it, for tracebacks and inspect, under the file name its code carries.
     lines = job["code"].splitlines(keepends=True)
-    linecache.cache[path] = (len(job["code"]), None, lines, path)
+    linecache.cache[bytecode.SCRIPT_FILENAME] = (len(job["code"]), None, lines, bytecode.SCRIPT_FILENAME)
     module = types.ModuleType(SCRIPT_SOURCE)
-    module.__file__ = path
+    module.__file__ = os.path.join(os.getcwd(), bytecode.SCRIPT_FILENAME)
     sys.modules[SCRIPT_SOURCE] = module
-    exec(_compile(job, path, module), module.__dict__)
+    exec(_module_code(job, module), module.__dict__)
     run = module.__dict__["run"]
     result = run(**job["variables"])
     if inspect.iscoroutine(result):
@@ -195,12 +191,17 @@ def _run_script(job: dict[str, Any]) -> Any:
 
 
 #: What every run's process runs while it waits for its job (see _rehearse).
-_REHEARSAL = {
+_REHEARSAL: dict[str, Any] = {
     "code": "def run(n):\n    return [n]\n",
     "restricted": True,
-    "filename": ".rehearsal.py",
     "variables": {"n": 1},
 }
+
+
+def prepare_rehearsal() -> None:
+    """In the fork server: compile the rehearsal's script once, as the server does a job's, so
+    the rehearsal takes the path of a job (loading compiled code), and compiles nothing."""
+    _REHEARSAL["bytecode"] = bytecode.marshal_script(_REHEARSAL["code"], _REHEARSAL["restricted"])
 
 
 def _rehearse() -> None:

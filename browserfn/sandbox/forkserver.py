@@ -54,6 +54,7 @@ def warm_up() -> None:
     _share_sdk_tls_context()
     isolation.warm_up()
     child.install_capture()
+    child.prepare_rehearsal()
     gc.freeze()
     hugepages.collapse_heap()
 

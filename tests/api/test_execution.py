@@ -139,6 +139,30 @@ def test_an_exception_fails_the_run_with_its_traceback(api: httpx.Client) -> Non
     assert logs_of(run["logs"])[0] == ("INFO", "user_script", "before")
 
 
+def test_the_script_knows_its_source_and_file(api: httpx.Client) -> None:
+    """The code a run executes was compiled once in the server; it still names the script's file
+    in tracebacks, finds its own source, and has a __file__ in its working directory."""
+    code = """\
+    import inspect
+    import os
+
+
+    def run():
+        return {"source": inspect.getsource(run), "file": __file__, "cwd": os.getcwd()}
+    """
+    fid = deploy(api, code, "introspective", restricted=False)["function_id"]
+    for _ in range(2):  # the second run takes the code compiled for the first
+        result = run_to_end(api, fid)["result"]
+        assert (
+            result["source"]
+            == 'def run():\n    return {"source": inspect.getsource(run), "file": __file__, "cwd": os.getcwd()}\n'
+        )
+        assert result["file"] == os.path.join(result["cwd"], "function.py")
+    failing = deploy(api, "def run():\n    return 1 / 0\n", "zero")["function_id"]
+    result = run_to_end(api, failing)["result"]
+    assert 'File "function.py", line 2, in run\n    return 1 / 0' in result, result
+
+
 def test_variables_are_checked_against_the_signature(api: httpx.Client) -> None:
     code = """\
     def run(name: str, count: int = 1, ratio: float = 1.0, flag: bool = False, tags: list[str] | None = None):
