@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 from typing import Any
 
 from browserfn.errors import InvalidScript
@@ -65,8 +66,10 @@ def _parameters_of(args: ast.arguments) -> tuple[Parameter, ...]:
     )
 
 
+@functools.lru_cache(maxsize=64)
 def takes_any_keyword(code: str) -> bool:
-    """Whether the script's `run` has a `**kwargs` catch-all (then any variable name fits)."""
+    """Whether the script's `run` has a `**kwargs` catch-all (then any variable name fits).
+    Asked before every run: a script is parsed once per server, not once per run."""
     if "**" not in code:  # the common case, without parsing
         return False
     for node in ast.parse(code).body:
