@@ -63,9 +63,23 @@ def _is_zombie(pid: int) -> bool | None:
     return stat[stat.rfind(b")") + 2 :].startswith(b"Z")
 
 
+def _has_children() -> bool:
+    """Whether this process has any child, living or dead and unreaped (none reaped here)."""
+    try:
+        os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+    except ChildProcessError:
+        return False
+    return True
+
+
 def descendants(root: int, include_zombies: bool = False) -> list[int]:
     """Living descendants of `root` (and dead unreaped ones if asked), parents before children.
-    Walks only the tree below `root`, so it costs the same whatever else runs on the machine."""
+    Walks only the tree below `root`, so it costs the same whatever else runs on the machine,
+    where the kernel lists each task's children; elsewhere it reads every process's parent, so
+    a process asking about its own tree first asks the kernel whether it has any child at all
+    (a run's process, at its end, usually has none)."""
+    if root == os.getpid() and not _has_children():
+        return []
     found: list[int] = []
     frontier = [root]
     while frontier:
