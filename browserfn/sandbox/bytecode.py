@@ -6,8 +6,11 @@ script, and a script's code does not change between runs.
 
 The server and the run processes are the same interpreter (the fork server is started with the
 server's own `sys.executable`), so marshal's format, which is tied to the Python version, is
-shared. A script that does not compile is not kept: its run's process compiles it and reports
-the error as the run's result, as it always has.
+shared. For a script that does not compile, the server hands over no code: the run's process
+compiles the source and reports the error as the run's result, as it always has.
+
+What is kept: the most recently run scripts, their sources and codes (the code in base64 is ~2-3
+times the source) within CACHE_BYTES.
 """
 
 from __future__ import annotations
@@ -20,8 +23,8 @@ import types
 
 #: The file name a script's code carries: what its tracebacks show and what linecache is keyed by.
 SCRIPT_FILENAME = "function.py"
-#: Compiled scripts kept per server process (a version's code is the key, up to its size limit).
-CACHED_SCRIPTS = 64
+#: Bytes of sources and codes kept per server process, the most recently run scripts first.
+CACHE_BYTES = 32 << 20
 
 
 class RestrictedModeError(RuntimeError):
@@ -53,19 +56,27 @@ def marshal_script(code: str, restricted: bool) -> str | None:
 
 
 _compiled: collections.OrderedDict[tuple[str, bool], str | None] = collections.OrderedDict()
+_cached_bytes = 0
+
+
+def _size(key: tuple[str, bool], compiled: str | None) -> int:
+    return len(key[0]) + len(compiled or "")
 
 
 async def marshalled(code: str, restricted: bool) -> str | None:
     """marshal_script's answer, worked out in a thread the first time (a large script takes a
-    while to compile), then kept: the most recently run CACHED_SCRIPTS scripts."""
+    while to compile), then kept within CACHE_BYTES, the least recently run dropped first."""
+    global _cached_bytes
     key = (code, restricted)
     if key in _compiled:
         _compiled.move_to_end(key)
         return _compiled[key]
     compiled = await asyncio.to_thread(marshal_script, code, restricted)
-    _compiled[key] = compiled
-    while len(_compiled) > CACHED_SCRIPTS:
-        _compiled.popitem(last=False)
+    if key not in _compiled:  # another run of it may have compiled it meanwhile
+        _compiled[key] = compiled
+        _cached_bytes += _size(key, compiled)
+    while _cached_bytes > CACHE_BYTES and _compiled:
+        _cached_bytes -= _size(*_compiled.popitem(last=False))
     return compiled
 
 

@@ -48,10 +48,13 @@ async def test_a_script_is_compiled_once(monkeypatch: pytest.MonkeyPatch) -> Non
     assert compiled == [script, script]
 
 
-async def test_the_cache_keeps_the_most_recent_scripts(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(bytecode, "CACHED_SCRIPTS", 2)
+async def test_the_cache_keeps_the_most_recently_run_scripts_within_its_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
     scripts = [SCRIPT + f"# {i}\n" for i in range(3)]
+    one = len(scripts[0]) + len(bytecode.marshal_script(scripts[0], False) or "")
+    monkeypatch.setattr(bytecode, "CACHE_BYTES", 2 * one)  # room for two of them
     for script in scripts:
         await bytecode.marshalled(script, False)
-    assert (scripts[0], False) not in bytecode._compiled
-    assert {(scripts[1], False), (scripts[2], False)} <= set(bytecode._compiled)
+    assert list(bytecode._compiled) == [(scripts[1], False), (scripts[2], False)]
+    await bytecode.marshalled(scripts[1], False)  # run again: the most recent now
+    await bytecode.marshalled(scripts[0], False)
+    assert list(bytecode._compiled) == [(scripts[1], False), (scripts[0], False)]
