@@ -55,28 +55,37 @@ def marshal_script(code: str, restricted: bool) -> str | None:
     return binascii.b2a_base64(marshal.dumps(compiled), newline=False).decode("ascii")
 
 
-_compiled: collections.OrderedDict[tuple[str, bool], str | None] = collections.OrderedDict()
-_cached_bytes = 0
+class _Kept:
+    """Marshalled codes by (source, restricted), the least recently run first, and their bytes."""
+
+    def __init__(self) -> None:
+        self.codes: collections.OrderedDict[tuple[str, bool], str | None] = collections.OrderedDict()
+        self.bytes = 0
+
+    def add(self, key: tuple[str, bool], compiled: str | None) -> None:
+        if key not in self.codes:  # another run of it may have compiled it meanwhile
+            self.codes[key] = compiled
+            self.bytes += _size(key, compiled)
+        while self.bytes > CACHE_BYTES and self.codes:
+            self.bytes -= _size(*self.codes.popitem(last=False))
 
 
 def _size(key: tuple[str, bool], compiled: str | None) -> int:
     return len(key[0]) + len(compiled or "")
 
 
+_kept = _Kept()
+
+
 async def marshalled(code: str, restricted: bool) -> str | None:
     """marshal_script's answer, worked out in a thread the first time (a large script takes a
     while to compile), then kept within CACHE_BYTES, the least recently run dropped first."""
-    global _cached_bytes
     key = (code, restricted)
-    if key in _compiled:
-        _compiled.move_to_end(key)
-        return _compiled[key]
+    if key in _kept.codes:
+        _kept.codes.move_to_end(key)
+        return _kept.codes[key]
     compiled = await asyncio.to_thread(marshal_script, code, restricted)
-    if key not in _compiled:  # another run of it may have compiled it meanwhile
-        _compiled[key] = compiled
-        _cached_bytes += _size(key, compiled)
-    while _cached_bytes > CACHE_BYTES and _compiled:
-        _cached_bytes -= _size(*_compiled.popitem(last=False))
+    _kept.add(key, compiled)
     return compiled
 
 

@@ -54,7 +54,7 @@ async def test_the_cache_keeps_the_most_recently_run_scripts_within_its_bytes(mo
     monkeypatch.setattr(bytecode, "CACHE_BYTES", 2 * one)  # room for two of them
     for script in scripts:
         await bytecode.marshalled(script, False)
-    assert list(bytecode._compiled) == [(scripts[1], False), (scripts[2], False)]
+    assert list(bytecode._kept.codes) == [(scripts[1], False), (scripts[2], False)]
     await bytecode.marshalled(scripts[1], False)  # run again: the most recent now
     await bytecode.marshalled(scripts[0], False)
-    assert list(bytecode._compiled) == [(scripts[1], False), (scripts[0], False)]
+    assert list(bytecode._kept.codes) == [(scripts[1], False), (scripts[0], False)]
