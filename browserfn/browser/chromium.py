@@ -20,7 +20,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,10 @@ from browserfn.sandbox import firewall, isolation, proctree
 
 MARKER_ENV = "BROWSERFN_DATA_DIR"
 OWNER_ENV = "BROWSERFN_BROWSER_OWNER"
+#: A browser's TMPDIR, in the shared temp dir: this prefix, then its profile's name.
+TEMP_DIR_PREFIX = "browserfn-chromium-"
+#: A browser's TMPDIR that no process uses is swept once it is this old (see sweep_orphaned_temp_dirs).
+ORPHAN_TEMP_DIR_AGE_S = 60.0
 #: Chromium's stderr, in its profile directory; it says where DevTools listens.
 STDERR_FILE = "stderr.log"
 _DEVTOOLS_LINE = "DevTools listening on "
@@ -179,7 +183,7 @@ def _temp_dir_of(profile_dir: Path) -> Path:
     """A browser's own temporary directory (its TMPDIR), short enough for Chromium's singleton
     socket path, and removed with its profile: a killed Chromium leaves its socket directory
     behind (in the shared /tmp, one per launch, for ever)."""
-    return Path(tempfile.gettempdir()) / f"browserfn-chromium-{profile_dir.name}"
+    return Path(tempfile.gettempdir()) / f"{TEMP_DIR_PREFIX}{profile_dir.name}"
 
 
 def _remove_profile(profile_dir: Path) -> None:
@@ -236,10 +240,8 @@ def kill_tree(pid: int) -> None:
         os.kill(pid, signal.SIGKILL)
 
 
-def processes_with_env(entry: str) -> list[int]:
-    """Pids of living (not zombie) processes whose environment holds `NAME=value`."""
-    needle = entry.encode()
-    found = []
+def _living_environs() -> Iterator[tuple[int, list[bytes]]]:
+    """(pid, environment entries) of every living (not zombie) process this one may read."""
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
             continue
@@ -250,9 +252,36 @@ def processes_with_env(entry: str) -> list[int]:
                 state = f.read().rsplit(b")", 1)[1].split()[0]
         except (OSError, IndexError):
             continue  # exited meanwhile
-        if needle in environ and state != b"Z":
-            found.append(int(pid))
-    return found
+        if state != b"Z":
+            yield int(pid), environ
+
+
+def processes_with_env(entry: str) -> list[int]:
+    """Pids of living (not zombie) processes whose environment holds `NAME=value`."""
+    needle = entry.encode()
+    return [pid for pid, environ in _living_environs() if needle in environ]
+
+
+def sweep_orphaned_temp_dirs(min_age_s: float = ORPHAN_TEMP_DIR_AGE_S) -> int:
+    """Remove browsers' temporary directories (their TMPDIRs, in the shared temp dir) that no
+    living process has as its TMPDIR: left by the browsers of a server that was SIGKILLed, when
+    no server opens its data dir again (`kill_leftovers` covers those that do). Only directories
+    older than `min_age_s`: a server makes one just before it starts that Chromium. Returns how
+    many were removed."""
+    in_use = {
+        entry.removeprefix(b"TMPDIR=").decode(errors="replace")
+        for _, environ in _living_environs()
+        for entry in environ
+        if entry.startswith(b"TMPDIR=")
+    }
+    cutoff = time.time() - min_age_s
+    removed = 0
+    for path in Path(tempfile.gettempdir()).glob(f"{TEMP_DIR_PREFIX}*"):
+        with contextlib.suppress(OSError):
+            if str(path) not in in_use and path.lstat().st_mtime < cutoff:
+                shutil.rmtree(path)
+                removed += 1
+    return removed
 
 
 def processes_marked(data_dir: Path) -> list[int]:

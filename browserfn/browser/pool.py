@@ -12,7 +12,13 @@ import os
 from pathlib import Path
 from typing import Any
 
-from browserfn.browser.chromium import ChromiumProcess, browsers_of, kill_leftovers, kill_owned
+from browserfn.browser.chromium import (
+    ChromiumProcess,
+    browsers_of,
+    kill_leftovers,
+    kill_owned,
+    sweep_orphaned_temp_dirs,
+)
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +62,7 @@ class BrowserPool:
         killed = await asyncio.to_thread(kill_leftovers, self._root)
         if killed:
             log.warning("killed %d browser processes left by a previous server", killed)
+        await asyncio.to_thread(sweep_orphaned_temp_dirs)
         self._browsers_dir.mkdir(parents=True, exist_ok=True)
         self._driver = asyncio.create_task(self._start_driver())
         self._refill()
