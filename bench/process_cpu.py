@@ -9,6 +9,8 @@ import dataclasses
 import os
 from pathlib import Path
 
+from browserfn.sandbox import proctree
+
 _TICK_S = 1 / os.sysconf("SC_CLK_TCK")
 
 
@@ -41,18 +43,9 @@ def tree_cpu(pid: int) -> TreeCpu:
     own_fields = _stat_fields(pid)
     if own_fields is None:
         raise ProcessLookupError(pid)
-    parent_of: dict[int, int] = {}
-    fields_of: dict[int, list[str]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and (fields := _stat_fields(int(entry.name))) is not None:
-            parent_of[int(entry.name)] = int(fields[1])
-            fields_of[int(entry.name)] = fields
     own, descendants = _times(own_fields)
-    for other, fields in fields_of.items():
-        ancestor = parent_of.get(other)
-        while ancestor is not None and ancestor != pid:
-            ancestor = parent_of.get(ancestor)
-        if ancestor == pid:
-            other_own, other_reaped = _times(fields)
-            descendants += other_own + other_reaped
+    for descendant in proctree.descendants(pid, include_zombies=True):
+        if (fields := _stat_fields(descendant)) is not None:
+            descendant_own, descendant_reaped = _times(fields)
+            descendants += descendant_own + descendant_reaped
     return TreeCpu(own, descendants)
