@@ -13,7 +13,7 @@ from browserfn.api import errors
 from browserfn.api.deps import Services
 from browserfn.api.guards import JsonGuard
 from browserfn.api.relay import SessionRelay
-from browserfn.api.routes import console, functions, health, runs, schedules, sessions, webhooks
+from browserfn.api.routes import console, functions, health, runs, schedules, session_data, sessions, storage, webhooks
 from browserfn.api.routes import keys as key_routes
 from browserfn.api.routes import secrets as secret_routes
 from browserfn.browser.sessions import SessionManager
@@ -96,6 +96,8 @@ def build_app(services: Services, lifespan: Lifespan | None = None) -> FastAPI:
     app.include_router(key_routes.router)
     app.include_router(secret_routes.router)
     app.include_router(sessions.router)
+    app.include_router(session_data.router)
+    app.include_router(storage.router)
     app.include_router(schedules.router)
     app.include_router(webhooks.router)
     app.include_router(console.router)

@@ -10,7 +10,9 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from browserfn.errors import InvalidInput
+from browserfn.browser.session_data import SessionData
+from browserfn.errors import InvalidInput, NotFound
+from browserfn.files import StoredFile
 
 #: Playwright's error types, resolved lazily so the module imports without Playwright.
 _PlaywrightError: tuple[type[BaseException], ...] = ()
@@ -41,6 +43,8 @@ class PageDriver:
         self._current: Any = None
         #: Element ids of the last observe, with their selectors (`page/execute` takes either).
         self.observed: dict[str, str] = {}
+        #: The session's files, network log and trajectory (upload_file, download_file; every action done).
+        self.data: SessionData | None = None
 
     @property
     def pages(self) -> list[Any]:
@@ -65,15 +69,19 @@ class PageDriver:
         """Make `page` the current tab (None: the newest open one)."""
         self._current = page
 
-    async def execute(self, action: dict[str, Any]) -> ActionOutcome:
+    async def execute(self, action: dict[str, Any], record: bool = True) -> ActionOutcome:
+        """Do the action; a successful one joins the session's trajectory if `record`."""
         kind = str(action.get("type", ""))
         handler = _HANDLERS.get(kind)
         if handler is None:
             raise InvalidInput(f"action type {kind!r} is not supported here; supported: {', '.join(sorted(_HANDLERS))}")
         try:
-            return await handler(self, action)
+            outcome = await handler(self, action)
         except _playwright_errors() as exc:
             return ActionOutcome(False, _explain(kind, exc))
+        if outcome.success and record and self.data is not None:
+            self.data.record_action(action)
+        return outcome
 
     def timeout_ms(self, action: dict[str, Any]) -> float:
         value = action.get("timeout")
@@ -203,6 +211,45 @@ async def _evaluate_js(driver: PageDriver, action: dict[str, Any]) -> ActionOutc
     return ActionOutcome(True, "Evaluated", data=text)
 
 
+def _session_data(driver: PageDriver, kind: str) -> SessionData:
+    if driver.data is None:
+        raise InvalidInput(f"{kind} needs the session's file storage")
+    return driver.data
+
+
+async def _upload_file(driver: PageDriver, action: dict[str, Any]) -> ActionOutcome:
+    """Put one of the session's uploaded files (`file_path`: its name or id) into a file input,
+    or into the file chooser the element opens when clicked."""
+    name = action.get("file_path")
+    if not isinstance(name, str) or not name:
+        raise InvalidInput("upload_file needs `file_path`: the name (or id) of a file uploaded to the session")
+    try:
+        path = _session_data(driver, "upload_file").upload_path(name)
+    except NotFound as exc:
+        return ActionOutcome(False, f"upload_file failed: {exc.message}")
+    element, timeout = await driver.locator(action), driver.timeout_ms(action)
+    is_input = await element.evaluate("e => e.tagName === 'INPUT' && e.type === 'file'", timeout=timeout)
+    if is_input:
+        await element.set_input_files(path, timeout=timeout)
+    else:
+        async with (await driver.page()).expect_file_chooser(timeout=timeout) as chooser:
+            await element.click(timeout=timeout)
+        await (await chooser.value).set_files(path, timeout=timeout)
+    return ActionOutcome(True, f"Uploaded {name}")
+
+
+async def _download_file(driver: PageDriver, action: dict[str, Any]) -> ActionOutcome:
+    """Click the element and keep the file the page downloads in the session's files."""
+    data, timeout = _session_data(driver, "download_file"), driver.timeout_ms(action)
+    element = await driver.locator(action)
+    async with (await driver.page()).expect_download(timeout=timeout) as started:
+        await element.click(timeout=timeout)
+    saved = await data.capture(await started.value)
+    if not isinstance(saved, StoredFile):
+        return ActionOutcome(False, f"download_file failed: {saved}")
+    return ActionOutcome(True, f"Downloaded {saved.filename} ({saved.size} bytes) as file {saved.id}")
+
+
 _HANDLERS: dict[str, Callable[[PageDriver, dict[str, Any]], Awaitable[ActionOutcome]]] = {
     "goto": _goto,
     "goto_new_tab": _goto_new_tab,
@@ -220,4 +267,6 @@ _HANDLERS: dict[str, Callable[[PageDriver, dict[str, Any]], Awaitable[ActionOutc
     "check": _check,
     "select_dropdown_option": _select,
     "evaluate_js": _evaluate_js,
+    "upload_file": _upload_file,
+    "download_file": _download_file,
 }

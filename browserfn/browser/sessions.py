@@ -29,9 +29,11 @@ from browserfn.browser.actions import PageDriver
 from browserfn.browser.chromium import session_flags
 from browserfn.browser.pool import BrowserPool, PooledBrowser
 from browserfn.browser.replay import Recorder, find_ffmpeg
+from browserfn.browser.session_data import SessionData
 from browserfn.bus import EventBus
 from browserfn.config import Settings
 from browserfn.errors import Conflict, NotFound, TooManyRequests
+from browserfn.files import FileStore
 from browserfn.models import EventType, NewEvent, Principal, SessionRecord, utcnow
 from browserfn.store.base import Store
 
@@ -64,6 +66,7 @@ class Session:
     browser: PooledBrowser | None = None
     driver: PageDriver | None = None
     recorder: Recorder | None = None
+    data: SessionData | None = None  #: network log, trajectory, downloads (browser/session_data.py)
     lock: asyncio.Lock = dataclasses.field(default_factory=asyncio.Lock)
     _last_access_mono: float = dataclasses.field(default_factory=time.monotonic)
     _calls: int = 0  #: API calls in flight
@@ -129,6 +132,9 @@ class SessionManager:
         self._store = store
         self._bus = bus
         self.sessions_dir = settings.data_dir / "sessions"
+        self.files = FileStore(
+            settings.files_dir or settings.data_dir / "files", settings.files_quota_bytes, settings.max_file_bytes
+        )
         self.pool = BrowserPool(
             settings.chromium_path,
             settings.data_dir / "browsers",
@@ -164,8 +170,11 @@ class SessionManager:
         await asyncio.gather(*self._tearing_down, return_exceptions=True)
         await self.pool.close()
 
+    def session_dir(self, session_id: str) -> Path:
+        return self.sessions_dir / session_id
+
     def replay_dir(self, session_id: str) -> Path:
-        return self.sessions_dir / session_id / "replay"
+        return self.session_dir(session_id) / "replay"
 
     async def open(
         self, principal: Principal, options: dict[str, Any], idle_timeout_min: int | None, max_duration_min: int | None
@@ -185,6 +194,11 @@ class SessionManager:
         session.cdp_token = self.cdp_token(session.session_id)
         session.browser = await self.pool.acquire(session_flags(options))
         session.driver = PageDriver(session.browser.browser, self._settings.action_timeout_ms)
+        session.data = SessionData(
+            self.session_dir(session.session_id), self.files, principal.account_id, session.session_id
+        )
+        session.data.attach(session.browser.browser.contexts[0])
+        session.driver.data = session.data
         width, height = options.get("viewport_width"), options.get("viewport_height")
         if width and height:
             await (await session.driver.page()).set_viewport_size({"width": int(width), "height": int(height)})
@@ -291,8 +305,13 @@ class SessionManager:
             if driver is not None and browser and browser.alive:
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(session.recorder.capture(driver.current()), last_frame_wait_s)
+        if session.data is not None:
+            with contextlib.suppress(Exception):
+                await session.data.close(last_frame_wait_s)
         if browser is not None:
             await browser.close()
+        if session.data is not None:
+            session.data.remove_inputs()
         if session.recorder is not None:
             await session.recorder.finish()
 
