@@ -13,9 +13,13 @@ from browserfn.api import errors
 from browserfn.api.deps import Services
 from browserfn.api.guards import JsonGuard
 from browserfn.api.relay import SessionRelay
-from browserfn.api.routes import console, functions, health, runs, schedules, session_data, sessions, storage, webhooks
+from browserfn.api.routes import console, functions, health, runs, schedules, sessions, webhooks
+from browserfn.api.routes import function_rollback as rollback_routes
 from browserfn.api.routes import keys as key_routes
+from browserfn.api.routes import run_payloads as payload_routes
 from browserfn.api.routes import secrets as secret_routes
+from browserfn.api.routes import session_data as session_data_routes
+from browserfn.api.routes import storage as storage_routes
 from browserfn.browser.sessions import SessionManager
 from browserfn.config import Settings
 from browserfn.executor import create_bus, create_executor
@@ -92,12 +96,14 @@ def build_app(services: Services, lifespan: Lifespan | None = None) -> FastAPI:
     # Order matters: /functions/health before /functions/{id}; runs/create|start before runs/{run_id}.
     app.include_router(health.router)
     app.include_router(runs.router)
+    app.include_router(payload_routes.router)
+    app.include_router(rollback_routes.router)
     app.include_router(functions.router)
     app.include_router(key_routes.router)
     app.include_router(secret_routes.router)
     app.include_router(sessions.router)
-    app.include_router(session_data.router)
-    app.include_router(storage.router)
+    app.include_router(session_data_routes.router)
+    app.include_router(storage_routes.router)
     app.include_router(schedules.router)
     app.include_router(webhooks.router)
     app.include_router(console.router)

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse, Response
 from browserfn import wire
 from browserfn.api import sse
 from browserfn.api.deps import PrincipalDep, Services, ServicesDep
+from browserfn.api.routes import run_payloads
 from browserfn.api.routes.functions import MAX_SEQ, PageQuery, PageSizeQuery
 from browserfn.api.schemas import CreateRunRequest, ReportRunRequest, StartCreatedRunRequest, StartRunRequest
 from browserfn.errors import InvalidInput
@@ -174,6 +175,13 @@ async def stop_run(svc: ServicesDep, principal: PrincipalDep, function_id: str, 
 async def report_run(
     svc: ServicesDep, principal: PrincipalDep, function_id: str, run_id: str, body: ReportRunRequest
 ) -> dict[str, Any]:
-    """Record a run executed elsewhere: its logs, result and final status."""
-    run = await svc.runs.report(principal, function_id, run_id, body.model_dump(exclude_unset=True))
+    """Record a run executed elsewhere: its logs, result and final status (fields too large to
+    send inline come as `payloads`, uploaded first: routes/run_payloads.py)."""
+    fields = body.model_dump(exclude_unset=True, exclude={"payloads", "result_preview"})
+    if body.payloads:
+        await svc.runs.get(principal, function_id, run_id)
+        fields.update(await run_payloads.resolve(svc.store, principal, run_id, body.payloads))
+    run = await svc.runs.report(principal, function_id, run_id, fields)
+    if body.payloads:
+        await run_payloads.discard(svc.store, run_id)
     return _update_response(run, "updated")
