@@ -16,6 +16,7 @@ from browserfn.api.relay import SessionRelay
 from browserfn.api.routes import console, functions, health, runs, schedules, sessions, webhooks
 from browserfn.api.routes import function_rollback as rollback_routes
 from browserfn.api.routes import keys as key_routes
+from browserfn.api.routes import profiles as profile_routes
 from browserfn.api.routes import run_payloads as payload_routes
 from browserfn.api.routes import secrets as secret_routes
 from browserfn.api.routes import session_data as session_data_routes
@@ -104,6 +105,8 @@ def build_app(services: Services, lifespan: Lifespan | None = None) -> FastAPI:
     app.include_router(sessions.router)
     app.include_router(session_data_routes.router)
     app.include_router(storage_routes.router)
+    app.include_router(profile_routes.router)
+    app.include_router(profile_routes.session_router)
     app.include_router(schedules.router)
     app.include_router(webhooks.router)
     app.include_router(console.router)

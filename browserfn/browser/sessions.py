@@ -35,6 +35,8 @@ from browserfn.config import Settings
 from browserfn.errors import Conflict, NotFound, TooManyRequests
 from browserfn.files import FileStore
 from browserfn.models import EventType, NewEvent, Principal, SessionRecord, utcnow
+from browserfn.profiles import Profiles, ProfileUse
+from browserfn.profiles import load as load_profile
 from browserfn.store.base import Store
 
 log = logging.getLogger(__name__)
@@ -67,6 +69,7 @@ class Session:
     driver: PageDriver | None = None
     recorder: Recorder | None = None
     data: SessionData | None = None  #: network log, trajectory, downloads (browser/session_data.py)
+    profile: ProfileUse | None = None  #: the profile it started with (browserfn/profiles.py)
     lock: asyncio.Lock = dataclasses.field(default_factory=asyncio.Lock)
     _last_access_mono: float = dataclasses.field(default_factory=time.monotonic)
     _calls: int = 0  #: API calls in flight
@@ -132,6 +135,7 @@ class SessionManager:
         self._store = store
         self._bus = bus
         self.sessions_dir = settings.data_dir / "sessions"
+        self.profiles = Profiles(store)
         self.files = FileStore(
             settings.files_dir or settings.data_dir / "files", settings.files_quota_bytes, settings.max_file_bytes
         )
@@ -192,7 +196,14 @@ class SessionManager:
             cdp_token="",
         )
         session.cdp_token = self.cdp_token(session.session_id)
-        session.browser = await self.pool.acquire(session_flags(options))
+        session.profile = await self.profiles.prepare(principal, session.session_id, options.get("profile"))
+        try:
+            session.browser = await self.pool.acquire(session_flags(options))
+            if session.profile is not None:
+                await load_profile(session.browser.browser.contexts[0], session.profile.state)
+        except BaseException:
+            await self._abandon(session)
+            raise
         session.driver = PageDriver(session.browser.browser, self._settings.action_timeout_ms)
         session.data = SessionData(
             self.session_dir(session.session_id), self.files, principal.account_id, session.session_id
@@ -211,6 +222,13 @@ class SessionManager:
             await self._store.append_events(principal.run_id, [NewEvent(EventType.SESSION_START, session.session_id)])
             self._bus.publish(principal.run_id)
         return session
+
+    async def _abandon(self, session: Session) -> None:
+        """A session that failed to open: its profile lease and browser let go."""
+        if session.profile is not None:
+            await self.profiles.release(session.profile)
+        if session.browser is not None:
+            await session.browser.close()
 
     def cdp_token(self, session_id: str) -> str:
         """The credential a session's CDP URL carries: derived from the deployment's secret, so
@@ -290,6 +308,9 @@ class SessionManager:
             return
         session.status, session.close_reason, session.closed_by = status, reason, closed_by
         session.closed_at = utcnow()
+        if session.profile is not None and session.profile.persist and session.browser is not None:
+            # Saved before the close is answered: the next session with this profile sees it.
+            await self.profiles.save_back(session.profile, session.browser.browser.contexts[0])
         self._sessions.pop(session.session_id, None)
         teardown = asyncio.create_task(self._tear_down(session, last_frame_wait_s))
         self._tearing_down.add(teardown)

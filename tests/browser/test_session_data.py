@@ -11,33 +11,15 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-
-os.environ.setdefault("DISABLE_TELEMETRY", "true")
 from notte_sdk import NotteClient
-from notte_sdk.endpoints import base as sdk_base
 
 from tests.browser.data_site import DOWNLOAD_BYTES, DataSite
 from tests.live_server import LiveServer
-
-sdk_base._version_check_performed = True
-
-
-@pytest.fixture(scope="module")
-def data_site() -> Iterator[DataSite]:
-    served = DataSite().start()
-    yield served
-    served.stop()
-
-
-@pytest.fixture
-def notte(browser_server: LiveServer) -> NotteClient:
-    return NotteClient(api_key=browser_server.key, server_url=browser_server.url)
 
 
 @pytest.fixture(scope="module")
