@@ -13,6 +13,7 @@ import dataclasses
 import datetime as dt
 import json
 import logging
+import re
 import secrets
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -33,6 +34,10 @@ LEASE_GRACE = dt.timedelta(seconds=60)
 SAVE_TIMEOUT_S = 5.0
 MAX_ORIGINS = 2000
 Storage = dict[str, dict[str, str]]
+
+
+#: Notte's profile ids; any other id is simply not found (and never reaches the store).
+PROFILE_ID = re.compile(r"^notte-profile-[0-9a-f]{16}$")
 
 
 def new_profile_id() -> str:
@@ -173,6 +178,8 @@ class Profiles:
         self._store = store
 
     async def get(self, principal: Principal, profile_id: str) -> Profile:
+        if not PROFILE_ID.match(profile_id):
+            raise NotFound(f"profile {profile_id} not found")
         found = await self._store.call(ops.get, principal.account_id, profile_id)
         if found is None:
             raise NotFound(f"profile {profile_id} not found")

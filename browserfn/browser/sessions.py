@@ -311,6 +311,8 @@ class SessionManager:
         if session.profile is not None and session.profile.persist and session.browser is not None:
             # Saved before the close is answered: the next session with this profile sees it.
             await self.profiles.save_back(session.profile, session.browser.browser.contexts[0])
+        if session.data is not None:
+            session.data.network.flush()  # readable as soon as the close is answered
         self._sessions.pop(session.session_id, None)
         teardown = asyncio.create_task(self._tear_down(session, last_frame_wait_s))
         self._tearing_down.add(teardown)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 import time
 import uuid
 from collections.abc import Mapping
@@ -34,6 +35,7 @@ router = APIRouter(prefix="/functions/{function_id}/runs/{run_id}/payloads", tag
 Field_ = Literal["result", "logs", "variables"]
 LINK_TTL_S = 3600
 SHA256_B64 = r"^[A-Za-z0-9+/]{43}=$"
+UPLOAD_ID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 
 
 class PayloadUploadRequest(BaseModel):
@@ -46,7 +48,7 @@ class PayloadReference(BaseModel):
     model_config = ConfigDict(extra="forbid")
     size_bytes: int = Field(gt=0)
     sha256: str = Field(pattern=SHA256_B64)
-    upload_id: str = Field(min_length=1, max_length=64)
+    upload_id: str = Field(pattern=UPLOAD_ID)
 
 
 def _parts(function_id: str, run_id: str, field: str, upload_id: str, expires: int) -> tuple[str, ...]:
@@ -99,7 +101,7 @@ async def receive_upload(
     valid = time.time() < expires and tokens.verify(
         secret, signature, *_parts(function_id, run_id, field, upload_id, expires)
     )
-    found = await svc.store.call(slots.get, upload_id) if valid else None
+    found = await svc.store.call(slots.get, upload_id) if valid and re.match(UPLOAD_ID, upload_id) else None
     if found is None or found.run_id != run_id or found.field != field:
         raise NotFound("no such payload upload (the link is wrong or expired)")
     content = await request.body()
