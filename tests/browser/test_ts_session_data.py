@@ -14,7 +14,8 @@ from tests.live_server import LiveServer
 from tests.node_client import CLIENT_MODULE, run_node
 
 RAW = (
-    "import { fileUpload, fileListUploads, fileListDownloads, fileDownload, sessionNetworkLogs, sessionOffset,"
+    "import { fileUpload, fileListUploads, fileListDownloads, fileDownload, fileUploadDownloadedFile,"
+    " sessionNetworkLogs, sessionOffset,"
     " getSessionScript, profileCreate, profileGet, profileList, profileDelete } from "
     f"{json.dumps(CLIENT_MODULE.as_uri())};\n"
     "const api = client.getClient();\n"
@@ -46,6 +47,9 @@ def test_ts_cookies_storage_logs_and_script(browser_server: LiveServer, data_sit
 
         await session.execute({{ type: "goto", url: {site} + "/download" }});
         await session.execute({{ type: "download_file", selector: "#report" }});
+        const pushed = new Blob([new Uint8Array([1, 2, 3])]);
+        const kept = {{ session_id: id, filename: "local.bin" }};
+        ok(await fileUploadDownloadedFile({{ client: api, path: kept, body: {{ file: pushed }} }}));
         const downloads = ok(await fileListDownloads({{ client: api, path: {{ session_id: id }} }}));
         const link = ok(await fileDownload({{ client: api, path: {{ session_id: id, filename: "report.csv" }} }}));
 
@@ -65,7 +69,7 @@ def test_ts_cookies_storage_logs_and_script(browser_server: LiveServer, data_sit
     assert got["uploaded"] == {"success": True}
     assert [(f["name"], f["size"], f["file_ext"]) for f in got["uploads"]["files"]] == [("ts.bin", 4, ".bin")]
     assert got["put"] is True and got["seen"] == "ts.bin:4:6869" + "00ff"
-    assert [f["name"] for f in got["downloads"]["files"]] == ["report.csv"]
+    assert sorted(f["name"] for f in got["downloads"]["files"]) == ["local.bin", "report.csv"]
     assert httpx.get(got["link"]["url"]).content == DOWNLOAD_BYTES  # signed: no key
     assert got["logs"]["total_batch_count"] >= 1 and got["logs"]["format"] == "batched_v1"
     assert got["offset"] == {"offset": 7}
