@@ -18,8 +18,15 @@ def _call(action: dict[str, Any]) -> str:
     return f"session.execute({arguments})"
 
 
+def _steps(action: dict[str, Any]) -> list[str]:
+    if action.get("type") == "upload_file":
+        # The file was uploaded to the recorded session; a new session needs its own copy.
+        return [f"session.storage.upload({str(action.get('file_path'))!r})  # a local path to this file", _call(action)]
+    return [_call(action)]
+
+
 def python_script(actions: list[dict[str, Any]], as_workflow: bool) -> str:
-    steps = [_call(action) for action in actions] or ["pass  # the session executed no action"]
+    steps = [step for action in actions for step in _steps(action)] or ["pass  # the session executed no action"]
     if not as_workflow:
         return "\n".join(steps) + "\n"
     body = "\n".join(f"        {step}" for step in steps)
