@@ -213,7 +213,7 @@ class SessionManager:
         another account's."""
         here = self._sessions.get(session_id)
         found = here.record(self.owner_url) if here is not None else await self._store.get_session(session_id)
-        if found is None or found.account_id != principal.account_id:
+        if found is None or not principal.sees_session(found.account_id, found.run_id):
             raise NotFound(f"session {session_id} not found")
         return found
 
@@ -221,7 +221,7 @@ class SessionManager:
         """The caller's open session hosted here (a call in flight: it counts as activity); Conflict if it
         closed. (Calls for sessions hosted elsewhere were relayed before they got here.)"""
         session = self._sessions.get(session_id)
-        if session is None or session.account_id != principal.account_id:
+        if session is None or not principal.sees_session(session.account_id, session.run_id):
             found = await self.get(principal, session_id)
             if found.active and found.owner_url != self.owner_url:  # a relayed call is not relayed again
                 raise Conflict(f"session {session_id} is hosted by another server: call it through any API server")
@@ -244,11 +244,11 @@ class SessionManager:
         """The caller's sessions, wherever they live, newest first (those hosted here as of now)."""
         found = await self._store.list_sessions(principal.account_id, only_active, offset, limit)
         here = {sid: s.record(self.owner_url) for sid, s in self._sessions.items()}
-        return [here.get(s.session_id, s) for s in found]
+        return [here.get(s.session_id, s) for s in found if principal.sees_session(s.account_id, s.run_id)]
 
     async def stop(self, principal: Principal, session_id: str, reason: str) -> SessionRecord:
         session = self._sessions.get(session_id)
-        if session is None or session.account_id != principal.account_id or not session.active:
+        if session is None or not principal.sees_session(session.account_id, session.run_id) or not session.active:
             await self.get(principal, session_id)  # NotFound if it is not the caller's
             raise Conflict(f"session {session_id} is already closed")
         await self.close_session(session, "closed", reason, "stop requested")

@@ -8,9 +8,11 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import PlainTextResponse
 
 from browserfn import wire
+from browserfn.api.access import requires
 from browserfn.api.deps import PrincipalDep, ServicesDep
 from browserfn.api.schemas import UpdateFunctionRequest
 from browserfn.functions import Upload
+from browserfn.models import Scope
 
 router = APIRouter(prefix="/functions", tags=["functions"])
 
@@ -71,7 +73,7 @@ async def list_functions(
     }
 
 
-@router.get("/{function_id}")
+@router.get("/{function_id}", dependencies=[requires(Scope.START_RUNS)])
 async def read_function(
     request: Request,
     svc: ServicesDep,
