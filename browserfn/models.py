@@ -69,6 +69,9 @@ class Scope(enum.StrEnum):
     LIST_SESSIONS = "sessions:list"  #: list the account's sessions
     READ_OWN_RUN = "runs:read-own"  #: read its own run (the `run_id` in the path must be the key's)
     START_RUNS = "runs:start"  #: read the account's (and shared) functions and start runs of them
+    #: read the account's own browser data for its sessions (profiles, vaults, personas, stored files):
+    #: for routes outside one session; a guest run's key never holds it.
+    BROWSER_DATA = "browser-data"
 
 
 class PrincipalKind(enum.StrEnum):

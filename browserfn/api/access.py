@@ -4,7 +4,12 @@ key is refused every route that declares none (new routes are closed to run keys
     router = APIRouter(prefix="/sessions", dependencies=[requires(Scope.SESSIONS)])  # a whole family
     @router.get("/{run_id}", dependencies=[requires(Scope.READ_OWN_RUN)])                # one route
 
-An account's key passes every check; the route's own ownership checks still apply to it.
+An account's key passes every check; the route's own ownership checks still apply to it. Routes
+on one session (`/sessions/{id}/...`: cookies, files, page calls) take Scope.SESSIONS: a guest
+run's key holds it, and SessionManager shows it only its own run's sessions. Account data used
+by sessions but not bound to one (profiles, vaults, personas, stored files) takes
+Scope.BROWSER_DATA, which a guest run's key lacks. Declare on the APIRouter or the route: scopes
+given to `app.include_router(..., dependencies=...)` are not seen (they count as none: refused).
 """
 
 from __future__ import annotations

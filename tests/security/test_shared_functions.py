@@ -8,6 +8,7 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -168,20 +169,32 @@ def test_a_guest_runs_key_held_outside_still_reaches_nothing_else(
         assert answer.status_code == 403
 
 
-def test_the_authors_webhooks_hear_nothing_of_the_callers_runs(accounts: tuple[httpx.Client, httpx.Client]) -> None:
-    author, caller = accounts
-    shared = _share(author, "def run(note: str = ''):\n    return note\n", "hooked")
-    hook = author.post(f"/functions/{shared}/webhooks", json={"url": "http://127.0.0.1:9/hook"})
-    assert hook.status_code == 200, hook.text
-    theirs = run(caller, shared, note="the caller's private note")
-    own = run(author, shared, note="the author's")
+@pytest.fixture
+def hook_server(tmp_path: Path) -> Iterator[LiveServer]:
+    """A server whose webhooks may target this machine (the loopback receiver below)."""
+    env = {"BROWSERFN_OUTBOUND_ALLOWED_HOSTS": "127.0.0.1", "BROWSERFN_RATE_LIMIT_PER_S": "0"}
+    live = LiveServer(tmp_path / "server", warm_processes=1, env=env).start()
+    yield live
+    live.stop()
 
-    def deliveries() -> list[dict[str, Any]]:
-        found: list[dict[str, Any]] = author.get(f"/functions/{shared}/webhooks/deliveries").json()["items"]
-        return found
 
-    deadline = time.monotonic() + 30
-    while not deliveries() and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert [d["function_run_id"] for d in deliveries()] == [own["function_run_id"]]
-    assert theirs["function_run_id"] not in json.dumps(deliveries())
+def test_the_authors_webhooks_hear_nothing_of_the_callers_runs(hook_server: LiveServer) -> None:
+    with (
+        hook_server.client(hook_server.create_key("author"), timeout=180) as author,
+        hook_server.client(hook_server.create_key("caller"), timeout=180) as caller,
+    ):
+        shared = _share(author, "def run(note: str = ''):\n    return note\n", "hooked")
+        hook = author.post(f"/functions/{shared}/webhooks", json={"url": "http://127.0.0.1:9/hook"})
+        assert hook.status_code == 200, hook.text
+        theirs = run(caller, shared, note="the caller's private note")
+        own = run(author, shared, note="the author's")
+
+        def deliveries() -> list[dict[str, Any]]:
+            found: list[dict[str, Any]] = author.get(f"/functions/{shared}/webhooks/deliveries").json()["items"]
+            return found
+
+        deadline = time.monotonic() + 30
+        while not deliveries() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert [d["function_run_id"] for d in deliveries()] == [own["function_run_id"]]
+        assert theirs["function_run_id"] not in json.dumps(deliveries())
