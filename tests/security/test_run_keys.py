@@ -173,3 +173,22 @@ def test_every_route_refuses_a_run_key_unless_it_declares_what_run_keys_may_do(
     # The account's own key is refused none of them.
     refused = [(m, t) for m, t in routes if _call(account, m, t, run_key.function_id, run_key.run_id) == 403]
     assert refused == [], refused
+
+
+def test_every_route_but_its_own_sessions_refuses_a_guest_runs_key(
+    tmp_path: Path, server: LiveServer, account: httpx.Client
+) -> None:
+    """The key of a run of a function another account shared: session routes only, not the listing."""
+    with server.client(server.create_key(f"author-{uuid.uuid4().hex[:8]}")) as author:
+        holder = deploy(author, HOLDER, name="shared-holder")
+        assert author.patch(f"/functions/{holder}", json={"shared": True}).json()["shared"] is True
+    routes = _authenticated_routes(tmp_path)
+    wrong: list[tuple[str, str, int]] = []
+    with leaked_run_key(account, holder) as guest, server.client(guest.key) as script:
+        assert guest.key.startswith("bfg_")
+        for method, template in routes:
+            status = _call(script, method, template, guest.function_id, guest.run_id)
+            allowed = template.startswith("/sessions") and template not in ("/sessions", "/sessions/")
+            if (status == 403) == allowed:
+                wrong.append((method, template, status))
+    assert wrong == []
