@@ -131,6 +131,18 @@ class Settings:
     llm_api_key: str | None = None
     #: Time one LLM request may take.
     llm_timeout_s: float = 60.0
+    #: Domain whose mail personas receive (their addresses are <name>@mail_domain); None: personas answer 501.
+    mail_domain: str | None = None
+    #: Address the SMTP listener binds (the machine the domain's MX record names).
+    mail_host: str = "0.0.0.0"
+    #: Port of the SMTP listener (25 for mail from the internet); 0: this process runs no listener.
+    mail_port: int = 0
+    #: Largest message the listener accepts (552 beyond).
+    mail_max_message_bytes: int = 1024 * 1024
+    #: Messages kept per persona; the oldest are dropped as new ones arrive.
+    mail_max_messages_per_persona: int = 200
+    #: SMS provider for personas' phone numbers; browserfn implements none yet, so any value is refused at start.
+    sms_provider: str | None = None
 
     @property
     def database_path(self) -> Path:

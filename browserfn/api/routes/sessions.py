@@ -14,6 +14,8 @@ from fastapi import APIRouter, Query, WebSocket
 from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from browserfn import inbox_actions
+from browserfn.api import identities
 from browserfn.api.deps import LinkBaseDep, PrincipalDep, Services, ServicesDep
 from browserfn.api.routes.functions import PageQuery, PageSizeQuery
 from browserfn.browser import cdp_proxy, replay
@@ -100,6 +102,8 @@ async def start_session(
     if body.browser_type not in ("chromium", "chrome"):
         raise InvalidInput(f"browser_type {body.browser_type!r} is not available here; use 'chromium'")
     options = body.model_dump(exclude_none=True, exclude={"idle_timeout_minutes", "max_duration_minutes"})
+    if options.get("vault_id") is not None:
+        await identities.check_session_vault(svc, principal.account_id, options["vault_id"])
     session = await svc.sessions.open(principal, options, body.idle_timeout_minutes, body.max_duration_minutes)
     return session_response(svc, session.record(svc.sessions.owner_url), base_url)
 
@@ -170,6 +174,9 @@ async def execute_action(
 ) -> dict[str, Any]:
     """One browser action; a failure is `success: false` with the reason."""
     session = await svc.sessions.active(principal, session_id)
+    if action.get("type") in inbox_actions.TYPES:
+        return await identities.inbox_action(svc, session, action)
+    identities.attach_vault(svc, session)
     started = dt.datetime.now(dt.UTC)
     async with session.lock:
         if session.driver is None:
