@@ -15,6 +15,7 @@ import dataclasses
 import datetime as dt
 import functools
 import json
+import re
 import secrets as token_source
 from typing import Any, Protocol
 
@@ -32,6 +33,7 @@ CARD_FIELDS = ("card_holder_name", "card_number", "card_cvv", "card_full_expirat
 MAX_FIELD_CHARS = 1024
 MAX_NAME_CHARS = 256
 MAX_CREDENTIALS_PER_VAULT = 1000
+_HOST = re.compile(r"[A-Za-z0-9_.\[\]:-]+")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -92,8 +94,8 @@ def site_of(url: str) -> str:
     ("github.com" for https://www.github.com/login; an IP address or "localhost" as is)."""
     parts = _domain_extractor()(url.strip())
     site = ".".join(part for part in (parts.domain, parts.suffix) if part) if parts.domain else ""
-    if not site:
-        raise InvalidInput(f"url {url!r} has no domain name")
+    if not _HOST.fullmatch(site):
+        raise InvalidInput(f"url {url[:200]!r} has no domain name")
     return str(site).lower()
 
 

@@ -16,6 +16,7 @@ from browserfn.models import EventType, FunctionVersion, NewEvent, Run, RunState
 from browserfn.sandbox import bytecode, protocol
 from browserfn.sandbox.process import ProcessPool, RunProcess, base_environment, isolation_options
 from browserfn.store.base import Store
+from browserfn.vaults import VaultService
 
 log = logging.getLogger(__name__)
 SYSTEM_SOURCE = "browserfn"
@@ -88,7 +89,8 @@ class RunWorker:
             return await self._end(RunState.FAILED, reason=problem)
         timeout_s = run.timeout_s or self._settings.run_timeout_s
         secret_env = await secrets.SecretVault(self._settings, self._store).for_run(run.account_id, run.function_id)
-        self._mask = secrets.Masker(secret_env.values())
+        vault_values = await VaultService(self._settings, self._store).secret_values(run.account_id)  # type: ignore[arg-type]
+        self._mask = secrets.Masker([*secret_env.values(), *vault_values])
         process = await self._hand_over(run, version, token, secret_env)
         try:
             state, result, reason = await self._supervise(process, timeout_s)
