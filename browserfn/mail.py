@@ -22,7 +22,9 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from browserfn.config import Settings
 from browserfn.models import utcnow
-from browserfn.personas import EmailRecord, PersonaRecord, PersonaRepository
+from browserfn.store.base import Store
+from browserfn.store.ops import personas as ops
+from browserfn.store.ops.personas import EmailRecord, PersonaRecord
 
 log = logging.getLogger(__name__)
 #: Recipients one message may have (RFC 5321 asks servers to take at least 100).
@@ -63,10 +65,10 @@ def parse_message(raw: bytes, persona: PersonaRecord) -> EmailRecord:
 class _Handler:
     """aiosmtpd's hooks: recipients checked against the personas, messages stored for each."""
 
-    def __init__(self, settings: Settings, personas: PersonaRepository) -> None:
+    def __init__(self, settings: Settings, store: Store) -> None:
         self._domain = (settings.mail_domain or "").lower()
         self._keep = settings.mail_max_messages_per_persona
-        self._personas = personas
+        self._store = store
 
     async def handle_RCPT(  # aiosmtpd's hook names
         self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
@@ -76,7 +78,7 @@ class _Handler:
             return "550 5.7.1 relaying denied: this server receives mail for " + self._domain + " only"
         if len(envelope.rcpt_tos) >= MAX_RECIPIENTS:
             return "452 4.5.3 too many recipients"
-        if await self._personas.persona_by_address(address) is None:
+        if await self._store.call(ops.by_address, address) is None:
             return "550 5.1.1 no such mailbox here"
         envelope.rcpt_tos.append(address)
         return "250 OK"
@@ -86,11 +88,11 @@ class _Handler:
         content = raw if isinstance(raw, bytes) else raw.encode()
         stored = 0
         for address in dict.fromkeys(envelope.rcpt_tos):
-            persona = await self._personas.persona_by_address(address)
-            if persona is None:  # deleted since RCPT
-                continue
-            await self._personas.add_email(parse_message(content, persona), self._keep)
-            stored += 1
+            persona = await self._store.call(ops.by_address, address)
+            if persona is not None and await self._store.call(
+                ops.add_email, parse_message(content, persona), self._keep
+            ):
+                stored += 1  # (a persona deleted since RCPT gets nothing)
         if not stored:
             return "550 5.1.1 no such mailbox here"
         return "250 OK: delivered"
@@ -100,9 +102,9 @@ class MailListener:
     """Listens for SMTP on (mail_host, mail_port) while the server runs; `port` is the one bound
     (mail_port 0 in tests: any free one is not allowed, the setting says which)."""
 
-    def __init__(self, settings: Settings, personas: PersonaRepository) -> None:
+    def __init__(self, settings: Settings, store: Store) -> None:
         self._settings = settings
-        self._handler = _Handler(settings, personas)
+        self._handler = _Handler(settings, store)
         self._server: asyncio.Server | None = None
 
     @property
@@ -138,5 +140,4 @@ def mail_listener(services: Any) -> MailListener:
     settings: Settings = services.settings
     if settings.sms_provider:
         raise ValueError(f"BROWSERFN_SMS_PROVIDER={settings.sms_provider!r}: browserfn implements no SMS provider yet")
-    personas: PersonaRepository = services.store
-    return MailListener(settings, personas)
+    return MailListener(settings, services.store)

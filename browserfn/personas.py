@@ -9,17 +9,19 @@ Each persona has two addresses on `mail_domain`: a readable one (`ada.lovelace.k
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
 import datetime as dt
 import re
 import secrets as token_source
-from typing import Protocol
 
 from browserfn.config import Settings
 from browserfn.errors import BrowserfnError, InvalidInput, NotFound
 from browserfn.models import utcnow
+from browserfn.store.base import Store
+from browserfn.store.ops import personas as ops
+from browserfn.store.ops.personas import EmailRecord, PersonaRecord
 from browserfn.vaults import MAX_NAME_CHARS, VaultService
+
+__all__ = ["EmailRecord", "NotConfigured", "PersonaRecord", "PersonaService", "sms_not_available"]
 
 _FIRST_NAMES = ("Ada", "Alan", "Grace", "Edsger", "Barbara", "Donald", "Frances", "John", "Margaret", "Ken")
 _LAST_NAMES = ("Lovelace", "Turing", "Hopper", "Dijkstra", "Liskov", "Knuth", "Allen", "Backus", "Hamilton", "Thompson")
@@ -39,55 +41,6 @@ def sms_not_available(settings: Settings) -> NotConfigured:
     )
 
 
-@dataclasses.dataclass(frozen=True)
-class PersonaRecord:
-    persona_id: str
-    account_id: str
-    name: str | None
-    first_name: str
-    last_name: str
-    email: str  #: the readable address
-    internal_email: str  #: <persona_id>@domain
-    vault_id: str | None
-    created_at: dt.datetime
-    status: str = "active"
-
-
-@dataclasses.dataclass(frozen=True)
-class EmailRecord:
-    email_id: str
-    persona_id: str
-    account_id: str
-    received_at: dt.datetime
-    sender_email: str | None
-    sender_name: str | None
-    subject: str
-    text_content: str | None
-    html_content: str | None
-    read: bool = False
-
-
-class PersonaRepository(Protocol):
-    """What the store keeps for personas and their mail (store/personas.py)."""
-
-    async def insert_persona(self, persona: PersonaRecord) -> None: ...
-    async def list_personas(self, account_id: str, offset: int, limit: int) -> list[PersonaRecord]: ...
-    async def get_persona(self, account_id: str, persona_id: str) -> PersonaRecord | None: ...
-    async def persona_by_vault(self, account_id: str, vault_id: str) -> PersonaRecord | None: ...
-    async def persona_by_address(self, address: str) -> PersonaRecord | None: ...
-    async def rename_persona(self, account_id: str, persona_id: str, name: str) -> PersonaRecord | None: ...
-    async def delete_persona(self, account_id: str, persona_id: str) -> bool: ...
-    async def add_email(self, email: EmailRecord, keep: int) -> None:
-        """Insert, then drop the persona's oldest beyond the newest `keep`."""
-        ...
-
-    async def read_emails(
-        self, account_id: str, persona_id: str, since: dt.datetime | None, only_unread: bool, limit: int
-    ) -> list[EmailRecord]:
-        """Newest first; those returned are marked read."""
-        ...
-
-
 def _names(name: str | None) -> tuple[str, str]:
     words = (name or "").split()
     if len(words) >= 2:
@@ -101,9 +54,9 @@ def readable_address(first: str, last: str, domain: str) -> str:
 
 
 class PersonaService:
-    def __init__(self, settings: Settings, repository: PersonaRepository, vaults: VaultService) -> None:
+    def __init__(self, settings: Settings, store: Store, vaults: VaultService) -> None:
         self._settings = settings
-        self._repo = repository
+        self._store = store
         self._vaults = vaults
 
     def _domain(self) -> str:
@@ -126,9 +79,9 @@ class PersonaService:
         domain = self._domain()
         first, last = _names(name)
         persona_id = f"persona_{token_source.token_hex(12)}"
-        vault_id = None
-        if create_vault:
-            vault_id = (await self._vaults.create(account_id, f"persona {first} {last}", for_persona=True)).vault_id
+        vault = (
+            self._vaults.new_vault(account_id, f"persona {first} {last}", for_persona=True) if create_vault else None
+        )
         persona = PersonaRecord(
             persona_id,
             account_id,
@@ -137,55 +90,43 @@ class PersonaService:
             last,
             readable_address(first, last, domain),
             f"{persona_id}@{domain}",
-            vault_id,
+            vault.vault_id if vault else None,
             utcnow(),
         )
-        await self._repo.insert_persona(persona)
+        await self._store.call(ops.create, persona, vault)
         return persona
 
     async def list_personas(self, account_id: str, offset: int, limit: int) -> list[PersonaRecord]:
-        return await self._repo.list_personas(account_id, offset, limit)
+        return await self._store.call(ops.listing, account_id, offset, limit)
 
     async def get(self, account_id: str, persona_id: str) -> PersonaRecord:
-        found = await self._repo.get_persona(account_id, persona_id)
-        if found is None:
-            raise NotFound(f"persona {persona_id} not found")
-        return found
+        return await self._store.call(ops.owned, account_id, persona_id)
 
     async def resolve(self, account_id: str, mailbox: str) -> PersonaRecord:
         """A persona named by its id or by one of its addresses (email_verification_read's mailbox_id)."""
         if "@" in mailbox:
-            found = await self._repo.persona_by_address(mailbox.strip().lower())
+            found = await self._store.call(ops.by_address, mailbox.strip())
             if found is None or found.account_id != account_id:
                 raise NotFound(f"no persona has the address {mailbox}")
             return found
         return await self.get(account_id, mailbox)
 
     async def of_vault(self, account_id: str, vault_id: str) -> PersonaRecord | None:
-        return await self._repo.persona_by_vault(account_id, vault_id)
+        return await self._store.call(ops.by_vault, account_id, vault_id)
 
     async def rename(self, account_id: str, persona_id: str, name: str) -> PersonaRecord:
         if not name.strip() or len(name) > MAX_NAME_CHARS:
             raise InvalidInput(f"name must be 1 to {MAX_NAME_CHARS} characters")
-        found = await self._repo.rename_persona(account_id, persona_id, name)
-        if found is None:
-            raise NotFound(f"persona {persona_id} not found")
-        return found
+        return await self._store.call(ops.rename, account_id, persona_id, name)
 
     async def delete(self, account_id: str, persona_id: str) -> None:
-        """The persona, its mail, and the vault made for it."""
-        persona = await self.get(account_id, persona_id)
-        if not await self._repo.delete_persona(account_id, persona_id):
-            raise NotFound(f"persona {persona_id} not found")
-        if persona.vault_id is not None:
-            with contextlib.suppress(NotFound):  # deleted on its own before
-                await self._vaults.delete(account_id, persona.vault_id, of_persona=True)
+        """The persona, its mail, and the vault made for it; its addresses refuse mail from then on."""
+        await self._store.call(ops.delete, account_id, persona_id)
 
     async def emails(
         self, account_id: str, persona_id: str, *, limit: int, within: dt.timedelta | None, only_unread: bool
     ) -> list[EmailRecord]:
-        await self.get(account_id, persona_id)
         if not 1 <= limit <= 100:
             raise InvalidInput("limit must be between 1 and 100")
         since = utcnow() - within if within is not None else None
-        return await self._repo.read_emails(account_id, persona_id, since, only_unread, limit)
+        return await self._store.call(ops.read_emails, account_id, persona_id, since, only_unread, limit)

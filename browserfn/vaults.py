@@ -11,13 +11,11 @@ as the SDK keys it, so a page anywhere on that site finds it.
 
 from __future__ import annotations
 
-import dataclasses
-import datetime as dt
 import functools
 import json
 import re
 import secrets as token_source
-from typing import Any, Protocol
+from typing import Any
 
 import pyotp
 
@@ -25,6 +23,9 @@ from browserfn.config import Settings
 from browserfn.errors import Conflict, InvalidInput, NotFound
 from browserfn.models import utcnow
 from browserfn.secrets import MIN_MASKED_CHARS, Sealer
+from browserfn.store.base import Store
+from browserfn.store.ops import vaults as ops
+from browserfn.store.ops.vaults import CardRecord, CredentialRecord, VaultRecord
 
 #: The credential fields Notte defines; the secret ones are sealed.
 CREDENTIAL_FIELDS = ("email", "username", "password", "mfa_secret")
@@ -34,51 +35,6 @@ MAX_FIELD_CHARS = 1024
 MAX_NAME_CHARS = 256
 MAX_CREDENTIALS_PER_VAULT = 1000
 _HOST = re.compile(r"[A-Za-z0-9_.\[\]:-]+")
-
-
-@dataclasses.dataclass(frozen=True)
-class VaultRecord:
-    vault_id: str
-    account_id: str
-    name: str
-    for_persona: bool
-    created_at: dt.datetime
-
-
-@dataclasses.dataclass(frozen=True)
-class CredentialRecord:
-    vault_id: str
-    url: str  #: the site's registrable domain
-    email: str | None
-    username: str | None
-    sealed: bytes  #: {"password", "mfa_secret"?} as JSON, sealed with the secrets key
-    created_at: dt.datetime
-
-
-@dataclasses.dataclass(frozen=True)
-class CardRecord:
-    vault_id: str
-    sealed: bytes  #: the four card fields as JSON, sealed
-    created_at: dt.datetime
-
-
-class VaultRepository(Protocol):
-    """What the store keeps for vaults (store/vaults.py). Calls naming an account see only its rows."""
-
-    async def insert_vault(self, vault: VaultRecord) -> None: ...
-    async def list_vaults(self, account_id: str, offset: int, limit: int) -> list[VaultRecord]: ...
-    async def get_vault(self, account_id: str, vault_id: str) -> VaultRecord | None: ...
-    async def rename_vault(self, account_id: str, vault_id: str, name: str) -> VaultRecord | None: ...
-    async def delete_vault(self, account_id: str, vault_id: str) -> bool: ...
-    async def put_credential(self, credential: CredentialRecord) -> None: ...
-    async def count_credentials(self, vault_id: str) -> int: ...
-    async def list_credentials(self, vault_id: str) -> list[CredentialRecord]: ...
-    async def get_credential(self, vault_id: str, url: str) -> CredentialRecord | None: ...
-    async def delete_credential(self, vault_id: str, url: str) -> bool: ...
-    async def put_card(self, card: CardRecord) -> None: ...
-    async def get_card(self, vault_id: str) -> CardRecord | None: ...
-    async def delete_card(self, vault_id: str) -> bool: ...
-    async def sealed_secrets(self, account_id: str) -> list[bytes]: ...
 
 
 @functools.cache
@@ -152,99 +108,87 @@ class VaultService:
     """Vaults of one server: every call names the caller's account; another account's vault is
     a 404, as an unknown one."""
 
-    def __init__(self, settings: Settings, repository: VaultRepository) -> None:
-        self._repo = repository
+    def __init__(self, settings: Settings, store: Store) -> None:
+        self._store = store
         self._door = Sealer(settings)
 
-    async def create(self, account_id: str, name: str, *, for_persona: bool = False) -> VaultRecord:
-        vault = VaultRecord(f"vault_{token_source.token_hex(12)}", account_id, check_name(name), for_persona, utcnow())
-        await self._repo.insert_vault(vault)
+    def new_vault(self, account_id: str, name: str, *, for_persona: bool = False) -> VaultRecord:
+        return VaultRecord(f"vault_{token_source.token_hex(12)}", account_id, check_name(name), for_persona, utcnow())
+
+    async def create(self, account_id: str, name: str) -> VaultRecord:
+        vault = self.new_vault(account_id, name)
+        await self._store.call(ops.create, vault)
         return vault
 
     async def list_vaults(self, account_id: str, offset: int, limit: int) -> list[VaultRecord]:
-        return await self._repo.list_vaults(account_id, offset, limit)
+        return await self._store.call(ops.listing, account_id, offset, limit)
 
     async def get(self, account_id: str, vault_id: str) -> VaultRecord:
-        found = await self._repo.get_vault(account_id, vault_id)
+        found = await self._store.call(ops.get, account_id, vault_id)
         if found is None:
             raise NotFound(f"vault {vault_id} not found")
         return found
 
     async def rename(self, account_id: str, vault_id: str, name: str) -> VaultRecord:
-        found = await self._repo.rename_vault(account_id, vault_id, check_name(name))
-        if found is None:
-            raise NotFound(f"vault {vault_id} not found")
-        return found
+        return await self._store.call(ops.rename, account_id, vault_id, check_name(name))
 
-    async def delete(self, account_id: str, vault_id: str, *, of_persona: bool = False) -> None:
+    async def delete(self, account_id: str, vault_id: str) -> None:
         """The vault with its credentials and card; a persona's vault goes with its persona only."""
-        vault = await self.get(account_id, vault_id)
-        if vault.for_persona and not of_persona:
+        if (await self.get(account_id, vault_id)).for_persona:
             raise Conflict(f"vault {vault_id} belongs to a persona: delete the persona to delete it")
-        if not await self._repo.delete_vault(account_id, vault_id):
-            raise NotFound(f"vault {vault_id} not found")
+        await self._store.call(ops.delete, account_id, vault_id)
 
     async def add_credentials(self, account_id: str, vault_id: str, url: str, fields: dict[str, Any]) -> None:
-        await self.get(account_id, vault_id)
         checked, site = check_credentials(fields), site_of(url)
-        is_new = await self._repo.get_credential(vault_id, site) is None
-        if is_new and await self._repo.count_credentials(vault_id) >= MAX_CREDENTIALS_PER_VAULT:
-            raise InvalidInput(f"a vault holds at most {MAX_CREDENTIALS_PER_VAULT} credentials")
         secret = {name: checked[name] for name in SECRET_CREDENTIAL_FIELDS if name in checked}
         sealed = self._door.seal(json.dumps(secret))
         record = CredentialRecord(vault_id, site, checked.get("email"), checked.get("username"), sealed, utcnow())
-        await self._repo.put_credential(record)
+        await self._store.call(ops.put_credential, account_id, record, MAX_CREDENTIALS_PER_VAULT)
 
     async def list_credentials(self, account_id: str, vault_id: str) -> list[CredentialRecord]:
-        await self.get(account_id, vault_id)
-        return await self._repo.list_credentials(vault_id)
+        return await self._store.call(ops.credentials, account_id, vault_id)
 
     async def credentials(self, account_id: str, vault_id: str, url: str) -> dict[str, str]:
         """The whole credential of `url`'s site, secrets included (for its own account's caller)."""
-        await self.get(account_id, vault_id)
-        found = await self._credential(vault_id, url)
+        found = await self.credentials_or_none(account_id, vault_id, url)
         if found is None:
             raise NotFound(f"vault {vault_id} holds no credentials for {site_of(url)}")
         return found
 
-    async def _credential(self, vault_id: str, url: str) -> dict[str, str] | None:
-        record = await self._repo.get_credential(vault_id, site_of(url))
+    async def credentials_or_none(self, account_id: str, vault_id: str, url: str) -> dict[str, str] | None:
+        record = await self._store.call(ops.get_credential, account_id, vault_id, site_of(url))
         if record is None:
             return None
         plain = {"email": record.email, "username": record.username}
         return {k: v for k, v in plain.items() if v} | json.loads(self._door.unseal(record.sealed))
 
     async def delete_credentials(self, account_id: str, vault_id: str, url: str) -> None:
-        await self.get(account_id, vault_id)
-        if not await self._repo.delete_credential(vault_id, site_of(url)):
+        if not await self._store.call(ops.delete_credential, account_id, vault_id, site_of(url)):
             raise NotFound(f"vault {vault_id} holds no credentials for {site_of(url)}")
 
     async def set_card(self, account_id: str, vault_id: str, fields: dict[str, Any]) -> None:
-        await self.get(account_id, vault_id)
         sealed = self._door.seal(json.dumps(check_card(fields)))
-        await self._repo.put_card(CardRecord(vault_id, sealed, utcnow()))
+        await self._store.call(ops.put_card, account_id, CardRecord(vault_id, sealed, utcnow()))
 
     async def card(self, account_id: str, vault_id: str) -> dict[str, str]:
-        await self.get(account_id, vault_id)
-        found = await self._card(vault_id)
+        found = await self.card_or_none(account_id, vault_id)
         if found is None:
             raise NotFound(f"vault {vault_id} holds no credit card")
         return found
 
-    async def _card(self, vault_id: str) -> dict[str, str] | None:
-        record = await self._repo.get_card(vault_id)
+    async def card_or_none(self, account_id: str, vault_id: str) -> dict[str, str] | None:
+        record = await self._store.call(ops.get_card, account_id, vault_id)
         return None if record is None else dict(json.loads(self._door.unseal(record.sealed)))
 
     async def delete_card(self, account_id: str, vault_id: str) -> None:
-        await self.get(account_id, vault_id)
-        if not await self._repo.delete_card(vault_id):
+        if not await self._store.call(ops.delete_card, account_id, vault_id):
             raise NotFound(f"vault {vault_id} holds no credit card")
 
     async def secret_values(self, account_id: str) -> list[str]:
         """Every secret the account's vaults hold (passwords, MFA secrets, card numbers, CVVs,
         expirations), for masking what a run leaves behind."""
         values: list[str] = []
-        for sealed in await self._repo.sealed_secrets(account_id):
+        for sealed in await self._store.call(ops.sealed_secrets, account_id):
             values += [v for v in json.loads(self._door.unseal(sealed)).values() if isinstance(v, str)]
         return [v for v in values if len(v) >= MIN_MASKED_CHARS]
 
@@ -264,9 +208,8 @@ class SessionVault:
         self.used: set[str] = set()
 
     async def credentials(self, url: str) -> dict[str, str] | None:
-        await self._service.get(self.account_id, self.vault_id)  # deleted since the session started: 404
-        return await self._service._credential(self.vault_id, url)
+        """The site's credentials; the vault deleted since the session started: NotFound."""
+        return await self._service.credentials_or_none(self.account_id, self.vault_id, url)
 
     async def card(self) -> dict[str, str] | None:
-        await self._service.get(self.account_id, self.vault_id)
-        return await self._service._card(self.vault_id)
+        return await self._service.card_or_none(self.account_id, self.vault_id)

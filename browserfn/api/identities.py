@@ -12,21 +12,17 @@ from browserfn import inbox_actions
 from browserfn.api.deps import PrincipalDep, Services, ServicesDep
 from browserfn.browser.sessions import Session
 from browserfn.errors import InvalidInput
-from browserfn.personas import PersonaRepository, PersonaService
+from browserfn.personas import PersonaService
 from browserfn.secrets import Masker
-from browserfn.vaults import VaultRepository, VaultService
+from browserfn.vaults import VaultService
 
 
 def vault_service(svc: Services) -> VaultService:
-    repository: Any = svc.store
-    vaults: VaultRepository = repository
-    return VaultService(svc.settings, vaults)
+    return VaultService(svc.settings, svc.store)
 
 
 def persona_service(svc: Services) -> PersonaService:
-    repository: Any = svc.store
-    personas: PersonaRepository = repository
-    return PersonaService(svc.settings, personas, vault_service(svc))
+    return PersonaService(svc.settings, svc.store, vault_service(svc))
 
 
 async def _vaults(svc: ServicesDep) -> VaultService:

@@ -89,7 +89,7 @@ class RunWorker:
             return await self._end(RunState.FAILED, reason=problem)
         timeout_s = run.timeout_s or self._settings.run_timeout_s
         secret_env = await secrets.SecretVault(self._settings, self._store).for_run(run.account_id, run.function_id)
-        vault_values = await VaultService(self._settings, self._store).secret_values(run.account_id)  # type: ignore[arg-type]
+        vault_values = await VaultService(self._settings, self._store).secret_values(run.account_id)
         self._mask = secrets.Masker([*secret_env.values(), *vault_values])
         process = await self._hand_over(run, version, token, secret_env)
         try:

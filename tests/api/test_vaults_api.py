@@ -107,7 +107,11 @@ def test_another_account_sees_nothing(api: httpx.Client, other: httpx.Client) ->
         ),
         ("/{v}/credentials", {"url": "https://a.com", "credentials": {"email": "e"}}, "password is required"),
         ("/{v}/credentials", {"url": "https://a.com", "credentials": {"email": "e", "password": 5}}, "password"),
-        ("/{v}/credentials", {"url": "https://a.com", "credentials": {"email": "e", "password": "p", "pin": "1"}}, "pin"),
+        (
+            "/{v}/credentials",
+            {"url": "https://a.com", "credentials": {"email": "e", "password": "p", "pin": "1"}},
+            "pin",
+        ),
         (
             "/{v}/credentials",
             {"url": "https://a.com", "credentials": {"email": "e", "password": "p", "mfa_secret": "123456!"}},

@@ -79,8 +79,10 @@ def test_a_persona_receives_mail_and_reads_its_code(client: NotteClient, mail_se
         assert not by_id.success and "no email from other.example" in by_id.message
         _send(mail_server, info.internal_email, "Sign in", "Sign in: https://shop.example/verify?token=abc123 now")
         read = session.execute(type="email_read", only_unread=True)
-        assert read.success and read.data is not None and "https://shop.example/verify?token=abc123" in read.data.markdown
-        with pytest.raises(Exception, match="501|SMS provider"):
+        assert (
+            read.success and read.data is not None and "https://shop.example/verify?token=abc123" in read.data.markdown
+        )
+        with pytest.raises(Exception, match=r"501|SMS provider"):
             session.execute(type="sms_read")
     persona.delete()
 
@@ -91,7 +93,7 @@ def test_refused_mail(client: NotteClient, mail_server: LiveServer) -> None:
         _send(mail_server, f"nobody@{DOMAIN}", "hi", "hello")
     with pytest.raises(smtplib.SMTPRecipientsRefused, match="relaying denied"):
         _send(mail_server, "someone@elsewhere.example", "hi", "hello")
-    with pytest.raises(smtplib.SMTPException, match="552|too large|exceeded"):
+    with pytest.raises(smtplib.SMTPException, match=r"552|too large|exceeded"):
         _send(mail_server, persona.info.email, "big", "x" * (MAX_MESSAGE_BYTES + 1000))
     for n in range(KEEP + 2):
         _send(mail_server, persona.info.email, f"message {n}", "hello")

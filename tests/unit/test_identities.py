@@ -19,7 +19,9 @@ from browserfn.vaults import check_card, check_credentials, site_of, totp_now
 from browserfn.verification import find_code, find_link
 
 
-def _input(index: int, text: str = "", autocomplete: str = "", kind: str = "text", usable: bool = True) -> dict[str, Any]:
+def _input(
+    index: int, text: str = "", autocomplete: str = "", kind: str = "text", usable: bool = True
+) -> dict[str, Any]:
     return {"index": index, "autocomplete": autocomplete, "type": kind, "text": text, "usable": usable}
 
 
@@ -129,5 +131,7 @@ def test_verification_codes(subject: str, text: str, code: str | None) -> None:
 def test_verification_links_prefer_the_verifying_one() -> None:
     text = "Read https://shop.example/blog or click https://shop.example/verify?token=abc to confirm"
     assert find_link(_email("x", text)) == "https://shop.example/verify?token=abc"
-    assert find_link(_email("x", None, '<a href="https://a.example/?a=1&amp;b=2">go</a>')) == "https://a.example/?a=1&b=2"
+    assert (
+        find_link(_email("x", None, '<a href="https://a.example/?a=1&amp;b=2">go</a>')) == "https://a.example/?a=1&b=2"
+    )
     assert find_link(_email("x", "no links")) is None
