@@ -26,6 +26,7 @@ __all__ = ["EmailRecord", "NotConfigured", "PersonaRecord", "PersonaService", "s
 _FIRST_NAMES = ("Ada", "Alan", "Grace", "Edsger", "Barbara", "Donald", "Frances", "John", "Margaret", "Ken")
 _LAST_NAMES = ("Lovelace", "Turing", "Hopper", "Dijkstra", "Liskov", "Knuth", "Allen", "Backus", "Hamilton", "Thompson")
 _LOCAL_PART = re.compile(r"[^a-z0-9]+")
+_WHOLE_MAILBOX = dt.timedelta(days=365 * 50)
 
 
 class NotConfigured(BrowserfnError):
@@ -128,5 +129,8 @@ class PersonaService:
     ) -> list[EmailRecord]:
         if not 1 <= limit <= 100:
             raise InvalidInput("limit must be between 1 and 100")
-        since = utcnow() - within if within is not None else None
+        if within is not None and within < dt.timedelta(0):
+            raise InvalidInput("timedelta must not be negative")
+        # Any window reaching before the first message could have come is the whole mailbox.
+        since = utcnow() - within if within is not None and within < _WHOLE_MAILBOX else None
         return await self._store.call(ops.read_emails, account_id, persona_id, since, only_unread, limit)
