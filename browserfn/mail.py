@@ -41,7 +41,8 @@ def _body(message: EmailMessage, kind: str) -> str | None:
     except (LookupError, ValueError):  # unknown charset, broken encoding: the raw payload, decoded leniently
         raw = part.get_payload(decode=True)
         content = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
-    return content if isinstance(content, str) else None
+    # SMTP carries CRLF line ends; bodies are kept with the \n a script expects.
+    return content.replace("\r\n", "\n") if isinstance(content, str) else None
 
 
 def parse_message(raw: bytes, persona: PersonaRecord) -> EmailRecord:
