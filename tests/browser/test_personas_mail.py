@@ -84,7 +84,20 @@ def test_a_persona_receives_mail_and_reads_its_code(client: NotteClient, mail_se
         )
         with pytest.raises(Exception, match=r"501|SMS provider"):
             session.execute(type="sms_read")
-    persona.delete()
+    # The persona's vault: credentials the SDK generates for it, deletable only with the persona.
+    persona.add_credentials("https://shop.example/signup")
+    stored = persona.vault.get_credentials("https://shop.example")
+    assert stored is not None and stored["email"] == info.email and len(stored["password"]) == 20
+    with httpx.Client(base_url=mail_server.url, headers=mail_server.headers()) as api:
+        refused = api.delete(f"/vaults/{info.vault_id}")
+        assert refused.status_code == 409 and "delete the persona" in refused.json()["message"]
+        persona.delete()
+        assert api.get(f"/vaults/{info.vault_id}").status_code == 404  # gone with its persona
+        # email_read needs the session's vault to be a persona's.
+        plain_vault = api.post("/vaults/create", json={"name": "plain"}).json()["vault_id"]
+    with client.Session(vault_id=plain_vault) as session:
+        unread = session.execute(type="email_read", raise_on_failure=False)
+        assert not unread.success and "vault_id of a persona's vault" in unread.message
 
 
 def test_refused_mail(client: NotteClient, mail_server: LiveServer) -> None:
