@@ -56,6 +56,15 @@ def attach_vault(svc: Services, session: Session) -> None:
         session.recorder.mask_text = lambda text: Masker(vault.used).text(text)
 
 
+def mask_typed(session: Session, message: str, data: str | None) -> tuple[str, str | None]:
+    """An action's answer with what the session typed from its vault masked (`***`)."""
+    vault = session.driver.vault if session.driver is not None else None
+    if vault is None or not vault.used:
+        return message, data
+    masker = Masker(vault.used)
+    return masker.text(message), None if data is None else masker.text(data)
+
+
 async def inbox_action(svc: Services, session: Session, action: dict[str, Any]) -> dict[str, Any]:
     """`email_read`, `email_verification_read`, `sms_read`: Notte's execute response, read from
     the persona's inbox (no browser work)."""

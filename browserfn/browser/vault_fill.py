@@ -44,6 +44,8 @@ PLACEHOLDERS = {
     "[CardCVVPlaceholder]": "card_cvv",
     "[CardExpirationPlaceholder]": "card_full_expiration",
 }
+#: What the session masks once typed (the e-mail, username and card holder are not secret, as in Notte).
+MASKED = {"password", "mfa_secret", "card_number", "card_cvv", "card_full_expiration"}
 CARD_VALUES = {"card_holder_name", "card_number", "card_cvv", "card_full_expiration"}
 #: Unresolved, these are ordinary text (a name, the test card) and are typed as written, as Notte does.
 TYPED_AS_IS = {"card_holder_name", "card_number"}
@@ -168,7 +170,7 @@ class Resolver:
                 raise VaultFillError(f"a {field} placeholder needs a session started with a vault_id")
             where = "no credit card" if field in CARD_VALUES else f"no {field} for {self._site()}"
             raise VaultFillError(f"the session's vault holds {where}")
-        if self._vault is not None:
+        if self._vault is not None and field in MASKED:
             self._vault.used.add(found)
         return found
 

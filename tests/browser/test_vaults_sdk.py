@@ -178,6 +178,8 @@ def test_fill_placeholders_and_refusals(
         assert not refused.success and "not type=password" in refused.message
         session.execute(type="fill", selector="[name=login]", value="user@example.org")
         session.execute(type="fill", selector="[name=pw]", value="mycoolpassword")
+        read_back = session.execute(type="evaluate_js", code="document.querySelector('[name=pw]').value")
+        assert read_back.data is not None and read_back.data.markdown == "***"  # what it typed is masked
         typed = session.execute(type="evaluate_js", code="document.querySelector('[name=login]').value")
         assert typed.data is not None and typed.data.markdown == LOGIN
         session.execute(type="click", selector="button[type=submit]")

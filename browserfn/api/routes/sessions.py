@@ -187,6 +187,7 @@ async def execute_action(
             with _browser_errors(session_id):
                 outcome = await session.driver.execute(action)
             outcome_success, message, data = outcome.success, outcome.message, outcome.data
+            message, data = identities.mask_typed(session, message, data)  # e.g. evaluate_js reading a field
             if not session.active:  # stopped mid-action: whatever Playwright said, the browser is gone
                 outcome_success, message = False, f"session {session_id} closed during the action: {message}"
             session.steps += 1
