@@ -25,6 +25,7 @@ from browserfn.models import utcnow
 from browserfn.store.base import Store
 from browserfn.store.ops import personas as ops
 from browserfn.store.ops.personas import EmailRecord, PersonaRecord
+from browserfn.store.tx import storable
 
 log = logging.getLogger(__name__)
 #: Recipients one message may have (RFC 5321 asks servers to take at least 100).
@@ -75,6 +76,8 @@ class _Handler:
         self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
     ) -> str:
         address = address.strip().lower()
+        if not storable(address):  # NUL or not valid Unicode: no persona has such an address
+            return "550 5.1.1 no such mailbox here"
         if not address.endswith("@" + self._domain):
             return "550 5.7.1 relaying denied: this server receives mail for " + self._domain + " only"
         if len(envelope.rcpt_tos) >= MAX_RECIPIENTS:

@@ -12,7 +12,7 @@ from alembic import op
 from browserfn.store.columns import Bytes, Flag, Seq, Text, Time
 
 revision = "identities_0001"
-down_revision = "0001_baseline"
+down_revision = "0002_one_schema"
 branch_labels = None
 depends_on = None
 
