@@ -120,17 +120,6 @@ class Settings:
     action_timeout_ms: int = 15000
     #: Fernet key encrypting secrets (the same on every machine in scale-out mode); unset: a key file in data_dir.
     secrets_key: str | None = None
-    #: LLM provider for scrape with instructions/response_format and observe with instructions: "openai" (the
-    #: OpenAI chat-completions wire format, which most servers speak); None: those answer 501.
-    llm_provider: str | None = None
-    #: Base URL of the provider's OpenAI-compatible API (requests go to <llm_base_url>/chat/completions).
-    llm_base_url: str = "https://api.openai.com/v1"
-    #: Model name sent with every request.
-    llm_model: str = "gpt-4o-mini"
-    #: Bearer token for the provider (BROWSERFN_LLM_API_KEY); None sends no Authorization header.
-    llm_api_key: str | None = None
-    #: Time one LLM request may take.
-    llm_timeout_s: float = 60.0
     #: Domain whose mail personas receive (their addresses are <name>@mail_domain); None: personas answer 501.
     mail_domain: str | None = None
     #: Address the SMTP listener binds (the machine the domain's MX record names).
@@ -143,6 +132,17 @@ class Settings:
     mail_max_messages_per_persona: int = 200
     #: SMS provider for personas' phone numbers; browserfn implements none yet, so any value is refused at start.
     sms_provider: str | None = None
+    #: LLM provider for scrape with instructions/response_format and observe with instructions: "openai" (the
+    #: OpenAI chat-completions wire format, which most servers speak); None: those answer 501.
+    llm_provider: str | None = None
+    #: Base URL of the provider's OpenAI-compatible API (requests go to <llm_base_url>/chat/completions).
+    llm_base_url: str = "https://api.openai.com/v1"
+    #: Model name sent with every request.
+    llm_model: str = "gpt-4o-mini"
+    #: Bearer token for the provider (BROWSERFN_LLM_API_KEY); None sends no Authorization header.
+    llm_api_key: str | None = None
+    #: Time one LLM request may take.
+    llm_timeout_s: float = 60.0
 
     @property
     def database_path(self) -> Path:

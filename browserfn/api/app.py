@@ -101,10 +101,10 @@ def build_app(services: Services, lifespan: Lifespan | None = None) -> FastAPI:
     app.include_router(functions.router)
     app.include_router(key_routes.router)
     app.include_router(secret_routes.router)
+    app.include_router(vault_routes.router)
+    app.include_router(persona_routes.router)
     app.include_router(sessions.router)
     app.include_router(schedules.router)
     app.include_router(webhooks.router)
-    app.include_router(vault_routes.router)
-    app.include_router(persona_routes.router)
     app.include_router(console.router)
     return app

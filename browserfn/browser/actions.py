@@ -39,11 +39,11 @@ class PageDriver:
     def __init__(self, browser: Any, default_timeout_ms: int) -> None:
         self._context = browser.contexts[0]
         self._default_timeout_ms = default_timeout_ms
+        #: The vault the session was started with (`vault_id`): placeholders are filled from it.
+        self.vault: vault_fill.VaultLookup | None = None
         self._current: Any = None
         #: Element ids of the last observe, with their selectors (`page/execute` takes either).
         self.observed: dict[str, str] = {}
-        #: The vault the session was started with (`vault_id`): placeholders are filled from it.
-        self.vault: vault_fill.VaultLookup | None = None
 
     @property
     def pages(self) -> list[Any]:
