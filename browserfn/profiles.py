@@ -21,8 +21,8 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from browserfn.browser import cookies as cookie_shapes
-from browserfn.errors import Conflict, InvalidInput, NotFound
-from browserfn.models import Principal, utcnow
+from browserfn.errors import Conflict, Forbidden, InvalidInput, NotFound
+from browserfn.models import Principal, Scope, utcnow
 from browserfn.store.base import Store
 from browserfn.store.ops import profiles as ops
 from browserfn.store.ops.profiles import Profile
@@ -217,6 +217,8 @@ class Profiles:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"])
             raise InvalidInput(f"profile{'.' + where if where else ''}: {first['msg']}") from None
+        if Scope.BROWSER_DATA not in principal.scopes:
+            raise Forbidden("profile: a run of another account's shared function cannot use this account's profiles")
         found = await self.get(principal, wanted.id)
         if wanted.persist:
             now = utcnow()

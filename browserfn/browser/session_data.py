@@ -117,8 +117,12 @@ def read_actions(session_dir: Path) -> list[dict[str, Any]]:
 class SessionData:
     """One session's network log, trajectory and captured downloads."""
 
-    def __init__(self, session_dir: Path, files: FileStore, account_id: str, session_id: str) -> None:
+    def __init__(
+        self, session_dir: Path, files: FileStore, account_id: str, session_id: str, account_uploads: bool
+    ) -> None:
         self.session_dir = session_dir
+        #: Whether `upload_file` may also take the account's legacy uploads (not for a guest run's session).
+        self.account_uploads = account_uploads
         self.files = files
         self.account_id = account_id
         self.session_id = session_id
@@ -193,6 +197,8 @@ class SessionData:
             return self.files.named(self.account_id, self.session_id, name, USER_UPLOAD)
         except NotFound:
             try:
+                if not self.account_uploads:
+                    raise
                 return self.files.named(self.account_id, None, name)
             except NotFound:
                 message = f"no uploaded file {name!r} in session {self.session_id}: upload it first"

@@ -10,16 +10,18 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
+from browserfn.api.access import requires
 from browserfn.api.deps import PrincipalDep, ServicesDep
 from browserfn.api.routes.sessions import _browser_errors
-from browserfn.api.text_fields import storable_or_none
 from browserfn.browser import cookies as cookie_shapes
-from browserfn.errors import InvalidInput, NotFound
+from browserfn.errors import Forbidden, InvalidInput, NotFound
+from browserfn.models import Scope
 from browserfn.profiles import StateImport, capture, import_state, merge_cookies, response, stored_cookies
 from browserfn.store.ops import profiles as ops
 
-router = APIRouter(prefix="/profiles", tags=["profiles"])
-session_router = APIRouter(prefix="/sessions", tags=["profiles"])
+#: The account's profiles: a run's key may use them, a guest run's (it lacks BROWSER_DATA) may not.
+router = APIRouter(prefix="/profiles", tags=["profiles"], dependencies=[requires(Scope.BROWSER_DATA)])
+session_router = APIRouter(prefix="/sessions", tags=["profiles"], dependencies=[requires(Scope.SESSIONS)])
 Name = Annotated[str | None, Field(default=None, min_length=1, max_length=256)]
 
 
@@ -39,7 +41,7 @@ class CookiesImport(BaseModel):
 
 @router.post("/create")
 async def create_profile(svc: ServicesDep, principal: PrincipalDep, body: CreateProfileRequest | None = None) -> dict:
-    name = storable_or_none((body or CreateProfileRequest()).name, "name")
+    name = (body or CreateProfileRequest()).name
     return response(await svc.sessions.profiles.create(principal, name))
 
 
@@ -53,9 +55,7 @@ async def list_profiles(
     name: str | None = None,
 ) -> dict[str, Any]:
     """The account's profiles, newest first (`name`: only those of that name)."""
-    found = await svc.store.call(
-        ops.listing, principal.account_id, storable_or_none(name, "name"), (page - 1) * page_size, page_size + 1
-    )
+    found = await svc.store.call(ops.listing, principal.account_id, name, (page - 1) * page_size, page_size + 1)
     return {
         "items": [response(p) for p in found[:page_size]],
         "page": page,
@@ -82,7 +82,7 @@ async def duplicate_profile(
 ) -> dict[str, Any]:
     """A new profile with the same state (named as the source unless `name` is given)."""
     source = await svc.sessions.profiles.get(principal, profile_id)
-    name = storable_or_none((body or CreateProfileRequest()).name, "name") or source.name
+    name = (body or CreateProfileRequest()).name or source.name
     return response(await svc.sessions.profiles.create(principal, name, source.state))
 
 
@@ -146,6 +146,8 @@ async def save_session_profile(
     if body.profile_id is not None and body.name is not None:
         raise InvalidInput("profile_id and name are mutually exclusive")
     session = await svc.sessions.active(principal, session_id)
+    if Scope.BROWSER_DATA not in principal.scopes:
+        raise Forbidden("a run of another account's shared function cannot save into this account's profiles")
     profiles = svc.sessions.profiles
     target = body.profile_id or (session.profile.profile_id if session.profile and body.name is None else None)
     if target is None and body.name is None:
@@ -157,7 +159,7 @@ async def save_session_profile(
     with _browser_errors(session_id):
         state = await capture(session.browser.browser.contexts[0])
     if target is None:
-        return response(await profiles.create(principal, storable_or_none(body.name, "name"), state))
+        return response(await profiles.create(principal, body.name, state))
     return response(await profiles.save(principal, target, state, writer=session_id))
 
 

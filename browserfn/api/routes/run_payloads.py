@@ -24,9 +24,10 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from browserfn import tokens
+from browserfn.api.access import requires
 from browserfn.api.deps import LinkBaseDep, PrincipalDep, ServicesDep
 from browserfn.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
-from browserfn.models import Principal, RunState
+from browserfn.models import Principal, RunState, Scope
 from browserfn.store.base import Store
 from browserfn.store.ops import run_payloads as slots
 from browserfn.wire import result_text
@@ -142,7 +143,7 @@ async def discard(store: Store, run_id: str) -> None:
     await store.call(slots.delete_for_run, run_id)
 
 
-@router.get("/{field}")
+@router.get("/{field}", dependencies=[requires(Scope.READ_OWN_RUN)])
 async def download_payload(
     svc: ServicesDep, principal: PrincipalDep, function_id: str, run_id: str, field: Field_
 ) -> Response:

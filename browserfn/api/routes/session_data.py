@@ -20,6 +20,7 @@ from fastapi.responses import FileResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from browserfn import tokens
+from browserfn.api.access import requires
 from browserfn.api.deps import LinkBaseDep, PrincipalDep, ServicesDep
 from browserfn.api.errors import error_response
 from browserfn.api.routes.sessions import _browser_errors, cdp_url
@@ -28,9 +29,10 @@ from browserfn.browser import script_export
 from browserfn.browser.session_data import network_batches, read_actions
 from browserfn.errors import InvalidInput, NotFound
 from browserfn.files import USER_UPLOAD, FileStore, StoredFile
-from browserfn.models import Principal
+from browserfn.models import Principal, Scope
 
-router = APIRouter(prefix="/sessions", tags=["session data"])
+#: One session's data: what a run's key may reach for the sessions it sees (a guest run's: its own run's).
+router = APIRouter(prefix="/sessions", tags=["session data"], dependencies=[requires(Scope.SESSIONS)])
 #: Signed links to network log batches and files expire after this long.
 LINK_TTL_S = 3600
 

@@ -11,11 +11,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, UploadFile
 
+from browserfn.api.access import requires
 from browserfn.api.deps import LinkBaseDep, PrincipalDep, ServicesDep
 from browserfn.api.routes.session_data import file_link
 from browserfn.files import SESSION_DOWNLOAD, USER_UPLOAD, StoredFile, strict_name
+from browserfn.models import Scope
 
-router = APIRouter(prefix="/storage", tags=["storage"])
+#: Account data (its uploads for any session): a guest run's key lacks BROWSER_DATA.
+router = APIRouter(prefix="/storage", tags=["storage"], dependencies=[requires(Scope.BROWSER_DATA)])
 
 
 def _info(stored: StoredFile) -> dict[str, Any]:
