@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from browserfn.api.access import requires
 from browserfn.api.deps import PrincipalDep, ServicesDep
+from browserfn.api.routes.functions import PageQuery
 from browserfn.api.routes.sessions import _browser_errors
 from browserfn.browser import cookies as cookie_shapes
 from browserfn.errors import Forbidden, InvalidInput, NotFound
@@ -50,7 +51,7 @@ async def create_profile(svc: ServicesDep, principal: PrincipalDep, body: Create
 async def list_profiles(
     svc: ServicesDep,
     principal: PrincipalDep,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: PageQuery = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 10,
     name: str | None = None,
 ) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from browserfn import tokens
 from browserfn.api.access import requires
 from browserfn.api.deps import LinkBaseDep, PrincipalDep, ServicesDep
+from browserfn.api.routes.session_data import signed
 from browserfn.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
 from browserfn.models import Principal, RunState, Scope
 from browserfn.store.base import Store
@@ -52,8 +53,8 @@ class PayloadReference(BaseModel):
     upload_id: str = Field(pattern=UPLOAD_ID)
 
 
-def _parts(function_id: str, run_id: str, field: str, upload_id: str, expires: int) -> tuple[str, ...]:
-    return ("run-payload", function_id, run_id, field, upload_id, str(expires))
+def _parts(function_id: str, run_id: str, field: str, upload_id: str) -> tuple[str, ...]:
+    return ("run-payload", function_id, run_id, field, upload_id)
 
 
 @router.post("/{field}/upload")
@@ -77,7 +78,9 @@ async def prepare_upload(
     account = principal.account_id
     await svc.store.call(slots.create, upload_id, run_id, account, field, body.size_bytes, body.sha256)
     expires = int(time.time()) + LINK_TTL_S
-    signature = tokens.sign(await svc.store.server_secret(), *_parts(function_id, run_id, field, upload_id, expires))
+    signature = tokens.sign(
+        await svc.store.server_secret(), *_parts(function_id, run_id, field, upload_id), str(expires)
+    )
     url = f"{base_url}/functions/{function_id}/runs/{run_id}/payloads/{field}/uploads/{upload_id}"
     return {
         "reference": {"size_bytes": body.size_bytes, "sha256": body.sha256, "upload_id": upload_id},
@@ -99,9 +102,7 @@ async def receive_upload(
 ) -> dict[str, Any]:
     """The payload's bytes, behind the signed link (no key: the signature is the credential)."""
     secret = await svc.store.server_secret()
-    valid = time.time() < expires and tokens.verify(
-        secret, signature, *_parts(function_id, run_id, field, upload_id, expires)
-    )
+    valid = signed(secret, signature, expires, *_parts(function_id, run_id, field, upload_id))
     found = await svc.store.call(slots.get, upload_id) if valid and re.match(UPLOAD_ID, upload_id) else None
     if found is None or found.run_id != run_id or found.field != field:
         raise NotFound("no such payload upload (the link is wrong or expired)")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import re
 import time
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
@@ -35,6 +36,8 @@ from browserfn.models import Principal, Scope
 router = APIRouter(prefix="/sessions", tags=["session data"], dependencies=[requires(Scope.SESSIONS)])
 #: Signed links to network log batches and files expire after this long.
 LINK_TTL_S = 3600
+#: What tokens.sign gives: hex SHA-256 (anything else is refused before it is compared).
+SIGNATURE = re.compile(r"[0-9a-f]{64}")
 
 
 class SetCookiesRequest(BaseModel):
@@ -144,8 +147,7 @@ async def signed_file(
 ) -> Response:
     """A file behind a signed link (the legacy downloads route gives them; no key needed)."""
     secret = await svc.store.server_secret()
-    parts = ("file", session_id, file_id, account, str(expires))
-    if not (time.time() < expires and tokens.verify(secret, signature, *parts)):
+    if not signed(secret, signature, expires, "file", session_id, file_id, account):
         raise NotFound(f"file {file_id} not found (the link is wrong or expired)")
     stored = _account_file(svc, account, session_id, file_id)
     return _file_response(stored)
@@ -153,6 +155,12 @@ async def signed_file(
 
 def _account_file(svc: ServicesDep, account_id: str, session_id: str, file_id: str) -> StoredFile:
     return _files(svc).get(account_id, session_id, file_id)
+
+
+def signed(secret: bytes, signature: str, expires: int, *parts: str) -> bool:
+    """Whether a link's signature covers `parts` and its expiry, which has not passed."""
+    well_formed = SIGNATURE.fullmatch(signature) is not None
+    return well_formed and time.time() < expires and tokens.verify(secret, signature, *parts, str(expires))
 
 
 def file_link(secret: bytes, base_url: str, account_id: str, stored: StoredFile) -> str:
@@ -243,7 +251,7 @@ async def network_file(
     svc: ServicesDep, session_id: str, name: str, expires: int = 0, signature: str = ""
 ) -> FileResponse:
     secret = await svc.store.server_secret()
-    valid = time.time() < expires and tokens.verify(secret, signature, "network", session_id, name, str(expires))
+    valid = signed(secret, signature, expires, "network", session_id, name)
     path = svc.sessions.session_dir(session_id) / "network" / name
     if not valid or "/" in name or name.startswith(".") or not path.is_file():
         raise NotFound(f"no network log file {name} (the link is wrong or expired)")
