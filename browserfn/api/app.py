@@ -14,6 +14,7 @@ from browserfn.api.deps import Services
 from browserfn.api.guards import JsonGuard
 from browserfn.api.relay import SessionRelay
 from browserfn.api.routes import console, functions, health, runs, schedules, sessions, webhooks
+from browserfn.api.routes import docs as docs_routes
 from browserfn.api.routes import keys as key_routes
 from browserfn.api.routes import secrets as secret_routes
 from browserfn.browser.sessions import SessionManager
@@ -84,6 +85,8 @@ def build_app(services: Services, lifespan: Lifespan | None = None) -> FastAPI:
         description="Serverless browser automations, wire-compatible with Notte Functions.",
         lifespan=lifespan,
         max_body_size=settings.max_body_bytes,
+        docs_url=None,  # served by routes/docs.py from the package, not a CDN
+        redoc_url=None,
     )
     app.state.services = services
     errors.install(app)
@@ -99,4 +102,5 @@ def build_app(services: Services, lifespan: Lifespan | None = None) -> FastAPI:
     app.include_router(schedules.router)
     app.include_router(webhooks.router)
     app.include_router(console.router)
+    app.include_router(docs_routes.router)
     return app

@@ -379,12 +379,13 @@ class PostgresStore(PostgresAutomation, PostgresSessions, Store):
         offset: int,
         limit: int,
         before_seq: int | None = None,
+        states: Iterable[RunState] | None = None,
     ) -> list[Run]:
-        where, params = rows.run_filter(function_id, account_id, key_id, only_active, before_seq, "active")
+        where, params = rows.run_filter(function_id, account_id, key_id, only_active, before_seq, "active", states)
         sql = f"SELECT * FROM runs WHERE {where.replace('?', '%s')} ORDER BY seq DESC LIMIT %s OFFSET %s"
 
         async def op(c: Conn) -> list[Run]:
-            if not rows.ordinal_window(account_id, key_id, only_active, before_seq):
+            if not rows.ordinal_window(account_id, key_id, only_active, before_seq, states):
                 return [rows.run(r) for r in await self._all(c, sql, (*params, limit, offset))]
             last = await self._one(
                 c,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from browserfn.models import ApiKey, Event, EventType, Function, FunctionVersion, Parameter, Run, RunState
@@ -110,11 +110,17 @@ def check_fields(fields: Mapping[str, Any], allowed: frozenset[str], what: str) 
         raise ValueError(f"not {what} fields: {sorted(unknown)}")
 
 
-def ordinal_window(account_id: str | None, key_id: str | None, only_active: bool, before_seq: int | None) -> bool:
+def ordinal_window(
+    account_id: str | None,
+    key_id: str | None,
+    only_active: bool,
+    before_seq: int | None,
+    states: Iterable[RunState] | None = None,
+) -> bool:
     """Whether a listing can read a range of per-(function, account) ordinals instead of skipping
     `offset` rows: yes for an account's whole history, the listing that grows without bound.
     (Active runs are few and have their own index; a key filter skips rows.)"""
-    return account_id is not None and key_id is None and not only_active and before_seq is None
+    return account_id is not None and key_id is None and not only_active and before_seq is None and states is None
 
 
 def ordinal_range(last_ordinal: int, offset: int, limit: int) -> tuple[int, int] | None:
@@ -130,6 +136,7 @@ def run_filter(
     only_active: bool,
     before_seq: int | None,
     active_clause: str,
+    states: Iterable[RunState] | None = None,
 ) -> tuple[str, list[Any]]:
     """The WHERE clause of a runs listing, with `?` placeholders, and its parameters. PostgreSQL
     callers turn `?` into `%s`. `active_clause` is written as the backend's partial index is
@@ -142,4 +149,8 @@ def run_filter(
             params.append(value)
     if only_active:
         where.append(active_clause)
+    if states is not None:
+        wanted = sorted(state.value for state in states)
+        where.append(f"state IN ({', '.join('?' * len(wanted))})" if wanted else "1 = 0")
+        params.extend(wanted)
     return " AND ".join(where), params

@@ -340,12 +340,13 @@ class SQLiteStore(SQLiteAutomation, SQLiteSessions, Store):
         offset: int,
         limit: int,
         before_seq: int | None = None,
+        states: Iterable[RunState] | None = None,
     ) -> list[Run]:
-        where, params = rows.run_filter(function_id, account_id, key_id, only_active, before_seq, "active = 1")
+        where, params = rows.run_filter(function_id, account_id, key_id, only_active, before_seq, "active = 1", states)
         sql = f"SELECT * FROM runs WHERE {where} ORDER BY seq DESC LIMIT ? OFFSET ?"
 
         def op(c: sqlite3.Connection) -> list[Run]:
-            if not rows.ordinal_window(account_id, key_id, only_active, before_seq):
+            if not rows.ordinal_window(account_id, key_id, only_active, before_seq, states):
                 return [rows.run(r) for r in c.execute(sql, (*params, limit, offset)).fetchall()]
             last = c.execute(
                 "SELECT last_ordinal FROM run_counters WHERE function_id = ? AND account_id = ?",
