@@ -16,6 +16,17 @@ if [ ${#missing[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q "${missing[@]}"
 fi
 
+# The official TypeScript client, a test peer (tests/node_client.py), under Debian's Node.js when
+# the machine has none.
+if ! command -v npm >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+    $SUDO apt-get update -q
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q nodejs npm
+fi
+if [ ! -d tests/node/node_modules/notte-sdk ]; then
+    (cd tests/node && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
 if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi
