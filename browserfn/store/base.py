@@ -17,7 +17,7 @@ from __future__ import annotations
 import abc
 import datetime as dt
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from browserfn.models import (
     Account,
@@ -32,9 +32,22 @@ from browserfn.models import (
     SessionRecord,
 )
 from browserfn.store.automation import AutomationStore
+from browserfn.store.database import Database
+from browserfn.store.tx import Tx
+
+T = TypeVar("T")
+P = ParamSpec("P")
 
 
 class Store(AutomationStore, abc.ABC):
+    #: Where operations run (SQLite or PostgreSQL); set by the backend's constructor.
+    db: Database
+
+    async def call(self, op: Callable[Concatenate[Tx, P], T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run a store operation (a function of browserfn/store/ops/) in one transaction:
+        `await store.call(profiles.create, profile)`. How resources without methods here are reached."""
+        return await self.db.call(op, *args, **kwargs)
+
     @abc.abstractmethod
     async def open(self) -> None:
         """Connect and bring the schema up to date."""

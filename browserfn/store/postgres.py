@@ -39,11 +39,10 @@ from browserfn.models import (
     utcnow,
 )
 from browserfn.store import rows
-from browserfn.store.base import Store
 from browserfn.store.postgres_automation import PostgresAutomation
+from browserfn.store.postgres_db import PostgresDatabase
 from browserfn.store.postgres_dispatch import Dispatcher
-from browserfn.store.postgres_schema import MIGRATION_LOCK_KEY, MIGRATIONS
-from browserfn.store.postgres_sessions import PostgresSessions
+from browserfn.store.sql_store import SQLStore
 from browserfn.tokens import new_id
 
 log = logging.getLogger(__name__)
@@ -57,10 +56,11 @@ class DatabaseUnavailable(BrowserfnError):
     status_code = 503
 
 
-class PostgresStore(PostgresAutomation, PostgresSessions, Store):
+class PostgresStore(PostgresAutomation, SQLStore):
     def __init__(self, dsn: str, dispatch: Dispatcher | None = None, pool_size: int = 10) -> None:
         self.dsn = dsn
         self._dispatch = dispatch
+        self.db = PostgresDatabase(dsn, pool_size, dispatch.install_schema if dispatch is not None else None)
         self._pool = AsyncConnectionPool(
             dsn,
             min_size=1,
@@ -94,24 +94,12 @@ class PostgresStore(PostgresAutomation, PostgresSessions, Store):
                 delay = min(delay * 2, 2.0)
 
     async def open(self) -> None:
+        await self.db.open()
         await self._pool.open(wait=True, timeout=RECONNECT_BUDGET_S)
-        await self._call(self._migrate)
-
-    async def _migrate(self, conn: Conn) -> None:
-        await conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK_KEY,))
-        await conn.execute("CREATE TABLE IF NOT EXISTS browserfn_schema (version INTEGER NOT NULL)")
-        row = await (await conn.execute("SELECT version FROM browserfn_schema")).fetchone()
-        if row is None:
-            await conn.execute("INSERT INTO browserfn_schema(version) VALUES (0)")
-        applied = row["version"] if row is not None else 0
-        for number, script in enumerate(MIGRATIONS[applied:], start=applied + 1):
-            await conn.execute(script)
-            await conn.execute("UPDATE browserfn_schema SET version = %s", (number,))
-        if self._dispatch is not None:
-            await self._dispatch.ensure_schema(conn)
 
     async def close(self) -> None:
         await self._pool.close()
+        await self.db.close()
 
     @staticmethod
     async def _one(conn: Conn, sql: str, params: Iterable[Any] = ()) -> dict[str, Any] | None:

@@ -9,6 +9,7 @@ import json
 from typing import Any
 
 import psycopg
+import sqlalchemy as sa
 from procrastinate.schema import SchemaManager
 
 QUEUE = "browserfn_runs"
@@ -21,11 +22,10 @@ class Dispatcher:
     def __init__(self, account_concurrency: int) -> None:
         self.account_concurrency = account_concurrency
 
-    async def ensure_schema(self, conn: Conn) -> None:
-        """Procrastinate's tables and functions, installed once, beside ours."""
-        found = await (await conn.execute("SELECT to_regclass('procrastinate_jobs') AS t")).fetchone()
-        if found is None or found["t"] is None:
-            await conn.execute(SchemaManager.get_schema())
+    def install_schema(self, connection: sa.Connection) -> None:
+        """Procrastinate's tables and functions, installed once, beside ours (while migrating)."""
+        if connection.execute(sa.text("SELECT to_regclass('procrastinate_jobs')")).scalar() is None:
+            connection.connection.driver_connection.execute(SchemaManager.get_schema())  # type: ignore[union-attr]
 
     async def fill_slots(self, conn: Conn, account_id: str) -> list[str]:
         """Give free slots of the account to its oldest queued runs; returns the runs dispatched."""

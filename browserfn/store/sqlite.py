@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-import os
 import secrets
 import sqlite3
 from collections.abc import Callable, Iterable
@@ -29,11 +28,9 @@ from browserfn.models import (
     utcnow,
 )
 from browserfn.store import rows
-from browserfn.store.base import Store
+from browserfn.store.sql_store import SQLStore
 from browserfn.store.sqlite_automation import SQLiteAutomation
-from browserfn.store.sqlite_schema import MIGRATIONS
-from browserfn.store.sqlite_sessions import SQLiteSessions
-from browserfn.store.worker_thread import WorkerThread
+from browserfn.store.sqlite_db import SQLiteDatabase
 from browserfn.tokens import new_id
 
 T = TypeVar("T")
@@ -47,48 +44,19 @@ def _parameters_json(parameters: tuple[Parameter, ...]) -> str:
     return json.dumps([dataclasses.asdict(p) for p in parameters])
 
 
-class SQLiteStore(SQLiteAutomation, SQLiteSessions, Store):
+class SQLiteStore(SQLiteAutomation, SQLStore):
     def __init__(self, path: Path) -> None:
         self._path = path
-        self._thread = WorkerThread("sqlite")
-        self._conn: sqlite3.Connection | None = None
+        self.db = self._db = SQLiteDatabase(path)
 
     async def _call(self, fn: Callable[..., T], *args: Any) -> T:
-        return await self._thread.call(self._transaction, fn, args)
-
-    def _transaction(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
-        assert self._conn is not None, "store is not open"
-        with self._conn:  # commits, or rolls back on error
-            return fn(self._conn, *args)
+        return await self._db.legacy_call(fn, *args)
 
     async def open(self) -> None:
-        await self._thread.call(self._connect)
-
-    def _connect(self) -> None:
-        self._path.parent.mkdir(parents=True, exist_ok=True)
-        # The data directory holds the database, the secrets key and browser profiles: runs (other
-        # uids) must not even list it.
-        os.chmod(self._path.parent, 0o700)
-        conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
-        conn.row_factory = sqlite3.Row
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute("PRAGMA foreign_keys=ON")
-        conn.execute("PRAGMA busy_timeout=5000")
-        applied = conn.execute("PRAGMA user_version").fetchone()[0]
-        for number, script in enumerate(MIGRATIONS[applied:], start=applied + 1):
-            conn.executescript(f"BEGIN; {script}; PRAGMA user_version = {number}; COMMIT;")
-        conn.isolation_level = "DEFERRED"
-        self._conn = conn
+        await self._db.open()
 
     async def close(self) -> None:
-        def _close() -> None:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
-
-        await self._thread.call(_close)
-        self._thread.stop()
+        await self._db.close()
 
     # -- accounts and keys ------------------------------------------------------------------------
     async def ensure_account(self, name: str) -> Account:
