@@ -20,7 +20,7 @@ TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 #: Attributes every LogRecord has; anything else on a record came from `extra`.
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "taskName"}
 #: Libraries whose info lines say nothing an operator needs.
-_QUIET = ("httpx", "httpcore", "procrastinate", "uvicorn.error", "uvicorn.access", "asyncio", "aiosqlite")
+_QUIET = ("httpx", "httpcore", "procrastinate", "alembic", "uvicorn.error", "uvicorn.access", "asyncio", "aiosqlite")
 
 
 #: The `extra` key listing context fields a record's message already holds (not repeated in text).

@@ -19,6 +19,7 @@ from browserfn.api.routes import docs as docs_routes
 from browserfn.api.routes import keys as key_routes
 from browserfn.api.routes import metrics as metrics_routes
 from browserfn.api.routes import secrets as secret_routes
+from browserfn.api.routes import usage as usage_routes
 from browserfn.browser.sessions import SessionManager
 from browserfn.config import Settings
 from browserfn.executor import create_bus, create_executor
@@ -111,4 +112,5 @@ def build_app(services: Services, lifespan: Lifespan | None = None) -> FastAPI:
     app.include_router(console.router)
     app.include_router(docs_routes.router)
     app.include_router(metrics_routes.router)
+    app.include_router(usage_routes.router)
     return app

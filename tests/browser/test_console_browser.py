@@ -102,6 +102,12 @@ def test_run_page_shows_the_browser_and_lines_logs_up_with_frames(
     page.wait_for_function("() => document.querySelector('[data-testid=replay-video]').readyState >= 1", timeout=30_000)
     assert "signature=" in (video.get_attribute("src") or "")
 
+    # the session was metered: its start latency on /metrics, its minutes on /usage
+    metrics = httpx.get(f"{browser_server.url}/metrics").text
+    assert "browserfn_session_start_seconds_count 1.0" in metrics
+    usage = httpx.get(f"{browser_server.url}/usage", headers={"x-notte-api-key": browser_server.key}).json()
+    assert usage["session_count"] >= 1 and usage["session_minutes"] > 0
+
     # the session page shows the same card, closed, with its frames
     session_link = page.locator("#sessions a.mono")
     session_link.click()
