@@ -106,8 +106,10 @@ class Store(AutomationStore, abc.ABC):
 
     # -- runs -------------------------------------------------------------------------------------
     @abc.abstractmethod
-    async def create_run(self, run: Run) -> Run:
-        """Insert a run; the returned copy carries its `seq`."""
+    async def create_run(self, run: Run, queue_limit: int | None = None) -> Run:
+        """Insert a run; the returned copy carries its `seq`. A QUEUED run is refused
+        (TooManyRequests) if its account already has `queue_limit` queued: the count and the
+        insert are one atomic step, so a burst never queues more than the limit."""
 
     @abc.abstractmethod
     async def get_run(self, run_id: str) -> Run | None: ...
@@ -137,9 +139,15 @@ class Store(AutomationStore, abc.ABC):
 
     @abc.abstractmethod
     async def transition_run(
-        self, run_id: str, from_states: Iterable[RunState], to_state: RunState, fields: dict[str, Any]
+        self,
+        run_id: str,
+        from_states: Iterable[RunState],
+        to_state: RunState,
+        fields: dict[str, Any],
+        queue_limit: int | None = None,
     ) -> Run | None:
-        """Move an active run to another active state; None if it was not in `from_states`."""
+        """Move an active run to another active state; None if it was not in `from_states`.
+        Into QUEUED, `queue_limit` is checked as by `create_run`."""
 
     @abc.abstractmethod
     async def finish_run(

@@ -1,6 +1,6 @@
 """Usage per account and period: runs and run seconds (from `runs`), browser sessions and
-session minutes (from `sessions`), model tokens (from `usage_records`, one row per metered model
-call, written with `record_model_call`). The usage log lists the same three, newest first."""
+session minutes (from `sessions`), model tokens (from `model_calls`, one row per call to a
+language model, written by the model layer). The usage log lists the same three, newest first."""
 
 from __future__ import annotations
 
@@ -32,35 +32,20 @@ class UsageEntry:
     duration_ms: int
 
 
-def record_model_call(
-    tx: Tx,
-    account_id: str,
-    endpoint: str,
-    model: str | None,
-    prompt_tokens: int,
-    completion_tokens: int,
-    duration_ms: int,
-    run_id: str | None = None,
-    session_id: str | None = None,
-    at: dt.datetime | None = None,
-) -> None:
-    """One metered model call: the interface the model-calling module records tokens through."""
-    tx.run(
-        "INSERT INTO usage_records(account_id, endpoint, model, prompt_tokens, completion_tokens, duration_ms,"
-        " run_id, session_id, created_at) VALUES (:account, :endpoint, :model, :prompt, :completion, :duration,"
-        " :run_id, :session_id, :at)",
-        {
-            "account": account_id,
-            "endpoint": endpoint,
-            "model": model,
-            "prompt": prompt_tokens,
-            "completion": completion_tokens,
-            "duration": duration_ms,
-            "run_id": run_id,
-            "session_id": session_id,
-            "at": at or dt.datetime.now(dt.UTC),
-        },
-    )
+#: The usage log's name for a model call, by its purpose (model_calls.purpose).
+MODEL_ENDPOINTS = {
+    "scrape": "page.scrape",
+    "observe": "page.observe",
+    "agent": "agents.start",
+    "form_fill": "page.execute",
+}
+
+
+def _has_model_calls(tx: Tx) -> bool:
+    """Whether the model layer's table is there (it comes with the model layer's migration)."""
+    if tx.dialect == "postgresql":
+        return tx.value("SELECT to_regclass('model_calls') IS NOT NULL", {}) is True
+    return tx.value("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'model_calls'", {}) is not None
 
 
 def _seconds(tx: Tx, start: str, end: str) -> str:
@@ -86,12 +71,16 @@ def totals(tx: Tx, account_id: str, start: dt.datetime, end: dt.datetime, now: d
         f" FROM sessions WHERE {in_window}",
         window,
     )
-    tokens = tx.one(
-        "SELECT COALESCE(SUM(prompt_tokens), 0) AS prompt, COALESCE(SUM(completion_tokens), 0) AS completion"
-        f" FROM usage_records WHERE {in_window}",
-        window,
-    )
-    assert runs is not None and sessions is not None and tokens is not None
+    tokens = {"prompt": 0, "completion": 0}
+    if _has_model_calls(tx):
+        found = tx.one(
+            "SELECT COALESCE(SUM(tokens_in), 0) AS prompt, COALESCE(SUM(tokens_out), 0) AS completion"
+            " FROM model_calls WHERE account_id = :account AND at >= :start AND at < :end",
+            window,
+        )
+        assert found is not None
+        tokens = {"prompt": found["prompt"], "completion": found["completion"]}
+    assert runs is not None and sessions is not None
     return UsageTotals(
         run_count=int(runs["n"]),
         run_seconds=round(float(runs["seconds"]), 3),
@@ -120,8 +109,13 @@ def entries(
         f" COALESCE({_seconds(tx, 'started_at', 'COALESCE(ended_at, :now)')}, 0) * 1000 AS ms FROM runs WHERE {window}",
         f"SELECT '{SESSION_ENDPOINT}' AS endpoint, created_at,"
         f" {_seconds(tx, 'created_at', 'COALESCE(closed_at, :now)')} * 1000 AS ms FROM sessions WHERE {window}",
-        f"SELECT endpoint, created_at, duration_ms AS ms FROM usage_records WHERE {window}",
     ]
+    if _has_model_calls(tx):
+        endpoint_of = " ".join(f"WHEN '{purpose}' THEN '{name}'" for purpose, name in MODEL_ENDPOINTS.items())
+        parts.append(
+            f"SELECT CASE purpose {endpoint_of} ELSE purpose END AS endpoint, at AS created_at, duration_ms AS ms"
+            " FROM model_calls WHERE account_id = :account AND at >= :start AND at < :end"
+        )
     sql = " UNION ALL ".join(f"SELECT * FROM ({part}) AS p{i}" for i, part in enumerate(parts))
     params = {"account": account_id, "start": start, "end": end, "now": now, "limit": limit, "offset": offset}
     if endpoint is not None:

@@ -21,6 +21,8 @@ depends_on = None
 #: JSON: JSONB on PostgreSQL then (0002 makes it TEXT on both), TEXT on SQLite.
 Data = sa.Text().with_variant(postgresql.JSONB(), "postgresql")
 Counter = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+# One-column primary keys say `nullable=True`: declared as the hand-written SQLite schema did,
+# without NOT NULL (PostgreSQL implies it; SQLite would not, but no code writes a NULL key).
 
 
 def upgrade() -> None:
@@ -28,13 +30,13 @@ def upgrade() -> None:
     no_rowid = {} if pg else {"sqlite_with_rowid": False}
     op.create_table(
         "accounts",
-        sa.Column("account_id", Text, primary_key=True),
+        sa.Column("account_id", Text, primary_key=True, nullable=True),
         sa.Column("name", Text, nullable=False, unique=True),
         sa.Column("created_at", Time, nullable=False),
     )
     op.create_table(
         "api_keys",
-        sa.Column("key_id", Text, primary_key=True),
+        sa.Column("key_id", Text, primary_key=True, nullable=True),
         sa.Column("account_id", Text, sa.ForeignKey("accounts.account_id"), nullable=False),
         sa.Column("name", Text, nullable=False),
         sa.Column("prefix", Text, nullable=False),
@@ -44,12 +46,12 @@ def upgrade() -> None:
     )
     op.create_table(
         "server_secrets",
-        sa.Column("name", Text, primary_key=True),
+        sa.Column("name", Text, primary_key=True, nullable=True),
         sa.Column("value", Bytes, nullable=False),
     )
     op.create_table(
         "functions",
-        sa.Column("seq", Seq, primary_key=True),
+        sa.Column("seq", Seq, primary_key=True, nullable=True),
         sa.Column("function_id", Text, nullable=False, unique=True),
         sa.Column("account_id", Text, nullable=False),
         sa.Column("name", Text),
@@ -84,7 +86,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "runs",
-        sa.Column("seq", Seq, primary_key=True),
+        sa.Column("seq", Seq, primary_key=True, nullable=True),
         sa.Column("run_id", Text, nullable=False, unique=True),
         sa.Column("function_id", Text, nullable=False),
         sa.Column("function_version", Text, nullable=False),
@@ -101,7 +103,7 @@ def upgrade() -> None:
         sa.Column("origin", Text),
         sa.Column("token_hash", Text),
         *([sa.Column("job_id", sa.BigInteger)] if pg else []),
-        sa.Column("last_event_seq", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("last_event_seq", sa.Integer, nullable=False, server_default=sa.text("0")),
         sa.Column("created_at", Time, nullable=False),
         sa.Column("updated_at", Time, nullable=False),
         sa.Column("started_at", Time),
@@ -155,7 +157,7 @@ def upgrade() -> None:
     # schedules: a tick is claimed once (its primary key).
     op.create_table(
         "schedules",
-        sa.Column("schedule_id", Text, primary_key=True),
+        sa.Column("schedule_id", Text, primary_key=True, nullable=True),
         sa.Column("function_id", Text, nullable=False, unique=True),
         sa.Column("account_id", Text, nullable=False),
         sa.Column("key_id", Text, nullable=False),
@@ -183,7 +185,7 @@ def upgrade() -> None:
     # webhooks and their deliveries (unique per run and target).
     op.create_table(
         "webhooks",
-        sa.Column("webhook_id", Text, primary_key=True),
+        sa.Column("webhook_id", Text, primary_key=True, nullable=True),
         sa.Column("function_id", Text, nullable=False),
         sa.Column("account_id", Text, nullable=False),
         sa.Column("url", Text, nullable=False),
@@ -193,18 +195,18 @@ def upgrade() -> None:
     op.create_index("webhooks_by_function", "webhooks", ["function_id"])
     op.create_table(
         "account_webhook_secrets",
-        sa.Column("account_id", Text, primary_key=True),
+        sa.Column("account_id", Text, primary_key=True, nullable=True),
         sa.Column("secret", Text, nullable=False),
         sa.Column("created_at", Time, nullable=False),
     )
     op.create_table(
         "run_callbacks",
-        sa.Column("run_id", Text, primary_key=True),
+        sa.Column("run_id", Text, primary_key=True, nullable=True),
         sa.Column("url", Text, nullable=False),
     )
     op.create_table(
         "webhook_deliveries",
-        sa.Column("seq", Seq, primary_key=True),
+        sa.Column("seq", Seq, primary_key=True, nullable=True),
         sa.Column("delivery_id", Text, nullable=False, unique=True),
         sa.Column("run_id", Text, nullable=False),
         sa.Column("function_id", Text, nullable=False),
@@ -241,7 +243,7 @@ def upgrade() -> None:
     # browser sessions and the heartbeats of the processes hosting them.
     op.create_table(
         "sessions",
-        sa.Column("seq", Seq, primary_key=True),
+        sa.Column("seq", Seq, primary_key=True, nullable=True),
         sa.Column("session_id", Text, nullable=False, unique=True),
         sa.Column("account_id", Text, nullable=False),
         sa.Column("run_id", Text),
@@ -252,7 +254,7 @@ def upgrade() -> None:
         sa.Column("status", Text, nullable=False),
         sa.Column("close_reason", Text),
         sa.Column("closed_by", Text),
-        sa.Column("steps", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("steps", sa.Integer, nullable=False, server_default=sa.text("0")),
         sa.Column("created_at", Time, nullable=False),
         sa.Column("last_accessed_at", Time, nullable=False),
         sa.Column("closed_at", Time),
@@ -271,7 +273,7 @@ def upgrade() -> None:
     op.create_index("sessions_by_run", "sessions", ["run_id"], sqlite_where=has_run, postgresql_where=has_run)
     op.create_table(
         "session_hosts",
-        sa.Column("owner_url", Text, primary_key=True),
+        sa.Column("owner_url", Text, primary_key=True, nullable=True),
         sa.Column("seen_at", Time, nullable=False),
     )
 
