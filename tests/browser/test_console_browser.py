@@ -66,7 +66,14 @@ def test_run_page_shows_the_browser_and_lines_logs_up_with_frames(
     # while the run goes on its session is open: the card says so, with the viewer's place
     status = page.get_by_test_id("session-status")
     expect(status).to_have_attribute("data-status", "active", timeout=60_000)
-    expect(page.get_by_test_id("live-viewer")).to_be_visible()
+    viewer = page.get_by_test_id("live-viewer")
+    expect(viewer).to_be_visible()
+    session_id = page.locator("#sessions a.mono").inner_text()
+    with browser_server.client(timeout=60) as api:
+        live = api.get(f"/sessions/{session_id}").json()
+    if live["status"] == "active" and live.get("viewer_url"):  # the live viewer (sessions issue): embedded
+        assert viewer.evaluate("e => e.tagName") == "IFRAME"
+        assert viewer.get_attribute("src") == live["viewer_url"]
     shot(page, "browser-1-run-live")
 
     # the run ends; the card follows its session to closed and shows the replay
