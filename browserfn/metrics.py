@@ -4,7 +4,6 @@ starts, store errors); gauges are read from the store and the browser pool at ea
 
 from __future__ import annotations
 
-import collections
 import sqlite3
 from collections.abc import Awaitable, Callable
 
@@ -12,6 +11,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 
 from browserfn.models import ACTIVE_STATES, RunState
 from browserfn.store.base import Store
+from browserfn.store.ops import usage
 
 #: From a trivial run (milliseconds) to the longest allowed (hours).
 RUN_BUCKETS_S = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 6 * 3600)
@@ -74,17 +74,16 @@ class Metrics:
         self.store_errors.labels(source).inc()
 
     async def refresh(self, store: Store) -> None:
-        """The gauges read from the store: unended runs by state (one query of the active index)."""
+        """The gauges read from the store: unended runs by state (one count on the active index)."""
         try:
-            active = await store.runs_in_states(ACTIVE_STATES)
+            counts = await store.call(usage.active_runs_by_state)
         except Exception as error:
             if is_store_error(error):
                 self.store_error("metrics")
             raise
-        counts = collections.Counter(run.state for run in active)
         for state in ACTIVE_STATES:
-            self.runs.labels(state.value).set(counts[state])
-        self.queue_depth.set(counts[RunState.QUEUED])
+            self.runs.labels(state.value).set(counts.get(state.value, 0))
+        self.queue_depth.set(counts.get(RunState.QUEUED.value, 0))
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

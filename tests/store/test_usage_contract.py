@@ -91,3 +91,5 @@ async def test_usage_sums_runs_sessions_and_tokens_per_account_and_period(store:
     ]
     assert len(await store.call(usage.entries, account_id, *MAY, NOW, None, 1, 2)) == 2
     assert await store.call(usage.entries, account_id, *JUNE, NOW, None, 0, 10) == []
+    # metrics: runs not ended, by state, every account's
+    assert await store.call(usage.active_runs_by_state) == {"queued": 1}

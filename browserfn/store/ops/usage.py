@@ -48,6 +48,14 @@ def _has_model_calls(tx: Tx) -> bool:
     return tx.value("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'model_calls'", {}) is not None
 
 
+def active_runs_by_state(tx: Tx) -> dict[str, int]:
+    """Runs not ended, counted by state, the whole deployment (for metrics; the active index)."""
+    return {
+        row["state"]: int(row["n"])
+        for row in tx.all("SELECT state, COUNT(*) AS n FROM runs WHERE active GROUP BY state")
+    }
+
+
 def _seconds(tx: Tx, start: str, end: str) -> str:
     """SQL for the seconds from `start` to `end` (time columns or parameters), per dialect."""
     if tx.dialect == "postgresql":
