@@ -189,3 +189,21 @@ def test_the_log_says_where_it_listens_and_each_request_in_json(server: LiveServ
     health = [e for e in lines if e["logger"] == "browserfn.access" and e["path"] == "/health"]
     assert health and health[-1]["status"] == 200 and health[-1]["level"] == "INFO"
     assert all("secret" not in e["message"] for e in health)  # never the query
+
+
+def test_a_runs_key_cannot_read_usage(server: LiveServer) -> None:
+    probe = """\
+    import os
+    import requests
+
+    def run():
+        headers = {"x-notte-api-key": os.environ["NOTTE_API_KEY"]}
+        return [requests.get(os.environ["NOTTE_API_URL"] + path, headers=headers).status_code
+                for path in ("/usage", "/usage/logs")]
+    """
+    with server.client(timeout=60) as api:
+        fid = deploy(api, probe, name="usage-probe", restricted=False)["function_id"]
+        body = {"workflow_id": fid, "variables": {}, "stream": False}
+        answer = api.post(f"/functions/{fid}/runs/start", json=body)
+        assert answer.status_code == 200, answer.text
+        assert (answer.json()["status"], answer.json()["result"]) == ("closed", [403, 403])
