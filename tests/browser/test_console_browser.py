@@ -128,18 +128,22 @@ def test_narrow_screen_does_not_overflow(browser_server: LiveServer, browser: Br
     try:
         sign_in(page, browser_server)
         with browser_server.client(timeout=60) as api:
-            fid = deploy(api, "def run(name: str = 'x'):\n    return name\n", name="a-function-with-a-long-name")[
-                "function_id"
-            ]
-        for route in ("#/functions", f"#/functions/{fid}", "#/sessions"):
+            script = "def run(name: str = 'x'):\n    raise ValueError('a reason long enough to need wrapping ' * 4)\n"
+            fid = deploy(api, script, name="a-function-with-a-long-name")["function_id"]
+            body = {"workflow_id": fid, "variables": {}, "stream": False}
+            run_id = api.post(f"/functions/{fid}/runs/start", json=body).json()["function_run_id"]
+        for route in ("#/functions", f"#/functions/{fid}", f"#/functions/{fid}/runs/{run_id}", "#/sessions"):
             page.goto(f"{browser_server.url}/{route}")
             page.wait_for_load_state("networkidle")
             width = page.evaluate("() => document.documentElement.scrollWidth")
             assert width <= 390, (route, width)
-            if route.startswith("#/functions/"):
+            if route == f"#/functions/{fid}":
                 # a default shows as its value, not Python source
                 expect(page.locator("#var-name")).to_have_attribute("placeholder", "x")
                 shot(page, "narrow-function")
+            if "/runs/" in route:
+                expect(page.get_by_test_id("reason")).to_contain_text("a reason long enough")
+                shot(page, "narrow-failed-run")
     finally:
         context.close()
 
