@@ -27,8 +27,14 @@ fi
 if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi
-# pip's build chatter goes to a log, shown only if the install fails.
-if ! { .venv/bin/pip install -q --upgrade pip && .venv/bin/pip install -q -e ".[test]"; } > .venv/pip.log 2>&1; then
-    cat .venv/pip.log
-    exit 1
+# pip's build chatter goes to a log, shown only if the install fails. browserfn is installed
+# editable (code changes need no reinstall): pip runs again only when pyproject.toml changed.
+installed=".venv/installed-$(sha256sum pyproject.toml | cut -c1-16)"
+if [ ! -f "$installed" ]; then
+    if ! { .venv/bin/pip install -q --upgrade pip && .venv/bin/pip install -q -e ".[test]"; } > .venv/pip.log 2>&1; then
+        cat .venv/pip.log
+        exit 1
+    fi
+    rm -f .venv/installed-*
+    touch "$installed"
 fi
