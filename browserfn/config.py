@@ -154,6 +154,10 @@ class Settings:
     llm_api_key: str | None = None
     #: Time one LLM request may take.
     llm_timeout_s: float = 60.0
+    #: The server's log: "text" (one line per record) or "json" (one JSON object per line, for collectors).
+    log_format: str = "text"
+    #: Least severe log level written: debug, info (one line per request), warning or error.
+    log_level: str = "info"
 
     @property
     def database_path(self) -> Path:

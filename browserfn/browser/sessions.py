@@ -176,6 +176,11 @@ class SessionManager:
         await asyncio.gather(*self._tearing_down, return_exceptions=True)
         await self.pool.close()
 
+    @property
+    def hosted_count(self) -> int:
+        """Open sessions this process hosts (metrics)."""
+        return len(self._sessions)
+
     def session_dir(self, session_id: str) -> Path:
         return self.sessions_dir / session_id
 

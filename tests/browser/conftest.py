@@ -17,6 +17,7 @@ os.environ.setdefault("DISABLE_TELEMETRY", "true")  # the SDK would post to Post
 from tests.browser.data_site import DataSite
 from tests.browser.site import LocalSite
 from tests.live_server import LiveServer
+from tests.operator.test_console import browser, page  # noqa: F401 - Playwright's fixtures, for the console's tests
 
 if TYPE_CHECKING:
     from notte_sdk import NotteClient

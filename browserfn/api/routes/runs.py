@@ -15,7 +15,7 @@ from browserfn.api.routes import run_payloads
 from browserfn.api.routes.functions import MAX_SEQ, PageQuery, PageSizeQuery
 from browserfn.api.schemas import CreateRunRequest, ReportRunRequest, StartCreatedRunRequest, StartRunRequest
 from browserfn.errors import InvalidInput
-from browserfn.models import Principal, Run, Scope
+from browserfn.models import Principal, Run, Scope, WireStatus, states_with_status
 from browserfn.webhooks import check_url
 
 router = APIRouter(prefix="/functions/{function_id}/runs", tags=["runs"])
@@ -100,6 +100,10 @@ async def list_runs(
     only_active: Annotated[bool, Query(description="Only runs still active")] = True,
     only_current_token: Annotated[bool, Query(description="Only runs started with the calling key")] = False,
     before: Annotated[int | None, Query(ge=1, le=MAX_SEQ, description="Only runs up to this `seq`: pins pages")] = None,
+    status: Annotated[
+        WireStatus | None,
+        Query(description="Only runs with this wire status (an extension); takes precedence over `only_active`"),
+    ] = None,
 ) -> dict[str, Any]:
     """The caller's runs of a function, newest first."""
     await svc.functions.get_visible(principal, function_id)
@@ -108,9 +112,10 @@ async def list_runs(
         function_id,
         page=page,
         page_size=page_size,
-        only_active=only_active,
+        only_active=only_active and status is None,
         only_current_token=only_current_token,
         before_seq=before,
+        states=None if status is None else states_with_status(status),
     )
     return {
         "items": [{**wire.run_record(run, None), "seq": run.seq} for run in found.runs],
