@@ -9,12 +9,15 @@ from contextlib import AbstractAsyncContextManager
 from fastapi import FastAPI
 
 import browserfn
+from browserfn.agents.service import AgentService
 from browserfn.api import errors
 from browserfn.api.deps import Services
 from browserfn.api.guards import JsonGuard
 from browserfn.api.relay import SessionRelay
+from browserfn.api.routes import agents as agent_routes
 from browserfn.api.routes import console, functions, health, runs, schedules, sessions, webhooks
 from browserfn.api.routes import keys as key_routes
+from browserfn.api.routes import scrape as scrape_routes
 from browserfn.api.routes import secrets as secret_routes
 from browserfn.browser.sessions import SessionManager
 from browserfn.config import Settings
@@ -48,6 +51,7 @@ def build_services(settings: Settings) -> Services:
         sessions=browser_sessions,
         scheduler=Scheduler.from_settings(settings, store, function_service, run_service),
         webhooks=dispatcher,
+        agents=AgentService(settings, browser_sessions),
     )
 
 
@@ -60,6 +64,7 @@ def create_app(settings: Settings) -> FastAPI:
         await services.bus.start()
         await services.executor.start()
         await services.sessions.start()
+        await services.agents.start_service()
         services.webhooks.start()
         services.scheduler.start()
         try:
@@ -67,6 +72,7 @@ def create_app(settings: Settings) -> FastAPI:
         finally:
             await services.scheduler.close()
             await services.executor.close()
+            await services.agents.close()
             await services.sessions.close()
             await services.webhooks.close()
             await services.bus.close()
@@ -98,5 +104,7 @@ def build_app(services: Services, lifespan: Lifespan | None = None) -> FastAPI:
     app.include_router(sessions.router)
     app.include_router(schedules.router)
     app.include_router(webhooks.router)
+    app.include_router(agent_routes.router)
+    app.include_router(scrape_routes.router)
     app.include_router(console.router)
     return app

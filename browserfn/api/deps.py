@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 
 from browserfn import tokens
+from browserfn.agents.service import AgentService
 from browserfn.api.ratelimit import limiter_for
 from browserfn.browser.sessions import SessionManager
 from browserfn.bus import EventBus
@@ -34,6 +35,7 @@ class Services:
     sessions: SessionManager
     scheduler: Scheduler
     webhooks: WebhookDispatcher
+    agents: AgentService
 
 
 # Dependencies are `async def` even where they do not await: FastAPI runs a plain `def` one in

@@ -16,7 +16,7 @@ from browserfn.errors import InvalidInput
 _PlaywrightError: tuple[type[BaseException], ...] = ()
 
 
-def _playwright_errors() -> tuple[type[BaseException], ...]:
+def playwright_errors() -> tuple[type[BaseException], ...]:
     global _PlaywrightError
     if not _PlaywrightError:
         from playwright.async_api import Error
@@ -72,8 +72,8 @@ class PageDriver:
             raise InvalidInput(f"action type {kind!r} is not supported here; supported: {', '.join(sorted(_HANDLERS))}")
         try:
             return await handler(self, action)
-        except _playwright_errors() as exc:
-            return ActionOutcome(False, _explain(kind, exc))
+        except playwright_errors() as exc:
+            return ActionOutcome(False, explain_failure(kind, exc))
 
     def timeout_ms(self, action: dict[str, Any]) -> float:
         value = action.get("timeout")
@@ -101,7 +101,7 @@ class PageDriver:
         return page.locator(f"[id={quoted}], [name={quoted}]").first
 
 
-def _explain(kind: str, exc: BaseException) -> str:
+def explain_failure(kind: str, exc: BaseException) -> str:
     text = str(exc).strip().split("\n")
     first = text[0] if text else type(exc).__name__
     if "Timeout" in type(exc).__name__ or "Timeout" in first:
@@ -192,7 +192,7 @@ async def _select(driver: PageDriver, action: dict[str, Any]) -> ActionOutcome:
     value = str(action.get("value", ""))
     try:
         await element.select_option(value=value, timeout=driver.timeout_ms(action))
-    except _playwright_errors():
+    except playwright_errors():
         await element.select_option(label=value, timeout=driver.timeout_ms(action))
     return ActionOutcome(True, f"Selected {value}")
 

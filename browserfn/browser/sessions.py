@@ -61,6 +61,8 @@ class Session:
     closed_by: str | None = None  #: what closed it, in words (a stop call, its run ending...)
     closed_at: dt.datetime | None = None
     steps: int = 0
+    #: The actions done through page/execute and agents, in order: {action, success, message}.
+    actions: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     browser: PooledBrowser | None = None
     driver: PageDriver | None = None
     recorder: Recorder | None = None

@@ -13,6 +13,7 @@ import pytest
 from browserfn.browser.chromium import processes_marked
 
 os.environ.setdefault("DISABLE_TELEMETRY", "true")  # the SDK would post to PostHog, unreachable here
+from tests.browser.llm_peer import ChatPeer
 from tests.browser.site import LocalSite
 from tests.live_server import LiveServer
 
@@ -20,6 +21,14 @@ from tests.live_server import LiveServer
 @pytest.fixture(scope="session")
 def site() -> Iterator[LocalSite]:
     served = LocalSite().start()
+    yield served
+    served.stop()
+
+
+@pytest.fixture(scope="module")
+def peer() -> Iterator[ChatPeer]:
+    """The scripted language model: a local chat-completions server (tests/browser/llm_peer.py)."""
+    served = ChatPeer().start()
     yield served
     served.stop()
 

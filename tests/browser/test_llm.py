@@ -17,6 +17,7 @@ from pydantic import BaseModel
 
 from browserfn.browser import llm
 from browserfn.config import Settings
+from browserfn.errors import InvalidInput
 from tests.browser.llm_peer import API_KEY, ChatPeer
 from tests.browser.site import LocalSite
 from tests.live_server import LiveServer
@@ -25,13 +26,6 @@ from tests.live_server import LiveServer
 class Product(BaseModel):
     name: str
     price_eur: int
-
-
-@pytest.fixture(scope="module")
-def peer() -> Iterator[ChatPeer]:
-    served = ChatPeer().start()
-    yield served
-    served.stop()
 
 
 @pytest.fixture(scope="module")
@@ -134,9 +128,8 @@ def test_bad_requests_and_a_failing_provider_are_clear_errors(
     assert failed.status_code == 502
     assert failed.json() == {
         "status": 502,
-        "message": f"the LLM provider at {peer.base_url}/chat/completions answered 500: "
-        '{"error": {"message": "The server had an error while processing your request.", "type": "server_error", '
-        '"param": null, "code": null}}',
+        "message": f"the model openai/peer-model at {peer.base_url} failed: InternalServerError (500): "
+        "The server had an error while processing your request.",
     }
 
 
@@ -182,7 +175,21 @@ def test_observe_lists_the_page_actions_and_the_llm_picks_for_instructions(
     assert "I2: Fill the field 'Email'" in peer.requests[-1]["messages"][1]["content"]
 
 
-def test_an_unknown_provider_stops_the_server_at_start() -> None:
-    with pytest.raises(ValueError, match=r"^llm_provider 'gemini' is not supported; supported: openai$"):
-        llm.from_settings(Settings(llm_provider="gemini"))
+def test_the_model_a_request_names_must_be_allowed() -> None:
     assert llm.from_settings(Settings()) is None
+    earlier = llm.from_settings(Settings(llm_provider="openai"))
+    assert earlier is not None and earlier.default_model == "openai/gpt-4o-mini"
+    layer = llm.from_settings(
+        Settings(llm_model="ollama/llama3", llm_allowed_models=("openai/*", "gemini/gemini-2.0-flash"))
+    )
+    assert layer is not None
+    assert layer.resolve(None) == layer.resolve("") == "ollama/llama3"
+    assert layer.resolve("openai/gpt-4o") == "openai/gpt-4o"
+    assert layer.resolve("gemini/gemini-2.0-flash") == "gemini/gemini-2.0-flash"
+    assert layer.resolve("gemini/gemini-3.5-flash") == "ollama/llama3"  # what the Python client sends by default
+    with pytest.raises(InvalidInput) as refused:
+        layer.resolve("anthropic/claude-sonnet-4-5", "reasoning_model")
+    assert str(refused.value) == (
+        "reasoning_model 'anthropic/claude-sonnet-4-5' is not allowed on this server; "
+        "allowed: ollama/llama3, openai/*, gemini/gemini-2.0-flash"
+    )
