@@ -105,8 +105,11 @@ def history_line(number: int, action: dict[str, Any], success: bool, message: st
     """One action done, for the prompt: its type and what it acted on (an element by id if it had
     one, else by selector), and how it went."""
     keys = ("type", "id", "url", "value", "key") if action.get("id") else ("type", "selector", "url", "value", "key")
-    shown = json.dumps({k: action[k] for k in keys if action.get(k) not in (None, "")})
-    return f"{number}. {shown} -> {'ok' if success else 'FAILED'}: {message}"
+    shown = {k: action[k] for k in keys if action.get(k) not in (None, "")}
+    if isinstance(shown.get("selector"), dict):  # Notte's NodeSelectors, as the clients send them
+        found = shown["selector"]
+        shown["selector"] = found.get("playwright_selector") or found.get("css_selector") or found.get("xpath_selector")
+    return f"{number}. {json.dumps(shown)} -> {'ok' if success else 'FAILED'}: {message}"
 
 
 def _state(raw: Any) -> dict[str, Any]:
