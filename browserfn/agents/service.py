@@ -1,6 +1,7 @@
 """Agents: start one on a session, follow it, stop it, export its steps. Each runs as a task of
-this process on a session hosted here; its steps are kept as they are taken, and watchers (the
-clients' log WebSocket) are told of each step and of its end."""
+this process on a session hosted here; it is stored when it starts, after each step and when it
+ends (any server answers for it), and watchers (the clients' log WebSocket) are told of each step
+and of its end. Agents a previous life of this process left running end `failed` at its start."""
 
 from __future__ import annotations
 
@@ -17,16 +18,20 @@ from browserfn.browser.sessions import SessionManager
 from browserfn.config import Settings
 from browserfn.errors import Conflict, NotFound
 from browserfn.models import Principal
+from browserfn.store.base import Store
+from browserfn.store.ops import agents as stored
 
 log = logging.getLogger(__name__)
+RESTARTED = "the server restarted while it ran"
 #: A stop waits this long for the agent's task to end (it is cancelled at once).
 STOP_WAIT_S = 1.5
 
 
 class AgentService:
-    def __init__(self, settings: Settings, sessions: SessionManager) -> None:
+    def __init__(self, settings: Settings, sessions: SessionManager, store: Store) -> None:
         self._settings = settings
         self._sessions = sessions
+        self._store = store
         self._agents: dict[str, Agent] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._watchers: dict[str, set[asyncio.Queue[dict[str, Any] | None]]] = {}
@@ -37,7 +42,11 @@ class AgentService:
         return self._sessions.llm
 
     async def start_service(self) -> None:
-        """Load the model library now rather than on the first request that needs it."""
+        """End what this process's previous life left running; load the model library now rather
+        than on the first request that needs it."""
+        ended = await self._store.call(stored.end_owned, self._sessions.owner_url, RESTARTED)
+        if ended:
+            log.warning("ended %d agents left running by this host's previous life", ended)
         if self.layer is not None:
             self.layer.warm_up()
 
@@ -61,6 +70,7 @@ class AgentService:
             max_steps=request["max_steps"],
             session_offset=request.get("session_offset"),
         )
+        await self._store.call(stored.create, agent, self._sessions.owner_url)
         self._agents[agent.agent_id] = agent
         runner = Runner(agent, session, layer, self._settings.agent_answer_retries, self._step_taken)
         task = asyncio.create_task(self._run(runner), name=f"agent {agent.agent_id}")
@@ -95,35 +105,39 @@ class AgentService:
 
     async def _step_taken(self, agent: Agent, step: dict[str, Any]) -> None:
         agent.steps.append(step)
+        await self._store.call(stored.save, agent)
         for queue in self._watchers.get(agent.agent_id, set()):
             queue.put_nowait(step)
 
     async def _end(self, agent: Agent, state: str, success: bool, answer: str, reason: str) -> None:
         if agent.finish(state, success, answer, reason):
+            await self._store.call(stored.save, agent)
             for queue in self._watchers.pop(agent.agent_id, set()):
                 queue.put_nowait(None)
 
-    def find(self, account_id: str, agent_id: str) -> Agent | None:
+    async def find(self, account_id: str, agent_id: str) -> Agent | None:
+        """The account's agent: the live one if it runs here, else as stored."""
         agent = self._agents.get(agent_id)
-        return agent if agent is not None and agent.account_id == account_id else None
+        if agent is not None:
+            return agent if agent.account_id == account_id else None
+        found: Agent | None = await self._store.call(stored.get, account_id, agent_id)
+        return found
 
-    def get(self, principal: Principal, agent_id: str) -> Agent:
+    async def get(self, principal: Principal, agent_id: str) -> Agent:
         """The caller's agent; NotFound for an unknown one or another account's."""
-        agent = self.find(principal.account_id, agent_id)
+        agent = await self.find(principal.account_id, agent_id)
         if agent is None:
             raise NotFound(f"agent {agent_id} not found")
         return agent
 
-    def list(self, principal: Principal, only_active: bool, offset: int, limit: int) -> list[Agent]:
-        """The caller's agents, newest first."""
-        mine = [a for a in self._agents.values() if a.account_id == principal.account_id]
-        mine = [a for a in mine if a.active or not only_active]
-        mine.sort(key=lambda a: a.created_at, reverse=True)
-        return mine[offset : offset + limit]
+    async def list(self, principal: Principal, only_active: bool, offset: int, limit: int) -> list[Agent]:
+        """The caller's agents, newest first (those running here as they are now)."""
+        found = await self._store.call(stored.listing, principal.account_id, only_active, offset, limit)
+        return [self._agents.get(a.agent_id, a) for a in found]
 
     async def stop(self, principal: Principal, agent_id: str) -> Agent:
         """Stop the agent: its task is cancelled (a model call or an action in flight with it)."""
-        agent = self.get(principal, agent_id)
+        agent = await self.get(principal, agent_id)
         task = self._tasks.get(agent_id)
         if task is not None:
             task.cancel()

@@ -19,6 +19,7 @@ from browserfn.api.routes import console, functions, health, runs, schedules, se
 from browserfn.api.routes import keys as key_routes
 from browserfn.api.routes import scrape as scrape_routes
 from browserfn.api.routes import secrets as secret_routes
+from browserfn.browser.llm import ModelCall
 from browserfn.browser.sessions import SessionManager
 from browserfn.config import Settings
 from browserfn.executor import create_bus, create_executor
@@ -26,6 +27,7 @@ from browserfn.functions import FunctionService
 from browserfn.runs import RunService
 from browserfn.scheduler import Scheduler
 from browserfn.store import open_store
+from browserfn.store.ops import model_calls
 from browserfn.webhooks import WebhookDispatcher
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
@@ -40,6 +42,12 @@ def build_services(settings: Settings) -> Services:
     dispatcher = WebhookDispatcher.from_settings(settings, store)
     executor.on_run_ended(dispatcher.run_ended)
     browser_sessions = SessionManager(settings, store, bus)
+    if browser_sessions.llm is not None:  # every model call is kept, for usage
+
+        async def record_model_call(call: ModelCall) -> None:
+            await store.call(model_calls.record, call)
+
+        browser_sessions.llm.on_call(record_model_call)
     executor.on_run_ended(browser_sessions.close_run_sessions)
     return Services(
         settings=settings,
@@ -51,7 +59,7 @@ def build_services(settings: Settings) -> Services:
         sessions=browser_sessions,
         scheduler=Scheduler.from_settings(settings, store, function_service, run_service),
         webhooks=dispatcher,
-        agents=AgentService(settings, browser_sessions),
+        agents=AgentService(settings, browser_sessions, store),
     )
 
 

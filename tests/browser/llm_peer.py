@@ -7,6 +7,7 @@ LiteLLM ships), so the tests measure what a step costs."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
@@ -33,7 +34,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
-        self.wfile.write(data)
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the client gave up waiting
+            self.wfile.write(data)
 
     def _error(self, status: int, message: str, kind: str) -> None:
         self._answer(status, {"error": {"message": message, "type": kind, "param": None, "code": None}})

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -340,3 +341,45 @@ def test_agents_are_private_and_bad_starts_are_clear(agent_server: LiveServer, p
         assert api.get("/agents/agent-unknown").status_code == 404
         assert api.delete(f"/agents/{agent_id}/stop").json()["state"] == "stopped"
         api.delete(f"/sessions/{sid}/stop")
+
+
+def test_agents_and_model_calls_are_stored_and_a_restart_ends_a_running_agent_failed(
+    agent_server: LiveServer, peer: ChatPeer, site: LocalSite
+) -> None:
+    """Last in this module: it kills the module's server (and starts it again)."""
+    script_model(peer, librarian)
+    with agent_server.client() as api:
+        sid = api.post("/sessions/start", json={}).json()["session_id"]
+        body = {"session_id": sid, "task": "find Dune", "url": f"{site.url}/library"}
+        done_id = api.post("/agents/start", json=body).json()["agent_id"]
+        deadline = time.monotonic() + 120
+        while agent_status(agent_server, done_id)["status"] == "active":
+            assert time.monotonic() < deadline
+            time.sleep(0.3)
+        peer.delay(60)
+        running_id = api.post("/agents/start", json={"session_id": sid, "task": "find Solaris"}).json()["agent_id"]
+        while not any("find Solaris" in r["messages"][1]["content"] for r in peer.requests):
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+    finished = agent_status(agent_server, done_id)
+    agent_server.kill()
+    peer.clear()
+    agent_server.start()
+    assert agent_status(agent_server, done_id) == finished  # as it was, from the store
+    ended = agent_status(agent_server, running_id)
+    assert (ended["status"], ended["state"], ended["success"], ended["reason"]) == (
+        "closed",
+        "failed",
+        False,
+        "the server restarted while it ran",
+    )
+    with sqlite3.connect(agent_server.data_dir / "browserfn.sqlite3") as db:
+        kept = db.execute(
+            "SELECT model, purpose, session_id, tokens_in, tokens_out, ok FROM model_calls"
+            " WHERE agent_id = ? ORDER BY seq",
+            (done_id,),
+        ).fetchall()
+    steps_calls = [c for s in finished["steps"] for c in s["llm_calls"]]
+    assert [(m, p, s, i, o, ok) for m, p, s, i, o, ok in kept] == [
+        ("openai/peer-model", "agent", sid, c["tokens_in"], c["tokens_out"], 1) for c in steps_calls
+    ]

@@ -71,7 +71,7 @@ async def list_agents(
     only_saved: Annotated[bool, Query(description="Only agents saved as workflows (none here)")] = False,
 ) -> dict[str, Any]:
     """The caller's agents, newest first."""
-    found = [] if only_saved else svc.agents.list(principal, only_active, (page - 1) * page_size, page_size + 1)
+    found = [] if only_saved else await svc.agents.list(principal, only_active, (page - 1) * page_size, page_size + 1)
     return {
         "items": [agent.response() for agent in found[:page_size]],
         "page": page,
@@ -84,7 +84,7 @@ async def list_agents(
 @router.get("/{agent_id}")
 async def get_agent(svc: ServicesDep, principal: PrincipalDep, agent_id: str) -> dict[str, Any]:
     """Status, answer and every step so far."""
-    return svc.agents.get(principal, agent_id).status_response()
+    return (await svc.agents.get(principal, agent_id)).status_response()
 
 
 @router.delete("/{agent_id}/stop")
@@ -92,7 +92,7 @@ async def stop_agent(
     svc: ServicesDep, principal: PrincipalDep, agent_id: str, session_id: str | None = None
 ) -> dict[str, Any]:
     """Stop the agent (its session stays open)."""
-    agent = svc.agents.get(principal, agent_id)
+    agent = await svc.agents.get(principal, agent_id)
     if session_id is not None and session_id != agent.session_id:
         raise InvalidInput(f"agent {agent_id} runs on session {agent.session_id}, not {session_id}")
     return (await svc.agents.stop(principal, agent_id)).status_response()
@@ -103,7 +103,7 @@ async def workflow_code(
     svc: ServicesDep, principal: PrincipalDep, agent_id: str, as_workflow: bool = False
 ) -> dict[str, Any]:
     """The agent's steps as plain actions (and a Python script of them) that replay with no model."""
-    agent = svc.agents.get(principal, agent_id)
+    agent = await svc.agents.get(principal, agent_id)
     return {"python_script": workflow.python_script(agent, as_workflow), "json_actions": workflow.json_actions(agent)}
 
 
@@ -115,7 +115,7 @@ async def agent_logs(websocket: WebSocket, agent_id: str, token: str = "", sessi
     answer, which this server does not give.)"""
     svc = websocket.app.state.services
     principal = await svc.store.find_principal(tokens.hash_secret(token)) if token else None
-    agent = svc.agents.find(principal.account_id, agent_id) if principal is not None else None
+    agent = await svc.agents.find(principal.account_id, agent_id) if principal is not None else None
     if agent is None or (session_id and session_id != agent.session_id):
         await websocket.close(code=REFUSED)
         return

@@ -14,6 +14,7 @@ COLUMNS = ("agent_id", "account_id", "session_id", "run_id", "owner_url", "reque
 INSERT = insert_sql("agents", COLUMNS)
 _REQUEST = ("task", "url", "response_format", "max_steps", "session_offset")
 
+
 def agent(row: Row) -> Agent:
     request: dict[str, Any] = undata(row["request"])
     found = Agent(
@@ -23,7 +24,11 @@ def agent(row: Row) -> Agent:
         run_id=row["run_id"],
         model=row["model"],
         created_at=when(row["created_at"]),
-        **{name: request.get(name) for name in _REQUEST},
+        task=request["task"],
+        url=request.get("url"),
+        response_format=request.get("response_format"),
+        max_steps=request["max_steps"],
+        session_offset=request.get("session_offset"),
     )
     found.state = row["state"]
     found.success = None if row["success"] is None else bool(row["success"])
@@ -31,6 +36,7 @@ def agent(row: Row) -> Agent:
     found.start_url, found.closed_at = row["start_url"], when_or_none(row["closed_at"])
     found.steps = undata(row["steps"])
     return found
+
 
 def _values(a: Agent) -> dict[str, Any]:
     return {
@@ -44,12 +50,14 @@ def _values(a: Agent) -> dict[str, Any]:
         "closed_at": a.closed_at,
     }
 
+
 def create(tx: Tx, a: Agent, owner_url: str) -> None:
     request = {name: getattr(a, name) for name in _REQUEST}
     tx.run(INSERT, {
         "agent_id": a.agent_id, "account_id": a.account_id, "session_id": a.session_id, "run_id": a.run_id,
         "owner_url": owner_url, "request": data(request), "model": a.model, "created_at": a.created_at, **_values(a),
     })  # fmt: skip
+
 
 def save(tx: Tx, a: Agent) -> None:
     """Its state and steps as they are now (an ended agent is not written again)."""
@@ -60,11 +68,13 @@ def save(tx: Tx, a: Agent) -> None:
         {**_values(a), "id": a.agent_id},
     )
 
+
 def get(tx: Tx, account_id: str, agent_id: str) -> Agent | None:
     row = tx.one(
         "SELECT * FROM agents WHERE agent_id = :id AND account_id = :account", {"id": agent_id, "account": account_id}
     )
     return agent(row) if row is not None else None
+
 
 def listing(tx: Tx, account_id: str, only_active: bool, offset: int, limit: int) -> list[Agent]:
     active = " AND active" if only_active else ""
@@ -73,6 +83,7 @@ def listing(tx: Tx, account_id: str, only_active: bool, offset: int, limit: int)
         {"account": account_id, "limit": limit, "offset": offset},
     )
     return [agent(row) for row in found]
+
 
 def end_owned(tx: Tx, owner_url: str, reason: str) -> int:
     """Agents a previous life of this process left running end failed, saying why."""
