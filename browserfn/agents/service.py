@@ -115,17 +115,17 @@ class AgentService:
             for queue in self._watchers.pop(agent.agent_id, set()):
                 queue.put_nowait(None)
 
-    async def find(self, account_id: str, agent_id: str) -> Agent | None:
-        """The account's agent: the live one if it runs here, else as stored."""
+    async def find(self, principal: Principal, agent_id: str) -> Agent | None:
+        """The caller's agent (the live one if it runs here, else as stored); None for an unknown
+        one, another account's, or (for a guest run's key) one its run did not start."""
         agent = self._agents.get(agent_id)
-        if agent is not None:
-            return agent if agent.account_id == account_id else None
-        found: Agent | None = await self._store.call(stored.get, account_id, agent_id)
-        return found
+        if agent is None:
+            agent = await self._store.call(stored.get, principal.account_id, agent_id)
+        return agent if agent is not None and principal.sees_session(agent.account_id, agent.run_id) else None
 
     async def get(self, principal: Principal, agent_id: str) -> Agent:
-        """The caller's agent; NotFound for an unknown one or another account's."""
-        agent = await self.find(principal.account_id, agent_id)
+        """The caller's agent; NotFound otherwise."""
+        agent = await self.find(principal, agent_id)
         if agent is None:
             raise NotFound(f"agent {agent_id} not found")
         return agent
@@ -133,7 +133,8 @@ class AgentService:
     async def list(self, principal: Principal, only_active: bool, offset: int, limit: int) -> list[Agent]:
         """The caller's agents, newest first (those running here as they are now)."""
         found = await self._store.call(stored.listing, principal.account_id, only_active, offset, limit)
-        return [self._agents.get(a.agent_id, a) for a in found]
+        live = [self._agents.get(a.agent_id, a) for a in found]
+        return [a for a in live if principal.sees_session(a.account_id, a.run_id)]
 
     async def stop(self, principal: Principal, agent_id: str) -> Agent:
         """Stop the agent: its task is cancelled (a model call or an action in flight with it)."""

@@ -12,12 +12,15 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from browserfn import tokens
 from browserfn.agents import workflow
+from browserfn.api.access import requires
 from browserfn.api.deps import PrincipalDep, ServicesDep
 from browserfn.api.routes.functions import PageQuery, PageSizeQuery
 from browserfn.browser.scrape import check_schema
 from browserfn.errors import InvalidInput
+from browserfn.models import Scope
 
-router = APIRouter(prefix="/agents", tags=["agents"])
+#: A run's key may run agents on the sessions it sees (Notte's function scripts do).
+router = APIRouter(prefix="/agents", tags=["agents"], dependencies=[requires(Scope.SESSIONS)])
 #: WebSocket close code when the token or the agent is not the caller's.
 REFUSED = 4401
 
@@ -60,8 +63,8 @@ async def start_agent(svc: ServicesDep, principal: PrincipalDep, body: StartAgen
     return agent.response()
 
 
-@router.get("")
-@router.get("/", include_in_schema=False)
+@router.get("", dependencies=[requires(Scope.LIST_SESSIONS)])
+@router.get("/", include_in_schema=False, dependencies=[requires(Scope.LIST_SESSIONS)])
 async def list_agents(
     svc: ServicesDep,
     principal: PrincipalDep,
@@ -115,7 +118,7 @@ async def agent_logs(websocket: WebSocket, agent_id: str, token: str = "", sessi
     answer, which this server does not give.)"""
     svc = websocket.app.state.services
     principal = await svc.store.find_principal(tokens.hash_secret(token)) if token else None
-    agent = await svc.agents.find(principal.account_id, agent_id) if principal is not None else None
+    agent = await svc.agents.find(principal, agent_id) if principal is not None else None
     if agent is None or (session_id and session_id != agent.session_id):
         await websocket.close(code=REFUSED)
         return

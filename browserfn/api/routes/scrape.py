@@ -10,13 +10,16 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from browserfn.api.access import requires
 from browserfn.api.deps import PrincipalDep, ServicesDep
 from browserfn.api.routes.sessions import StartSessionRequest
 from browserfn.browser.llm import Caller, require
 from browserfn.browser.scrape import ScrapeOptions, extract, html_to_markdown, scrape_page
 from browserfn.errors import InvalidInput
+from browserfn.models import Scope
 
-router = APIRouter(tags=["scrape"])
+#: A one-shot scrape opens (and closes) a session: what a run's key may do.
+router = APIRouter(tags=["scrape"], dependencies=[requires(Scope.SESSIONS)])
 _SCRAPE_FIELDS = {"selector", "scrape_links", "scrape_images", "ignored_tags", "only_main_content", "only_images",
                   "response_format", "instructions", "use_link_placeholders", "model", "url"}  # fmt: skip
 #: Session options a one-shot scrape uses, as a session start does.

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Query, WebSocket
 from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from browserfn.api.access import requires
 from browserfn.api.deps import LinkBaseDep, PrincipalDep, Services, ServicesDep
 from browserfn.api.routes.functions import PageQuery, PageSizeQuery
 from browserfn.browser import cdp_proxy, model_actions, replay
@@ -22,9 +23,10 @@ from browserfn.browser.llm import Caller, require
 from browserfn.browser.observe import observation, page_actions, pick
 from browserfn.browser.scrape import ScrapeOptions, extract, scrape_page
 from browserfn.errors import Conflict, InvalidInput, NotFound
-from browserfn.models import SessionRecord, utcnow
+from browserfn.models import Scope, SessionRecord, utcnow
 
-router = APIRouter(prefix="/sessions", tags=["sessions"])
+#: A run's key may open and drive sessions (a guest run's: only its own run's).
+router = APIRouter(prefix="/sessions", tags=["sessions"], dependencies=[requires(Scope.SESSIONS)])
 
 
 class StartSessionRequest(BaseModel):
@@ -105,8 +107,8 @@ async def start_session(
     return session_response(svc, session.record(svc.sessions.owner_url), base_url)
 
 
-@router.get("")
-@router.get("/", include_in_schema=False)
+@router.get("", dependencies=[requires(Scope.LIST_SESSIONS)])
+@router.get("/", include_in_schema=False, dependencies=[requires(Scope.LIST_SESSIONS)])
 async def list_sessions(
     svc: ServicesDep,
     principal: PrincipalDep,
