@@ -14,7 +14,7 @@ from typing import Any
 from browserfn.agents.model import FAILED, STOPPED, SUCCEEDED, Agent
 from browserfn.agents.runner import AgentFailed, Runner, failed_step
 from browserfn.browser.llm import ModelLayer, require
-from browserfn.browser.sessions import SessionManager
+from browserfn.browser.sessions import Session, SessionManager
 from browserfn.config import Settings
 from browserfn.errors import Conflict, NotFound
 from browserfn.models import Principal
@@ -36,6 +36,9 @@ class AgentService:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._watchers: dict[str, set[asyncio.Queue[dict[str, Any] | None]]] = {}
         self._closing = False
+        #: Why an agent's task was cancelled, when not on request (its session closed).
+        self._cancelled_for: dict[str, str] = {}
+        sessions.on_session_closed(self._session_closed)
 
     @property
     def layer(self) -> ModelLayer | None:
@@ -90,7 +93,9 @@ class AgentService:
         except AgentFailed as exc:
             await self._fail(agent, str(exc))
         except asyncio.CancelledError:
-            if self._closing:
+            if reason := self._cancelled_for.pop(agent.agent_id, ""):
+                await self._fail(agent, reason)
+            elif self._closing:
                 await self._end(agent, FAILED, False, "the server shut down", "the server shut down while it ran")
             else:
                 await self._end(agent, STOPPED, False, "stopped on request", "stopped on request")
@@ -98,6 +103,14 @@ class AgentService:
             log.exception("agent %s failed", agent.agent_id)
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             await self._fail(agent, f"the agent failed: {type(exc).__name__}: {first}")
+
+    def _session_closed(self, session: Session) -> None:
+        """The agents running on a session that closes end at once, failed, saying why."""
+        for agent_id, task in list(self._tasks.items()):
+            agent = self._agents.get(agent_id)
+            if agent is not None and agent.session_id == session.session_id and agent.active:
+                self._cancelled_for[agent_id] = f"its session closed ({session.closed_by or session.close_reason})"
+                task.cancel()
 
     async def _fail(self, agent: Agent, reason: str) -> None:
         await self._step_taken(agent, failed_step(reason))

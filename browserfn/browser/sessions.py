@@ -22,6 +22,7 @@ import logging
 import secrets
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -144,6 +145,8 @@ class SessionManager:
         self._opening: collections.Counter[str] = collections.Counter()  #: sessions being opened, per account
         self._reaper: asyncio.Task[None] | None = None
         self._tearing_down: set[asyncio.Task[None]] = set()  #: closed sessions' browsers and replays
+        #: Told of each session closing (agents running on it end).
+        self._close_listeners: list[Callable[[Session], None]] = []
         #: Where this process is reached: the store records it as the host of the sessions it opens.
         self.owner_url = settings.internal_base_url
         self._token_key = b""  #: the deployment's secret: CDP tokens any server can check
@@ -289,6 +292,10 @@ class SessionManager:
             *(self.close_session(s, "closed", "manual", "its run ended", RUN_ENDED_LAST_FRAME_WAIT_S) for s in mine)
         )
 
+    def on_session_closed(self, listener: Callable[[Session], None]) -> None:
+        """Have `listener` told (synchronously) of every session closing, as it closes."""
+        self._close_listeners.append(listener)
+
     async def close_session(
         self,
         session: Session,
@@ -305,6 +312,8 @@ class SessionManager:
         session.status, session.close_reason, session.closed_by = status, reason, closed_by
         session.closed_at = utcnow()
         self._sessions.pop(session.session_id, None)
+        for listener in self._close_listeners:
+            listener(session)
         teardown = asyncio.create_task(self._tear_down(session, last_frame_wait_s))
         self._tearing_down.add(teardown)
         teardown.add_done_callback(self._tearing_down.discard)

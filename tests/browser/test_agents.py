@@ -234,6 +234,34 @@ def test_stop_ends_an_agent_within_two_seconds(agent_server: LiveServer, peer: C
         api.delete(f"/sessions/{sid}/stop")
 
 
+def test_closing_its_session_ends_an_agent_failed(agent_server: LiveServer, peer: ChatPeer, site: LocalSite) -> None:
+    peer.delay(30)
+    script_model(peer, librarian)
+    with agent_server.client() as api:
+        sid = api.post("/sessions/start", json={}).json()["session_id"]
+        body = {"session_id": sid, "task": "find Solaris", "url": f"{site.url}/library"}
+        agent_id = api.post("/agents/start", json=body).json()["agent_id"]
+        deadline = time.monotonic() + 60
+        while not any("find Solaris" in r["messages"][1]["content"] for r in peer.requests):
+            assert time.monotonic() < deadline, "the agent never asked the model"
+            time.sleep(0.1)
+        assert api.delete(f"/sessions/{sid}/stop").status_code == 200
+        deadline = time.monotonic() + 10  # at once, not after the model's answer (30 s)
+        while (status := agent_status(agent_server, agent_id))["status"] == "active":
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+    assert (status["status"], status["state"], status["reason"]) == (
+        "closed",
+        "failed",
+        "its session closed (stop requested)",
+    )
+    assert status["steps"][-1]["action"] == {
+        "type": "completion",
+        "success": False,
+        "answer": "its session closed (stop requested)",
+    }
+
+
 def test_workflow_code_replays_the_steps_with_no_model(
     agent_server: LiveServer, peer: ChatPeer, site: LocalSite
 ) -> None:
