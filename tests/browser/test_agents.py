@@ -99,6 +99,7 @@ def test_python_197_agent_completes_a_three_step_task(
     script_model(peer, librarian)
     got = run_sdk197(
         f"""
+        from notte_core.agent_types import AgentCompletion
         from pydantic import BaseModel
 
         class Book(BaseModel):
@@ -112,8 +113,11 @@ def test_python_197_agent_completes_a_three_step_task(
             done = agent.run(task="Find the book Dune (1965) in the library; give its title, author and year",
                              response_format=Book)
             listed = [a.agent_id for a in client.agents.list(only_active=False)]
+            steps = [AgentCompletion.model_validate(s) for s in agent.status().steps]  # as agent.wait() reads them
+            function = agent.workflow.create_function()
             report({{"agent_id": agent.agent_id, "success": done.success, "answer": done.answer,
-                    "status": done.status, "listed": listed}})
+                    "status": done.status, "listed": listed, "steps": [s.action.type for s in steps],
+                    "completed": steps[-1].is_completed(), "function_id": function.function_id}})
         """,
         url=agent_server.url,
         key=agent_server.key,
@@ -121,6 +125,9 @@ def test_python_197_agent_completes_a_three_step_task(
     )
     assert (got["success"], got["status"], json.loads(got["answer"])) == (True, "closed", DUNE)
     assert got["listed"][0] == got["agent_id"]
+    assert (got["steps"], got["completed"]) == (["fill", "click", "completion"], True)
+    function = httpx.get(f"{agent_server.url}/functions/{got['function_id']}", headers=agent_server.headers())
+    assert function.status_code == 200, function.text  # the workflow saved as a function (create_function)
     status = agent_status(agent_server, got["agent_id"])
     assert [s["action"]["type"] for s in status["steps"]] == ["fill", "click", "completion"]
     assert [s["observation"]["url"].removeprefix(site.url) for s in status["steps"]] == [
