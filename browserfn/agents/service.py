@@ -128,6 +128,9 @@ class AgentService:
             for queue in self._watchers.pop(agent.agent_id, set()):
                 queue.put_nowait(None)
 
+    def running_here(self, agent_id: str) -> bool:
+        return agent_id in self._tasks
+
     async def find(self, principal: Principal, agent_id: str) -> Agent | None:
         """The caller's agent (the live one if it runs here, else as stored); None for an unknown
         one, another account's, or (for a guest run's key) one its run did not start."""

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 import browserfn
 from browserfn.agents.service import AgentService
 from browserfn.api import errors
+from browserfn.api.agent_relay import AgentRelay
 from browserfn.api.deps import Services
 from browserfn.api.guards import JsonGuard
 from browserfn.api.relay import SessionRelay
@@ -102,6 +103,7 @@ def build_app(services: Services, lifespan: Lifespan | None = None) -> FastAPI:
     app.state.services = services
     errors.install(app)
     app.add_middleware(SessionRelay, services=services)
+    app.add_middleware(AgentRelay, services=services)
     app.add_middleware(JsonGuard, max_bytes=settings.max_body_bytes, max_depth=settings.max_json_depth)
     # Order matters: /functions/health before /functions/{id}; runs/create|start before runs/{run_id}.
     app.include_router(health.router)

@@ -92,3 +92,10 @@ def end_owned(tx: Tx, owner_url: str, reason: str) -> int:
         " closed_at = :now WHERE owner_url = :owner AND active",
         {"failed": FAILED, "no": False, "reason": text(reason), "now": utcnow(), "owner": owner_url},
     )
+
+
+def owner(tx: Tx, agent_id: str) -> tuple[str, bool] | None:
+    """(the process running it, whether it still runs) of any account's agent: for relaying a
+    call to that process, which then checks the caller as any call."""
+    row = tx.one("SELECT owner_url, active FROM agents WHERE agent_id = :id", {"id": agent_id})
+    return (row["owner_url"], bool(row["active"])) if row is not None else None
