@@ -1,14 +1,17 @@
 """The `page/execute` actions that may need the model: `scrape` (Markdown, and structured data
 with `instructions`/`response_format`), `form_fill` (a dict of values by kind, such as `email` or
-`first_name`: the model maps each kind to a field of the page) and `fallback_fill` (fill the field
-named by id or selector, else the one the model finds for its label). The model sees the page's
-fields and the kinds of value, never the values themselves (they may be passwords)."""
+`first_name`: filled where the page's inputs say what they take, as browser/vault_fill.py finds
+them; the kinds it finds no input for are mapped to the page's fields by the model) and
+`fallback_fill` (fill the field named by id or selector, else the one the model finds for its
+label). The model sees the page's fields and the kinds of value, never the values (they may be
+passwords); vault placeholders are resolved as for `fill`."""
 
 from __future__ import annotations
 
 import dataclasses
 from typing import Any
 
+from browserfn.browser import vault_fill
 from browserfn.browser.actions import ActionOutcome, PageDriver, explain_failure, playwright_errors
 from browserfn.browser.llm import Caller, LLMAnswerNotJSON, LLMUnavailable, ModelLayer, require
 from browserfn.browser.observe import page_actions
@@ -42,10 +45,15 @@ async def execute(
         if kind == "scrape":
             return await _scrape(driver, action, layer, caller)
         if kind == "form_fill":
-            return ModelActionOutcome(await _form_fill(driver, action, require(layer, "form_fill"), caller))
+            found = await driver.execute(action)  # the inputs that say what they take, and the vault
+            if found.success or layer is None or "no input on the page" not in found.message:
+                return ModelActionOutcome(found)
+            return ModelActionOutcome(await _form_fill(driver, action, layer, caller))
         return ModelActionOutcome(await _fallback_fill(driver, action, layer, caller))
     except playwright_errors() as exc:
         return ModelActionOutcome(ActionOutcome(False, explain_failure(kind, exc)))
+    except vault_fill.VaultFillError as exc:
+        return ModelActionOutcome(ActionOutcome(False, f"{kind} failed: {exc}"))
 
 
 async def _scrape(
@@ -104,13 +112,14 @@ async def _form_fill(driver: PageDriver, action: dict[str, Any], layer: ModelLay
     if not isinstance(mapping, dict):
         raise LLMUnavailable(f'form filling: the model did not answer {{"fields": {{...}}}}: {str(answer)[:200]}')
     by_id = {f["id"]: f for f in fields}
+    resolver = vault_fill.Resolver(driver.vault, (await driver.page()).url)
     filled, missing = [], []
     for kind, value in values.items():
         field = by_id.get(str(mapping.get(kind)))
         if field is None:
             missing.append(kind)
             continue
-        await _fill_one(driver, field, value, driver.timeout_ms(action))
+        await _fill_one(driver, field, await resolver.resolve(value, kind), driver.timeout_ms(action))
         filled.append(f"{kind} -> {field['id']}")
     if missing:
         return ActionOutcome(False, f"form_fill failed: no field found for {', '.join(missing)} (filled: {filled})")
@@ -123,10 +132,13 @@ async def _fallback_fill(
     value = action.get("value")
     if not isinstance(value, str):
         raise InvalidInput("fallback_fill needs `value`: a string")
+    page = await driver.page()
     if action.get("id") or action.get("selector"):
         element = await driver.locator(action)
         if await element.count():
-            await element.fill(value, timeout=driver.timeout_ms(action))
+            await element.fill(
+                await vault_fill.fill_value(driver.vault, page, element, value), timeout=driver.timeout_ms(action)
+            )
             return ActionOutcome(True, "Filled")
     description = " ".join(
         str(action[key]) for key in ("text_label", "accessible_name", "id", "selector") if action.get(key)
@@ -140,5 +152,8 @@ async def _fallback_fill(
     found = next((f for f in fields if isinstance(answer, dict) and f["id"] == answer.get("id")), None)
     if found is None:
         return ActionOutcome(False, f"fallback_fill failed: no field of the page matches {description!r}")
-    await _fill_one(driver, found, value, driver.timeout_ms(action))
+    element = page.locator(found["selector"]).first
+    await element.fill(
+        await vault_fill.fill_value(driver.vault, page, element, value), timeout=driver.timeout_ms(action)
+    )
     return ActionOutcome(True, f"Filled {found['id']} ({found['description']})")

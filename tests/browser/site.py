@@ -49,6 +49,10 @@ def _library(path: str, query: dict[str, str]) -> str | None:
     """The library's pages, None for a path it does not have."""
     if path == "/library":
         return LIBRARY
+    if path == "/library/join":  # inputs that do not say what they take (no name, type or autocomplete)
+        return ("<html><head><title>Join</title></head><body><label>Who are you <input id='who'></label>"
+                "<label>Where we write to you <input id='reach'></label>"
+                "<button>Join</button></body></html>")  # fmt: skip
     if path == "/library/search":
         words = query.get("q", "").lower().split()
         found = [(key, book) for key, book in BOOKS.items() if words and all(w in book[0].lower() for w in words)]

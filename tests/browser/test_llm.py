@@ -287,16 +287,22 @@ def test_scrape_form_fill_and_fallback_fill_actions(
     assert scraped["data"]["structured"] == {"success": True, "data": {"fruits": ["Apples", "Pears"]}, "error": None}
 
     act(type="goto", url=f"{site.url}/form")
+    calls = len(peer.requests)
+    found = act(type="form_fill", value={"full_name": "Ada Lovelace", "email": "ada@example.org"})
+    assert found["success"] is True and len(peer.requests) == calls  # inputs that say what they take: no model
+
+    act(type="goto", url=f"{site.url}/library/join")
     peer.reply('{"fields": {"full_name": "I1", "email": "I2"}}')
     filled = act(type="form_fill", value={"full_name": "Ada Lovelace", "email": "ada@example.org"})
     assert (filled["success"], filled["message"]) == (True, "Filled full_name -> I1, email -> I2")
     sent = peer.requests[-1]["messages"][1]["content"]
-    assert "Kinds of value to enter: full_name, email" in sent and "I2: Fill the field 'Email'" in sent
+    assert "Kinds of value to enter: full_name, email" in sent and "I2: Fill the field 'Where we write to you'" in sent
     assert "ada@example.org" not in json.dumps(peer.requests[-1])  # values never go to the model
-    both = "['name', 'email'].map(i => document.getElementById(i).value).join('|')"
+    both = "['who', 'reach'].map(i => document.getElementById(i).value).join('|')"
     values = act(type="evaluate_js", code=both)["data"]["markdown"]
     assert values == "Ada Lovelace|ada@example.org"
 
+    act(type="goto", url=f"{site.url}/form")
     calls = len(peer.requests)
     assert act(type="fallback_fill", id="name", value="Grace")["success"] is True  # found: no model
     assert len(peer.requests) == calls
@@ -321,7 +327,6 @@ def test_features_that_need_a_model_answer_501_without_one(browser_server: LiveS
             ("/agents/start", {"session_id": sid, "task": "t"}),
             ("/scrape", {"url": f"{site.url}/", "instructions": "x"}),
             ("/scrape_from_html", {"frames": [{"frameUrl": "", "frameData": "<p>x</p>"}], "instructions": "x"}),
-            (f"/sessions/{sid}/page/execute", {"type": "form_fill", "value": {"email": "a@b.c"}}),
         ):
             answer = api.post(path, json=body)
             assert answer.status_code == 501, (path, answer.text)
@@ -329,6 +334,9 @@ def test_features_that_need_a_model_answer_501_without_one(browser_server: LiveS
                 "needs a language model, and this server has none configured (setting llm_model)"
                 in (answer.json()["message"])
             )
+        unmapped = api.post(f"/sessions/{sid}/page/execute", json={"type": "form_fill", "value": {"email": "a@b.c"}})
+        assert (unmapped.status_code, unmapped.json()["success"]) == (200, False)  # no input says it takes one
+        assert "no input on the page for ['email']" in unmapped.json()["message"]
         plain = api.post("/scrape", json={"url": f"{site.url}/"})
         assert plain.status_code == 200 and "red apples" in plain.json()["markdown"]
         api.delete(f"/sessions/{sid}/stop")

@@ -15,6 +15,8 @@ from fastapi import APIRouter, Query, WebSocket
 from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from browserfn import inbox_actions
+from browserfn.api import identities
 from browserfn.api.access import requires
 from browserfn.api.deps import LinkBaseDep, PrincipalDep, Services, ServicesDep
 from browserfn.api.routes.functions import PageQuery, PageSizeQuery
@@ -22,7 +24,7 @@ from browserfn.browser import cdp_proxy, model_actions, replay
 from browserfn.browser.llm import Caller, require
 from browserfn.browser.observe import observation, page_actions, pick
 from browserfn.browser.scrape import ScrapeOptions, extract, scrape_page
-from browserfn.errors import Conflict, InvalidInput, NotFound
+from browserfn.errors import Conflict, Forbidden, InvalidInput, NotFound
 from browserfn.models import Scope, SessionRecord, utcnow
 
 #: A run's key may open and drive sessions (a guest run's: only its own run's).
@@ -103,6 +105,10 @@ async def start_session(
     if body.browser_type not in ("chromium", "chrome"):
         raise InvalidInput(f"browser_type {body.browser_type!r} is not available here; use 'chromium'")
     options = body.model_dump(exclude_none=True, exclude={"idle_timeout_minutes", "max_duration_minutes"})
+    if options.get("vault_id") is not None:
+        if Scope.BROWSER_DATA not in principal.scopes:  # a guest run may not type the caller's credentials
+            raise Forbidden("vault_id: a run of another account's shared function cannot use this account's vaults")
+        await identities.check_session_vault(svc, principal.account_id, options["vault_id"])
     session = await svc.sessions.open(principal, options, body.idle_timeout_minutes, body.max_duration_minutes)
     return session_response(svc, session.record(svc.sessions.owner_url), base_url)
 
@@ -173,6 +179,9 @@ async def execute_action(
 ) -> dict[str, Any]:
     """One browser action; a failure is `success: false` with the reason."""
     session = await svc.sessions.active(principal, session_id)
+    if action.get("type") in inbox_actions.TYPES:
+        return await identities.inbox_action(svc, session, action)
+    identities.attach_vault(svc, session)
     started = dt.datetime.now(dt.UTC)
     structured: dict[str, Any] | None = None
     async with session.lock:
@@ -189,6 +198,7 @@ async def execute_action(
                 else:
                     outcome = await session.driver.execute(action)
             outcome_success, message, data = outcome.success, outcome.message, outcome.data
+            message, data = identities.mask_typed(session, message, data)  # e.g. evaluate_js reading a field
             if not session.active:  # stopped mid-action: whatever Playwright said, the browser is gone
                 outcome_success, message = False, f"session {session_id} closed during the action: {message}"
             session.steps += 1
