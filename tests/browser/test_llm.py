@@ -288,8 +288,8 @@ def test_scrape_form_fill_and_fallback_fill_actions(
 
     act(type="goto", url=f"{site.url}/form")
     calls = len(peer.requests)
-    found = act(type="form_fill", value={"full_name": "Ada Lovelace", "email": "ada@example.org"})
-    assert found["success"] is True and len(peer.requests) == calls  # inputs that say what they take: no model
+    found = act(type="form_fill", value={"email": "ada@example.org"})
+    assert found["success"] is True and len(peer.requests) == calls  # an input that says what it takes: no model
 
     act(type="goto", url=f"{site.url}/library/join")
     peer.reply('{"fields": {"full_name": "I1", "email": "I2"}}')
