@@ -44,7 +44,8 @@ class Runner:
         history: list[str] = []
         if agent.session_offset is not None:
             for n, done in enumerate(self.session.actions[agent.session_offset :]):
-                history.append(steps.history_line(n + 1, done["action"], bool(done["success"]), str(done["message"])))
+                line = steps.history_line(n + 1, done["action"], bool(done["success"]), str(done["message"]), False)
+                history.append(line)
         agent.start_url = await self._current_url()
         if agent.url:
             await self._first_goto(agent.url)

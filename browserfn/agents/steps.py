@@ -101,10 +101,13 @@ def user_prompt(task: str, history: list[str], page: PageView) -> str:
     )
 
 
-def history_line(number: int, action: dict[str, Any], success: bool, message: str) -> str:
+def history_line(number: int, action: dict[str, Any], success: bool, message: str, values: bool = True) -> str:
     """One action done, for the prompt: its type and what it acted on (an element by id if it had
-    one, else by selector), and how it went."""
-    keys = ("type", "id", "url", "value", "key") if action.get("id") else ("type", "selector", "url", "value", "key")
+    one, else by selector), and how it went; without what it typed unless `values` (the session's
+    own actions may have typed a password: the model is not told)."""
+    keys: tuple[str, ...] = ("type", "id", "url", "key") if action.get("id") else ("type", "selector", "url", "key")
+    if values:
+        keys = (*keys, "value")
     shown = {k: action[k] for k in keys if action.get(k) not in (None, "")}
     if isinstance(shown.get("selector"), dict):  # Notte's NodeSelectors, as the clients send them
         found = shown["selector"]

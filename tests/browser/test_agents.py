@@ -191,6 +191,7 @@ def test_agent_fallback_recovers_a_failing_click(agent_server: LiveServer, peer:
         with client.Session() as session:
             with client.AgentFallback(session, task="Open the page of the book Dune (1965)", max_steps=6) as fb:
                 session.execute(type="goto", url={f"{site.url}/library"!r})
+                session.execute(type="fill", selector="#q", value="typed-by-the-script")
                 session.execute(type="click", selector="#broken", timeout=1000)
                 skipped = session.execute(type="click", selector="#nothing")
             report({{"success": fb.success, "invoked": fb.agent_invoked, "answer": fb.agent_response.answer,
@@ -209,6 +210,8 @@ def test_agent_fallback_recovers_a_failing_click(agent_server: LiveServer, peer:
     assert sent, "the agent is told which action failed and why"
     # session_offset: the agent saw the actions done before it in the session, the failed click among them
     assert '{"type": "click", "selector": "#broken"' in sent[0]["messages"][1]["content"]
+    assert '{"type": "fill", "selector": "#q"} -> ok' in sent[0]["messages"][1]["content"]
+    assert "typed-by-the-script" not in json.dumps(peer.requests)  # what the session typed is not sent
 
 
 def test_stop_ends_an_agent_within_two_seconds(agent_server: LiveServer, peer: ChatPeer, site: LocalSite) -> None:
