@@ -143,21 +143,33 @@ class Settings:
     mail_max_messages_per_persona: int = 200
     #: SMS provider for personas' phone numbers; browserfn implements none yet, so any value is refused at start.
     sms_provider: str | None = None
-    #: LLM provider for scrape with instructions/response_format and observe with instructions: "openai" (the
-    #: OpenAI chat-completions wire format, which most servers speak); None: those answer 501.
+    #: The language model behind structured scrape, observe with instructions, agents and form filling, named the
+    #: LiteLLM way (openai/gpt-4o-mini, gemini/gemini-2.0-flash, anthropic/..., ollama/llama3; a local
+    #: OpenAI-compatible server: openai/<its model name> with llm_base_url); None: those features answer 501.
+    llm_model: str | None = None
+    #: Earlier setting, still read: "openai" prefixes llm_model (default gpt-4o-mini) with "openai/".
     llm_provider: str | None = None
-    #: Base URL of the provider's OpenAI-compatible API (requests go to <llm_base_url>/chat/completions).
-    llm_base_url: str = "https://api.openai.com/v1"
-    #: Model name sent with every request.
-    llm_model: str = "gpt-4o-mini"
-    #: Bearer token for the provider (BROWSERFN_LLM_API_KEY); None sends no Authorization header.
+    #: Base URL of the default model's provider (e.g. http://127.0.0.1:8080/v1 for llama.cpp's server); None: the
+    #: provider's own. Sent with every model of the default model's provider.
+    llm_base_url: str | None = None
+    #: Key for the default model's provider (BROWSERFN_LLM_API_KEY); other providers' keys are read by LiteLLM from
+    #: their usual variables (OPENAI_API_KEY, GEMINI_API_KEY, ANTHROPIC_API_KEY...).
     llm_api_key: str | None = None
+    #: Models a request may name besides llm_model (exact names or patterns such as "openai/*"); others get a 422.
+    llm_allowed_models: tuple[str, ...] = ()
+    #: Models Notte's clients send when their user named none: unless allowed, they run on llm_model.
+    llm_client_default_models: tuple[str, ...] = ("gemini/gemini-3.5-flash", "vertex_ai/gemini-3.5-flash")
     #: Time one LLM request may take.
     llm_timeout_s: float = 60.0
     #: The server's log: "text" (one line per record) or "json" (one JSON object per line, for collectors).
     log_format: str = "text"
     #: Least severe log level written: debug, info (one line per request), warning or error.
     log_level: str = "info"
+    #: Wall-clock limit of one agent; past it, it ends failed.
+    agent_timeout_s: float = 900.0
+    #: Further model calls an agent's step makes after an answer that is not a valid action (or a failing provider),
+    #: each told what was wrong; then the step, and the agent, fail.
+    agent_answer_retries: int = 2
 
     @property
     def database_path(self) -> Path:

@@ -38,3 +38,15 @@ if [ ! -f "$installed" ]; then
     rm -f .venv/installed-*
     touch "$installed"
 fi
+
+# notte-sdk 1.9.7, the last Python client with agents (client.Agent, AgentFallback), in a virtualenv
+# of its own (the main one pins 1.10.0): the agents' tests drive it (tests/sdk197_client.py).
+if [ ! -x .venv-sdk197/bin/python ]; then
+    python3 -m venv .venv-sdk197
+fi
+if ! .venv-sdk197/bin/python -c 'import notte_sdk' >/dev/null 2>&1; then
+    if ! .venv-sdk197/bin/pip install -q "notte-sdk==1.9.7" > .venv-sdk197/pip.log 2>&1; then
+        cat .venv-sdk197/pip.log
+        exit 1
+    fi
+fi

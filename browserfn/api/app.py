@@ -9,11 +9,14 @@ from contextlib import AbstractAsyncContextManager
 from fastapi import FastAPI
 
 import browserfn
+from browserfn.agents.service import AgentService
 from browserfn.api import errors
 from browserfn.api.access_log import AccessLog
+from browserfn.api.agent_relay import AgentRelay
 from browserfn.api.deps import Services
 from browserfn.api.guards import JsonGuard
 from browserfn.api.relay import SessionRelay
+from browserfn.api.routes import agents as agent_routes
 from browserfn.api.routes import console, functions, health, runs, schedules, sessions, webhooks
 from browserfn.api.routes import docs as docs_routes
 from browserfn.api.routes import function_rollback as rollback_routes
@@ -22,11 +25,13 @@ from browserfn.api.routes import metrics as metrics_routes
 from browserfn.api.routes import personas as persona_routes
 from browserfn.api.routes import profiles as profile_routes
 from browserfn.api.routes import run_payloads as payload_routes
+from browserfn.api.routes import scrape as scrape_routes
 from browserfn.api.routes import secrets as secret_routes
 from browserfn.api.routes import session_data as session_data_routes
 from browserfn.api.routes import storage as storage_routes
 from browserfn.api.routes import usage as usage_routes
 from browserfn.api.routes import vaults as vault_routes
+from browserfn.browser.llm import ModelCall
 from browserfn.browser.sessions import SessionManager
 from browserfn.config import Settings
 from browserfn.executor import create_bus, create_executor
@@ -36,6 +41,7 @@ from browserfn.metrics import Metrics, run_end_listener
 from browserfn.runs import RunService
 from browserfn.scheduler import Scheduler
 from browserfn.store import open_store
+from browserfn.store.ops import model_calls
 from browserfn.webhooks import WebhookDispatcher
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
@@ -50,6 +56,12 @@ def build_services(settings: Settings) -> Services:
     dispatcher = WebhookDispatcher.from_settings(settings, store)
     executor.on_run_ended(dispatcher.run_ended)
     browser_sessions = SessionManager(settings, store, bus)
+    if browser_sessions.llm is not None:  # every model call is kept, for usage
+
+        async def record_model_call(call: ModelCall) -> None:
+            await store.call(model_calls.record, call)
+
+        browser_sessions.llm.on_call(record_model_call)
     executor.on_run_ended(browser_sessions.close_run_sessions)
     metrics = Metrics()
     executor.on_run_ended(run_end_listener(metrics, store))
@@ -64,6 +76,7 @@ def build_services(settings: Settings) -> Services:
         scheduler=Scheduler.from_settings(settings, store, function_service, run_service),
         webhooks=dispatcher,
         metrics=metrics,
+        agents=AgentService(settings, browser_sessions, store),
     )
 
 
@@ -77,6 +90,7 @@ def create_app(settings: Settings) -> FastAPI:
         await services.bus.start()
         await services.executor.start()
         await services.sessions.start()
+        await services.agents.start_service()
         services.webhooks.start()
         services.scheduler.start()
         await mail.start()
@@ -86,6 +100,7 @@ def create_app(settings: Settings) -> FastAPI:
             await mail.close()
             await services.scheduler.close()
             await services.executor.close()
+            await services.agents.close()
             await services.sessions.close()
             await services.webhooks.close()
             await services.bus.close()
@@ -109,6 +124,7 @@ def build_app(services: Services, lifespan: Lifespan | None = None) -> FastAPI:
     app.state.services = services
     errors.install(app)
     app.add_middleware(SessionRelay, services=services)
+    app.add_middleware(AgentRelay, services=services)
     app.add_middleware(JsonGuard, max_bytes=settings.max_body_bytes, max_depth=settings.max_json_depth)
     app.add_middleware(AccessLog, metrics=services.metrics)  # outermost: every request, its final status
     # Order matters: /functions/health before /functions/{id}; runs/create|start before runs/{run_id}.
@@ -128,6 +144,8 @@ def build_app(services: Services, lifespan: Lifespan | None = None) -> FastAPI:
     app.include_router(profile_routes.session_router)
     app.include_router(schedules.router)
     app.include_router(webhooks.router)
+    app.include_router(agent_routes.router)
+    app.include_router(scrape_routes.router)
     app.include_router(console.router)
     app.include_router(docs_routes.router)
     app.include_router(metrics_routes.router)

@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 
 from browserfn import tokens
+from browserfn.agents.service import AgentService
 from browserfn.api import access
 from browserfn.api.ratelimit import limiter_for
 from browserfn.browser.sessions import SessionManager
@@ -36,6 +37,7 @@ class Services:
     sessions: SessionManager
     scheduler: Scheduler
     webhooks: WebhookDispatcher
+    agents: AgentService
     metrics: Metrics = dataclasses.field(default_factory=Metrics)
 
 

@@ -55,16 +55,7 @@ class JsonGuard:
         if problem is not None:
             await error_response(422, problem)(scope, receive, send)
             return
-        sent = False
-
-        async def replay() -> Message:
-            nonlocal sent
-            if not sent:
-                sent = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)
+        await self.app(scope, replaying(body, receive), send)
 
     def _too_deep(self) -> str:
         return f"invalid request: body: JSON nested more than {self.max_depth} levels deep"
@@ -95,3 +86,17 @@ class JsonGuard:
         if nesting_depth(value) > self.max_depth:
             return self._too_deep()
         return None
+
+
+def replaying(body: bytes, receive: Receive) -> Receive:
+    """A `receive` that gives the already-read `body` again, then the original's messages."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay

@@ -58,7 +58,7 @@ class SessionRelay:
             await answer(scope, receive, send)
         else:
             websocket = WebSocket(scope, receive, send)
-            await cdp_proxy.pipe(websocket, "ws" + owner.owner_url.removeprefix("http") + _path_and_query(scope))
+            await cdp_proxy.pipe(websocket, "ws" + owner.owner_url.removeprefix("http") + path_and_query(scope))
 
     async def _owner(self, scope: Scope) -> SessionRecord | Response | None:
         """The session's record if the call goes to another process; an error answer if the store
@@ -79,39 +79,39 @@ class SessionRelay:
         return record if record.active or match["call"] in HOST_DATA_CALLS else None
 
     async def _relay_http(self, request: Request, owner: SessionRecord) -> Response:
-        headers = [(k, v) for k, v in request.headers.items() if k.lower() not in _HOP_HEADERS]
-        headers.append((RELAYED_FOR_HEADER, self.services.settings.base_url))
-        timeout = httpx.Timeout(ANSWER_TIMEOUT_S, connect=CONNECT_TIMEOUT_S)
-        try:
-            async with httpx.AsyncClient(timeout=timeout) as client:
-                answer = await client.request(
-                    request.method,
-                    owner.owner_url + _path_and_query(request.scope),
-                    headers=headers,
-                    content=await request.body(),
-                )
-        except httpx.TimeoutException as exc:
-            if not isinstance(exc, httpx.ConnectTimeout):
-                return error_response(
-                    504, f"the server hosting session {owner.session_id} did not answer within {ANSWER_TIMEOUT_S:g} s"
-                )
-            return _unreachable(owner, exc)
-        except httpx.TransportError as exc:
-            return _unreachable(owner, exc)
-        kept = {k: v for k, v in answer.headers.items() if k.lower() not in _HOP_HEADERS | {"content-encoding"}}
-        return Response(answer.content, status_code=answer.status_code, headers=kept)
+        return await forward(request, owner.owner_url, self.services.settings.base_url, f"session {owner.session_id}")
 
 
-def _unreachable(owner: SessionRecord, exc: Exception) -> Response:
-    log.warning("session %s: its host %s does not answer: %r", owner.session_id, owner.owner_url, exc)
+async def forward(request: Request, owner_url: str, base_url: str, what: str) -> Response:
+    """`request` as the process at `owner_url` answers it (relayed once: marked with this
+    server's `base_url`); a clear 503/504 naming `what` when that process does not answer."""
+    headers = [(k, v) for k, v in request.headers.items() if k.lower() not in _HOP_HEADERS]
+    headers.append((RELAYED_FOR_HEADER, base_url))
+    timeout = httpx.Timeout(ANSWER_TIMEOUT_S, connect=CONNECT_TIMEOUT_S)
+    try:
+        async with httpx.AsyncClient(timeout=timeout) as client:
+            answer = await client.request(
+                request.method, owner_url + path_and_query(request.scope), headers=headers, content=await request.body()
+            )
+    except httpx.TimeoutException as exc:
+        if not isinstance(exc, httpx.ConnectTimeout):
+            return error_response(504, f"the server hosting {what} did not answer within {ANSWER_TIMEOUT_S:g} s")
+        return _unreachable(what, owner_url, exc)
+    except httpx.TransportError as exc:
+        return _unreachable(what, owner_url, exc)
+    kept = {k: v for k, v in answer.headers.items() if k.lower() not in _HOP_HEADERS | {"content-encoding"}}
+    return Response(answer.content, status_code=answer.status_code, headers=kept)
+
+
+def _unreachable(what: str, owner_url: str, exc: Exception) -> Response:
+    log.warning("%s: its host %s does not answer: %r", what, owner_url, exc)
     return error_response(
-        503,
-        f"the server hosting session {owner.session_id} does not answer (it stopped or is cut off); "
-        "the session will be ended as an error",
-    )
+        503, f"the server hosting {what} does not answer (it stopped or is cut off); the {what.split()[0]} will be "
+        "ended as an error",
+    )  # fmt: skip
 
 
-def _path_and_query(scope: Scope) -> str:
+def path_and_query(scope: Scope) -> str:
     path: bytes = scope.get("raw_path") or scope["path"].encode()
     query: bytes = scope.get("query_string", b"")
     return (path + (b"?" + query if query else b"")).decode("latin-1")

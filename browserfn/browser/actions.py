@@ -19,7 +19,7 @@ from browserfn.files import StoredFile
 _PlaywrightError: tuple[type[BaseException], ...] = ()
 
 
-def _playwright_errors() -> tuple[type[BaseException], ...]:
+def playwright_errors() -> tuple[type[BaseException], ...]:
     global _PlaywrightError
     if not _PlaywrightError:
         from playwright.async_api import Error
@@ -80,8 +80,8 @@ class PageDriver:
             raise InvalidInput(f"action type {kind!r} is not supported here; supported: {', '.join(sorted(_HANDLERS))}")
         try:
             outcome = await handler(self, action)
-        except _playwright_errors() as exc:
-            return ActionOutcome(False, _explain(kind, exc))
+        except playwright_errors() as exc:
+            return ActionOutcome(False, explain_failure(kind, exc))
         except vault_fill.VaultFillError as exc:
             return ActionOutcome(False, f"{kind} failed: {exc}")
         if outcome.success and record and self.data is not None:
@@ -114,7 +114,7 @@ class PageDriver:
         return page.locator(f"[id={quoted}], [name={quoted}]").first
 
 
-def _explain(kind: str, exc: BaseException) -> str:
+def explain_failure(kind: str, exc: BaseException) -> str:
     text = str(exc).strip().split("\n")
     first = text[0] if text else type(exc).__name__
     if "Timeout" in type(exc).__name__ or "Timeout" in first:
@@ -225,7 +225,7 @@ async def _select(driver: PageDriver, action: dict[str, Any]) -> ActionOutcome:
     value = str(action.get("value", ""))
     try:
         await element.select_option(value=value, timeout=driver.timeout_ms(action))
-    except _playwright_errors():
+    except playwright_errors():
         await element.select_option(label=value, timeout=driver.timeout_ms(action))
     return ActionOutcome(True, f"Selected {value}")
 

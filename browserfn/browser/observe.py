@@ -10,7 +10,7 @@ import base64
 import datetime as dt
 from typing import Any
 
-from browserfn.browser.llm import ChatClient, LLMAnswerNotJSON, LLMUnavailable
+from browserfn.browser.llm import Caller, LLMAnswerNotJSON, LLMUnavailable, ModelLayer
 
 #: Runs in the page: the visible, enabled interactive elements in document order.
 _FIND_ELEMENTS = """() => {
@@ -90,12 +90,14 @@ async def page_actions(page: Any) -> list[dict[str, Any]]:
     return actions
 
 
-async def pick(llm: ChatClient, actions: list[dict[str, Any]], instructions: str, url: str) -> list[dict[str, Any]]:
+async def pick(
+    llm: ModelLayer, actions: list[dict[str, Any]], instructions: str, url: str, caller: Caller
+) -> list[dict[str, Any]]:
     """The actions the LLM picks for `instructions`, in its order (ids it invents are dropped)."""
     listing = "\n".join(f"{a['id']}: {a['description']}" for a in actions)
     prompt = f"Page URL: {url}\n\nInstructions: {instructions}\n\nActions:\n{listing}"
     try:
-        answer = await llm.json_answer(PICK_SYSTEM, prompt)
+        answer = await llm.json_answer(PICK_SYSTEM, prompt, caller=caller, purpose="observe")
     except LLMAnswerNotJSON as exc:
         raise LLMUnavailable(f"observe: {exc}") from exc
     ids = answer.get("ids") if isinstance(answer, dict) else None

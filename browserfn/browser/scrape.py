@@ -16,7 +16,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 from markdownify import markdownify
 
-from browserfn.browser.llm import ChatClient, LLMAnswerNotJSON
+from browserfn.browser.llm import Caller, LLMAnswerNotJSON, ModelLayer
 from browserfn.errors import InvalidInput
 
 #: Elements that are never content.
@@ -42,6 +42,7 @@ class ScrapeOptions:
 
     instructions: str | None = None
     response_format: dict[str, Any] | None = None  #: a JSON schema
+    model: str | None = None  #: the model the request names (None: the operator's default)
 
     @property
     def structured(self) -> bool:
@@ -50,16 +51,12 @@ class ScrapeOptions:
     @classmethod
     def from_request(cls, body: dict[str, Any]) -> ScrapeOptions:
         """The options of a ScrapeRequest; a response_format that is not a JSON schema is a 422."""
-        instructions, schema = body.get("instructions"), body.get("response_format")
+        instructions, schema, model = body.get("instructions"), body.get("response_format"), body.get("model")
         if instructions is not None and not isinstance(instructions, str):
             raise InvalidInput("instructions must be a string")
-        if schema is not None:
-            if not isinstance(schema, dict):
-                raise InvalidInput("response_format must be a JSON schema (an object)")
-            try:
-                Draft202012Validator.check_schema(schema)
-            except SchemaError as exc:
-                raise InvalidInput(f"response_format is not a valid JSON schema: {exc.message}") from exc
+        if model is not None and not isinstance(model, str):
+            raise InvalidInput("model must be a string (a model name such as 'openai/gpt-4o-mini')")
+        check_schema(schema)
         return cls(
             scrape_links=bool(body.get("scrape_links", True)),
             scrape_images=bool(body.get("scrape_images", False)),
@@ -68,6 +65,7 @@ class ScrapeOptions:
             ignored_tags=tuple(body.get("ignored_tags") or ()),
             instructions=instructions or None,
             response_format=schema,
+            model=model or None,
         )
 
 
@@ -102,8 +100,11 @@ async def scrape_page(page: Any, options: ScrapeOptions) -> str:
     return html_to_markdown(html, options, page.url)
 
 
-async def extract(llm: ChatClient, markdown: str, url: str, options: ScrapeOptions) -> dict[str, Any]:
-    """Notte's StructuredData for the page: what the model answered, if it fits `response_format`."""
+async def extract(
+    llm: ModelLayer, markdown: str, url: str, options: ScrapeOptions, caller: Caller, purpose: str = "scrape"
+) -> dict[str, Any]:
+    """Notte's StructuredData for the page: what the model answered, if it fits `response_format`
+    (the model: the one the options name, which the caller has resolved)."""
     parts = [f"Page URL: {url}"]
     if options.instructions:
         parts.append(f"What to extract: {options.instructions}")
@@ -113,15 +114,36 @@ async def extract(llm: ChatClient, markdown: str, url: str, options: ScrapeOptio
         parts.append("Answer with a JSON object.")
     parts.append(f"The page (Markdown):\n{markdown[:MAX_PROMPT_PAGE_CHARS]}")
     try:
-        data = await llm.json_answer(EXTRACT_SYSTEM, "\n\n".join(parts), options.response_format)
+        data = await llm.json_answer(
+            EXTRACT_SYSTEM, "\n\n".join(parts), options.response_format, caller=caller, purpose=purpose,
+            model=options.model,
+        )  # fmt: skip
     except LLMAnswerNotJSON as exc:
         return {"success": False, "data": None, "error": str(exc)}
-    if options.response_format is not None:
-        errors = sorted(Draft202012Validator(options.response_format).iter_errors(data), key=lambda e: list(e.path))
-        if errors:
-            where = "/".join(str(part) for part in errors[0].path) or "(the answer)"
-            error = f"the model's answer does not match response_format: at {where}: {errors[0].message}"
-            return {"success": False, "data": None, "error": error}
+    if options.response_format is not None and (error := schema_mismatch(options.response_format, data)):
+        return {"success": False, "data": None, "error": error}
     if data is None:
         return {"success": False, "data": None, "error": "the model found nothing to extract (it answered null)"}
     return {"success": True, "data": data, "error": None}
+
+
+def schema_mismatch(schema: dict[str, Any], data: Any) -> str | None:
+    """Why `data` does not fit the JSON schema, else None."""
+    errors = sorted(Draft202012Validator(schema).iter_errors(data), key=lambda e: list(e.path))
+    if not errors:
+        return None
+    where = "/".join(str(part) for part in errors[0].path) or "(the answer)"
+    return f"the model's answer does not match response_format: at {where}: {errors[0].message}"
+
+
+def check_schema(schema: Any, field: str = "response_format") -> dict[str, Any] | None:
+    """`schema` if it is a JSON schema (or None); InvalidInput naming `field` otherwise."""
+    if schema is None:
+        return None
+    if not isinstance(schema, dict):
+        raise InvalidInput(f"{field} must be a JSON schema (an object)")
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as exc:
+        raise InvalidInput(f"{field} is not a valid JSON schema: {exc.message}") from exc
+    return schema

@@ -22,6 +22,7 @@ import logging
 import secrets
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +67,8 @@ class Session:
     closed_by: str | None = None  #: what closed it, in words (a stop call, its run ending...)
     closed_at: dt.datetime | None = None
     steps: int = 0
+    #: The actions done through page/execute and agents, in order: {action, success, message}.
+    actions: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     browser: PooledBrowser | None = None
     driver: PageDriver | None = None
     recorder: Recorder | None = None
@@ -152,6 +155,8 @@ class SessionManager:
         self._opening: collections.Counter[str] = collections.Counter()  #: sessions being opened, per account
         self._reaper: asyncio.Task[None] | None = None
         self._tearing_down: set[asyncio.Task[None]] = set()  #: closed sessions' browsers and replays
+        #: Told of each session closing (agents running on it end).
+        self._close_listeners: list[Callable[[Session], None]] = []
         #: Where this process is reached: the store records it as the host of the sessions it opens.
         self.owner_url = settings.internal_base_url
         self._token_key = b""  #: the deployment's secret: CDP tokens any server can check
@@ -328,6 +333,10 @@ class SessionManager:
             *(self.close_session(s, "closed", "manual", "its run ended", RUN_ENDED_LAST_FRAME_WAIT_S) for s in mine)
         )
 
+    def on_session_closed(self, listener: Callable[[Session], None]) -> None:
+        """Have `listener` told (synchronously) of every session closing, as it closes."""
+        self._close_listeners.append(listener)
+
     async def close_session(
         self,
         session: Session,
@@ -349,6 +358,8 @@ class SessionManager:
         if session.data is not None:
             session.data.network.flush()  # readable as soon as the close is answered
         self._sessions.pop(session.session_id, None)
+        for listener in self._close_listeners:
+            listener(session)
         teardown = asyncio.create_task(self._tear_down(session, last_frame_wait_s))
         self._tearing_down.add(teardown)
         teardown.add_done_callback(self._tearing_down.discard)

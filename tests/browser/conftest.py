@@ -15,6 +15,7 @@ from browserfn.browser.chromium import processes_marked
 
 os.environ.setdefault("DISABLE_TELEMETRY", "true")  # the SDK would post to PostHog, unreachable here
 from tests.browser.data_site import DataSite
+from tests.browser.llm_peer import ChatPeer
 from tests.browser.site import LocalSite
 from tests.live_server import LiveServer
 from tests.operator.test_console import browser, page  # noqa: F401 - Playwright's fixtures, for the console's tests
@@ -34,6 +35,14 @@ def site() -> Iterator[LocalSite]:
 def data_site() -> Iterator[DataSite]:
     """The website of the session state and data tests (cookies, login, files, fetches)."""
     served = DataSite().start()
+    yield served
+    served.stop()
+
+
+@pytest.fixture(scope="module")
+def peer() -> Iterator[ChatPeer]:
+    """The scripted language model: a local chat-completions server (tests/browser/llm_peer.py)."""
+    served = ChatPeer().start()
     yield served
     served.stop()
 

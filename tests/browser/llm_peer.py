@@ -1,16 +1,23 @@
-"""A local peer speaking the OpenAI chat-completions wire format on 127.0.0.1, for the LLM client's
+"""A local peer speaking the OpenAI chat-completions wire format on 127.0.0.1, for the model layer's
 tests (no model can run on this machine). It checks what a real provider checks (bearer key, JSON
 body with model, messages and a JSON response_format), records every request, and answers with the
-replies a test queued, as a real chat.completion object."""
+replies a test queued (text, or a function of the request that writes it), as a real
+chat.completion object whose usage counts tokens as OpenAI's tokenizer does (cl100k, the one
+LiteLLM ships), so the tests measure what a step costs."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+Reply = str | Callable[[dict[str, Any]], str]
 
 API_KEY = "sk-peer-test-key"
 
@@ -27,7 +34,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
-        self.wfile.write(data)
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the client gave up waiting
+            self.wfile.write(data)
 
     def _error(self, status: int, message: str, kind: str) -> None:
         self._answer(status, {"error": {"message": message, "type": kind, "param": None, "code": None}})
@@ -48,15 +56,27 @@ class _Handler(BaseHTTPRequestHandler):
         if self.server.failures:
             status, message = self.server.failures.popleft()
             return self._error(status, message, "server_error")
-        content = self.server.replies.popleft() if self.server.replies else "{}"
+        reply = self.server.replies.popleft() if self.server.replies else "{}"
+        if self.server.delay_s:
+            time.sleep(self.server.delay_s)
+        content = reply(body) if callable(reply) else reply
         self._answer(200, {
             "id": f"chatcmpl-{len(self.server.requests)}",
             "object": "chat.completion",
             "created": int(time.time()),
             "model": body["model"],
             "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+            "usage": _usage(body["messages"], content),
         })  # fmt: skip
+
+
+def _usage(messages: list[dict[str, Any]], content: str) -> dict[str, int]:
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # no download of its price list
+    import litellm  # its token counter and the tokenizer it ships
+
+    prompt = litellm.token_counter(model="gpt-4o-mini", messages=messages)
+    completion = litellm.token_counter(model="gpt-4o-mini", text=content, count_response_tokens=True)
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
 
 
 def _check(body: Any) -> str | None:
@@ -84,8 +104,9 @@ class _PeerServer(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), _Handler)
         self.daemon_threads = True
         self.requests: list[dict[str, Any]] = []
-        self.replies: deque[str] = deque()
+        self.replies: deque[Reply] = deque()
         self.failures: deque[tuple[int, str]] = deque()
+        self.delay_s = 0.0
 
 
 class ChatPeer:
@@ -98,9 +119,19 @@ class ChatPeer:
     def requests(self) -> list[dict[str, Any]]:
         return self._server.requests
 
-    def reply(self, *contents: str) -> None:
-        """Queue the assistant's next answers."""
+    def reply(self, *contents: Reply) -> None:
+        """Queue the assistant's next answers: text, or a function of the request body."""
         self._server.replies.extend(contents)
+
+    def clear(self) -> None:
+        """Forget queued answers and failures (between tests sharing the peer)."""
+        self._server.replies.clear()
+        self._server.failures.clear()
+        self._server.delay_s = 0.0
+
+    def delay(self, seconds: float) -> None:
+        """Answer every request only after `seconds` (a slow model)."""
+        self._server.delay_s = seconds
 
     def fail(self, status: int, message: str) -> None:
         """The next request fails with this HTTP status."""

@@ -33,6 +33,41 @@ FORM = """<!doctype html><html><head><title>Contact</title></head><body><main><h
 </main></body></html>"""
 
 
+#: The library (agents' tests): search, a list of results, a page per book.
+BOOKS = {
+    "dune": ("Dune", "Frank Herbert", 1965),
+    "dune-messiah": ("Dune Messiah", "Frank Herbert", 1969),
+    "solaris": ("Solaris", "Stanislaw Lem", 1961),
+}
+LIBRARY = """<!doctype html><html><head><title>Library</title></head><body><main><h1>City library</h1>
+<form action="/library/search" method="get"><input id="q" name="q" placeholder="Search books">
+<button type="submit">Search</button></form><button id="broken" style="display:none">Hidden</button>
+</main></body></html>"""
+
+
+def _library(path: str, query: dict[str, str]) -> str | None:
+    """The library's pages, None for a path it does not have."""
+    if path == "/library":
+        return LIBRARY
+    if path == "/library/join":  # inputs that do not say what they take (no name, type or autocomplete)
+        return ("<html><head><title>Join</title></head><body><label>Who are you <input id='who'></label>"
+                "<label>Where we write to you <input id='reach'></label>"
+                "<button>Join</button></body></html>")  # fmt: skip
+    if path == "/library/search":
+        words = query.get("q", "").lower().split()
+        found = [(key, book) for key, book in BOOKS.items() if words and all(w in book[0].lower() for w in words)]
+        link = '<li><a href="/library/book/{}">{} ({})</a></li>'
+        items = "".join(link.format(key, html.escape(t), y) for key, (t, _, y) in found)
+        return (f"<html><head><title>Results</title></head><body><h1>{len(found)} results</h1>"
+                f"<ul>{items}</ul></body></html>")  # fmt: skip
+    if path.startswith("/library/book/") and (book := BOOKS.get(path.rsplit("/", 1)[1])):
+        title, author, year = book
+        return (f"<html><head><title>{html.escape(title)}</title></head><body><h1>{html.escape(title)}</h1>"
+                f"<p>By <span id='author'>{html.escape(author)}</span>, first published in {year}.</p>"
+                "<a href='/library'>Back to the library</a></body></html>")  # fmt: skip
+    return None
+
+
 class _Handler(BaseHTTPRequestHandler):
     def log_message(self, *args: object) -> None:  # quiet
         pass
@@ -50,6 +85,8 @@ class _Handler(BaseHTTPRequestHandler):
         query = {k: v[0] for k, v in parse_qs(url.query).items()}
         if url.path == "/":
             self._send(INDEX)
+        elif (library := _library(url.path, query)) is not None:
+            self._send(library)
         elif url.path == "/form":
             self._send(FORM)
         elif url.path == "/submitted":

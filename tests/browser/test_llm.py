@@ -17,21 +17,16 @@ from pydantic import BaseModel
 
 from browserfn.browser import llm
 from browserfn.config import Settings
+from browserfn.errors import InvalidInput
 from tests.browser.llm_peer import API_KEY, ChatPeer
 from tests.browser.site import LocalSite
 from tests.live_server import LiveServer
+from tests.node_client import run_node
 
 
 class Product(BaseModel):
     name: str
     price_eur: int
-
-
-@pytest.fixture(scope="module")
-def peer() -> Iterator[ChatPeer]:
-    served = ChatPeer().start()
-    yield served
-    served.stop()
 
 
 @pytest.fixture(scope="module")
@@ -134,9 +129,8 @@ def test_bad_requests_and_a_failing_provider_are_clear_errors(
     assert failed.status_code == 502
     assert failed.json() == {
         "status": 502,
-        "message": f"the LLM provider at {peer.base_url}/chat/completions answered 500: "
-        '{"error": {"message": "The server had an error while processing your request.", "type": "server_error", '
-        '"param": null, "code": null}}',
+        "message": f"the model openai/peer-model at {peer.base_url} failed: InternalServerError (500): "
+        "The server had an error while processing your request.",
     }
 
 
@@ -182,7 +176,167 @@ def test_observe_lists_the_page_actions_and_the_llm_picks_for_instructions(
     assert "I2: Fill the field 'Email'" in peer.requests[-1]["messages"][1]["content"]
 
 
-def test_an_unknown_provider_stops_the_server_at_start() -> None:
-    with pytest.raises(ValueError, match=r"^llm_provider 'gemini' is not supported; supported: openai$"):
-        llm.from_settings(Settings(llm_provider="gemini"))
+def test_the_model_a_request_names_must_be_allowed() -> None:
     assert llm.from_settings(Settings()) is None
+    earlier = llm.from_settings(Settings(llm_provider="openai"))
+    assert earlier is not None and earlier.default_model == "openai/gpt-4o-mini"
+    layer = llm.from_settings(
+        Settings(llm_model="ollama/llama3", llm_allowed_models=("openai/*", "gemini/gemini-2.0-flash"))
+    )
+    assert layer is not None
+    assert layer.resolve(None) == layer.resolve("") == "ollama/llama3"
+    assert layer.resolve("openai/gpt-4o") == "openai/gpt-4o"
+    assert layer.resolve("gemini/gemini-2.0-flash") == "gemini/gemini-2.0-flash"
+    assert layer.resolve("gemini/gemini-3.5-flash") == "ollama/llama3"  # what the Python client sends by default
+    with pytest.raises(InvalidInput) as refused:
+        layer.resolve("anthropic/claude-sonnet-4-5", "reasoning_model")
+    assert str(refused.value) == (
+        "reasoning_model 'anthropic/claude-sonnet-4-5' is not allowed on this server; "
+        "allowed: ollama/llama3, openai/*, gemini/gemini-2.0-flash"
+    )
+
+
+def test_one_shot_scrape_returns_markdown_and_structured_data(
+    llm_server: LiveServer, peer: ChatPeer, site: LocalSite
+) -> None:
+    schema = Product.model_json_schema()
+    with llm_server.client() as api:
+        peer.reply('{"name": "red apples", "price_eur": 3}')
+        scraped = api.post(
+            "/scrape", json={"url": f"{site.url}/", "instructions": "the product", "response_format": schema}
+        )
+        assert scraped.status_code == 200, scraped.text
+        body = scraped.json()
+        assert "We sell **red apples** for 3 euros." in body["markdown"]
+        assert body["structured"] == {"success": True, "data": {"name": "red apples", "price_eur": 3}, "error": None}
+        assert api.get(f"/sessions/{body['session_id']}").json()["status"] == "closed"  # its own session, closed
+
+        peer.reply('{"name": "red apples"}')  # a failed extraction is success: false, not an HTTP error
+        failed = api.post("/scrape", json={"url": f"{site.url}/", "response_format": schema}).json()["structured"]
+        assert failed == {
+            "success": False,
+            "data": None,
+            "error": "the model's answer does not match response_format: at (the answer): "
+            "'price_eur' is a required property",
+        }
+        plain = api.post("/scrape", json={"url": f"{site.url}/form", "only_main_content": True})
+        assert plain.status_code == 200 and plain.json()["structured"] is None
+        assert plain.json()["markdown"].startswith("# Contact us")
+
+        refused = {
+            "url must be an http(s) URL": {"url": "file:///etc/passwd"},
+            "unknown field(s): colour": {"url": site.url, "colour": "red"},
+            "proxies is not supported by a one-shot scrape here; use a session for it": {
+                "url": site.url,
+                "proxies": True,
+            },
+            "model 'anthropic/claude-3' is not allowed on this server; allowed: openai/peer-model": {
+                "url": site.url,
+                "instructions": "x",
+                "model": "anthropic/claude-3",
+            },
+        }
+        for message, request in refused.items():
+            answer = api.post("/scrape", json=request)
+            assert (answer.status_code, answer.json()["message"]) == (422, message)
+
+    peer.reply('{"name": "pears", "price_eur": 2}')
+    got = run_node(
+        f"""
+        const data = await client.scrape({json.dumps(site.url + "/")}, {{ instructions: "the product" }});
+        report(data);
+        """,
+        url=llm_server.url,
+        key=llm_server.key,
+    )
+    assert got == {"success": True, "data": {"name": "pears", "price_eur": 2}, "error": None}
+
+
+def test_scrape_from_html_extracts_with_no_browser(llm_server: LiveServer, peer: ChatPeer) -> None:
+    schema = Product.model_json_schema()
+    frames = [
+        {"frameUrl": "https://shop.example/", "frameData": "<html><body><h1>Figs</h1><p>5 euros</p></body></html>"}
+    ]
+    with llm_server.client() as api:
+        peer.reply('{"name": "figs", "price_eur": 5}')
+        answer = api.post("/scrape_from_html", json={"frames": frames, "response_format": schema})
+        assert answer.status_code == 200, answer.text
+        assert answer.json() == {
+            "model_schema": {"success": True, "model_schema": schema, "error": None},
+            "scrape": {"success": True, "data": {"name": "figs", "price_eur": 5}, "error": None},
+        }
+        assert "# Figs\n\n5 euros" in peer.requests[-1]["messages"][1]["content"]
+        assert api.post("/scrape_from_html", json={"frames": frames}).status_code == 422  # nothing to extract
+        assert api.post("/scrape_from_html", json={"frames": [], "instructions": "x"}).status_code == 422
+
+
+def test_scrape_form_fill_and_fallback_fill_actions(
+    session_on: tuple[httpx.Client, str], peer: ChatPeer, site: LocalSite
+) -> None:
+    api, sid = session_on
+
+    def act(**action: Any) -> dict[str, Any]:
+        response = api.post(f"/sessions/{sid}/page/execute", json=action)
+        assert response.status_code == 200, response.text
+        answer: dict[str, Any] = response.json()
+        return answer
+
+    peer.reply('{"fruits": ["Apples", "Pears"]}')
+    scraped = act(type="scrape", instructions="the fruits")
+    assert scraped["success"] is True and "red apples" in scraped["data"]["markdown"]
+    assert scraped["data"]["structured"] == {"success": True, "data": {"fruits": ["Apples", "Pears"]}, "error": None}
+
+    act(type="goto", url=f"{site.url}/form")
+    calls = len(peer.requests)
+    found = act(type="form_fill", value={"email": "ada@example.org"})
+    assert found["success"] is True and len(peer.requests) == calls  # an input that says what it takes: no model
+
+    act(type="goto", url=f"{site.url}/library/join")
+    peer.reply('{"fields": {"full_name": "I1", "email": "I2"}}')
+    filled = act(type="form_fill", value={"full_name": "Ada Lovelace", "email": "ada@example.org"})
+    assert (filled["success"], filled["message"]) == (True, "Filled full_name -> I1, email -> I2")
+    sent = peer.requests[-1]["messages"][1]["content"]
+    assert "Kinds of value to enter: full_name, email" in sent and "I2: Fill the field 'Where we write to you'" in sent
+    assert "ada@example.org" not in json.dumps(peer.requests[-1])  # values never go to the model
+    both = "['who', 'reach'].map(i => document.getElementById(i).value).join('|')"
+    values = act(type="evaluate_js", code=both)["data"]["markdown"]
+    assert values == "Ada Lovelace|ada@example.org"
+
+    act(type="goto", url=f"{site.url}/form")
+    calls = len(peer.requests)
+    assert act(type="fallback_fill", id="name", value="Grace")["success"] is True  # found: no model
+    assert len(peer.requests) == calls
+    peer.reply('{"id": "I2"}')
+    fell_back = act(type="fallback_fill", text_label="e-mail address", value="grace@example.org")
+    assert (fell_back["success"], fell_back["message"]) == (True, "Filled I2 (Fill the field 'Email')")
+    email = act(type="evaluate_js", code="document.getElementById('email').value")
+    assert email["data"]["markdown"] == "grace@example.org"
+    peer.reply('{"id": null}')
+    missing = act(type="fallback_fill", text_label="fax number", value="1")
+    assert (missing["success"], missing["message"]) == (
+        False,
+        "fallback_fill failed: no field of the page matches 'fax number'",
+    )
+    assert api.post(f"/sessions/{sid}/page/execute", json={"type": "form_fill", "value": {}}).status_code == 422
+
+
+def test_features_that_need_a_model_answer_501_without_one(browser_server: LiveServer, site: LocalSite) -> None:
+    with browser_server.client() as api:
+        sid = api.post("/sessions/start", json={}).json()["session_id"]
+        for path, body in (
+            ("/agents/start", {"session_id": sid, "task": "t"}),
+            ("/scrape", {"url": f"{site.url}/", "instructions": "x"}),
+            ("/scrape_from_html", {"frames": [{"frameUrl": "", "frameData": "<p>x</p>"}], "instructions": "x"}),
+        ):
+            answer = api.post(path, json=body)
+            assert answer.status_code == 501, (path, answer.text)
+            assert (
+                "needs a language model, and this server has none configured (setting llm_model)"
+                in (answer.json()["message"])
+            )
+        unmapped = api.post(f"/sessions/{sid}/page/execute", json={"type": "form_fill", "value": {"email": "a@b.c"}})
+        assert (unmapped.status_code, unmapped.json()["success"]) == (200, False)  # no input says it takes one
+        assert "no input on the page for ['email']" in unmapped.json()["message"]
+        plain = api.post("/scrape", json={"url": f"{site.url}/"})
+        assert plain.status_code == 200 and "red apples" in plain.json()["markdown"]
+        api.delete(f"/sessions/{sid}/stop")

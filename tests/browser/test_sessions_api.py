@@ -160,10 +160,12 @@ def test_llm_features_say_they_need_an_llm(bapi: httpx.Client) -> None:
     try:
         structured = bapi.post(f"/sessions/{sid}/page/scrape", json={"instructions": "the price"})
         assert structured.status_code == 501
-        assert structured.json()["message"].startswith("scraping with `instructions` or `response_format` needs an LLM")
+        assert structured.json()["message"].startswith(
+            "scraping with `instructions` or `response_format` needs a language model"
+        )
         observed = bapi.post(f"/sessions/{sid}/page/observe", json={"instructions": "log in"})
         assert observed.status_code == 501
-        assert observed.json()["message"].startswith("observe with `instructions` needs an LLM")
+        assert observed.json()["message"].startswith("observe with `instructions` needs a language model")
         assert bapi.post(f"/sessions/{sid}/page/observe", json={}).status_code == 200  # plain observe needs none
     finally:
         bapi.delete(f"/sessions/{sid}/stop")

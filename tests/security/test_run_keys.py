@@ -37,6 +37,17 @@ RUN_KEY_MAY_CALL = {
     ("GET", "/functions/{function_id}/runs/{run_id}/stream"),
     ("GET", "/functions/{function_id}/runs/{run_id}/payloads/{field}"),
 }
+#: What a script does with sessions beyond /sessions: agents on them, one-shot scrapes. A guest
+#: run's key may call them too, but not the listing of agents (as for sessions).
+SESSION_WORK = {
+    ("POST", "/agents/start"),
+    ("GET", "/agents/{agent_id}"),
+    ("DELETE", "/agents/{agent_id}/stop"),
+    ("GET", "/agents/{agent_id}/workflow/code"),
+    ("POST", "/scrape"),
+    ("POST", "/scrape_from_html"),
+}
+RUN_KEY_MAY_CALL |= SESSION_WORK | {("GET", "/agents"), ("GET", "/agents/")}
 #: Families a run's key may use whole: its account's sessions, the identities scripts use and keep, and the
 #: browser data they keep (profiles, stored files).
 RUN_KEY_MAY_USE = ("/sessions", "/vaults", "/personas", "/profiles", "/storage")
@@ -187,7 +198,10 @@ def test_every_route_but_its_own_sessions_refuses_a_guest_runs_key(
         assert guest.key.startswith("bfg_")
         for method, template in routes:
             status = _call(script, method, template, guest.function_id, guest.run_id)
-            allowed = template.startswith("/sessions") and template not in ("/sessions", "/sessions/")
+            allowed = (template.startswith("/sessions") and template not in ("/sessions", "/sessions/")) or (
+                method,
+                template,
+            ) in SESSION_WORK
             if (status == 403) == allowed:
                 wrong.append((method, template, status))
     assert wrong == []

@@ -6,10 +6,10 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
+from browserfn.browser.llm import ModelCall
 from browserfn.models import RunState, SessionRecord
 from browserfn.store.base import Store
-from browserfn.store.ops import usage
-from browserfn.store.tx import Tx
+from browserfn.store.ops import model_calls, usage
 from browserfn.tokens import new_id
 from tests.store.test_contract import _message, _run, _setup
 
@@ -19,24 +19,8 @@ JUNE = (dt.datetime(2026, 6, 1, tzinfo=dt.UTC), dt.datetime(2026, 7, 1, tzinfo=d
 NOW = dt.datetime(2026, 5, 20, tzinfo=dt.UTC)
 
 
-def _model_calls_table(tx: Tx) -> None:
-    """The model layer's table (its migration is on the model layer's branch): the columns read here."""
-    tx.run(
-        "CREATE TABLE model_calls (seq INTEGER PRIMARY KEY, account_id TEXT NOT NULL, purpose TEXT NOT NULL,"
-        " tokens_in BIGINT NOT NULL, tokens_out BIGINT NOT NULL, duration_ms INTEGER NOT NULL, at "
-        + ("TIMESTAMPTZ" if tx.dialect == "postgresql" else "TEXT")
-        + " NOT NULL)"
-    )
-
-
-def _model_call(
-    tx: Tx, account_id: str, purpose: str, tokens_in: int, tokens_out: int, ms: int, at: dt.datetime
-) -> None:
-    tx.run(
-        "INSERT INTO model_calls(seq, account_id, purpose, tokens_in, tokens_out, duration_ms, at)"
-        " VALUES ((SELECT COALESCE(MAX(seq), 0) + 1 FROM model_calls), :a, :p, :i, :o, :ms, :at)",
-        {"a": account_id, "p": purpose, "i": tokens_in, "o": tokens_out, "ms": ms, "at": at},
-    )
+def _model_call(account_id: str, purpose: str, tokens_in: int, tokens_out: int, ms: int, at: dt.datetime) -> ModelCall:
+    return ModelCall(account_id, None, None, None, purpose, "openai/test", tokens_in, tokens_out, ms, True, None, at)
 
 
 async def test_usage_sums_runs_sessions_and_tokens_per_account_and_period(store: Store) -> None:
@@ -60,10 +44,9 @@ async def test_usage_sums_runs_sessions_and_tokens_per_account_and_period(store:
     await store.finish_session(
         dataclasses.replace(session, status="closed", close_reason="manual", closed_at=opened + dt.timedelta(minutes=3))
     )
-    assert (await store.call(usage.totals, account_id, *MAY, NOW)).prompt_tokens == 0  # no model layer yet
-    await store.call(_model_calls_table)
-    await store.call(_model_call, account_id, "scrape", 120, 30, 800, T0 + dt.timedelta(minutes=2))
-    await store.call(_model_call, "someone-else", "scrape", 999, 999, 1, T0)
+    assert (await store.call(usage.totals, account_id, *MAY, NOW)).prompt_tokens == 0  # no model call yet
+    await store.call(model_calls.record, _model_call(account_id, "scrape", 120, 30, 800, T0 + dt.timedelta(minutes=2)))
+    await store.call(model_calls.record, _model_call("someone-else", "scrape", 999, 999, 1, T0))
 
     totals = await store.call(usage.totals, account_id, *MAY, NOW)
     assert totals == usage.UsageTotals(

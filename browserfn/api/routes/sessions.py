@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import dataclasses
 import datetime as dt
 import time
 from collections.abc import Iterator
@@ -19,8 +20,8 @@ from browserfn.api import identities
 from browserfn.api.access import requires
 from browserfn.api.deps import LinkBaseDep, PrincipalDep, Services, ServicesDep
 from browserfn.api.routes.functions import PageQuery, PageSizeQuery
-from browserfn.browser import cdp_proxy, replay
-from browserfn.browser.llm import require
+from browserfn.browser import cdp_proxy, model_actions, replay
+from browserfn.browser.llm import Caller, require
 from browserfn.browser.observe import observation, page_actions, pick
 from browserfn.browser.scrape import ScrapeOptions, extract, scrape_page
 from browserfn.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -182,6 +183,7 @@ async def execute_action(
         return await identities.inbox_action(svc, session, action)
     identities.attach_vault(svc, session)
     started = dt.datetime.now(dt.UTC)
+    structured: dict[str, Any] | None = None
     async with session.lock:
         if session.driver is None:
             outcome_success, message, data = False, f"session {session_id} closed during the action", None
@@ -189,19 +191,25 @@ async def execute_action(
             if session.recorder is not None:
                 await session.recorder.settle()  # the previous action's frame, before this one acts
             with _browser_errors(session_id):
-                outcome = await session.driver.execute(action)
+                if action.get("type") in model_actions.MODEL_ACTIONS:
+                    caller = Caller(principal.account_id, principal.run_id, session_id)
+                    done = await model_actions.execute(session.driver, action, svc.sessions.llm, caller)
+                    outcome, structured = done.outcome, done.structured
+                else:
+                    outcome = await session.driver.execute(action)
             outcome_success, message, data = outcome.success, outcome.message, outcome.data
             message, data = identities.mask_typed(session, message, data)  # e.g. evaluate_js reading a field
             if not session.active:  # stopped mid-action: whatever Playwright said, the browser is gone
                 outcome_success, message = False, f"session {session_id} closed during the action: {message}"
             session.steps += 1
+            session.actions.append({"action": action, "success": outcome_success, "message": message})
             if session.recorder is not None and session.driver is not None:
                 session.recorder.capture_soon(session.driver.current())
     return {
         "action": action,
         "success": outcome_success,
         "message": message,
-        "data": None if data is None else {"markdown": data, "structured": None},
+        "data": None if data is None else {"markdown": data, "structured": structured},
         "started_at": started.isoformat(),
         "ended_at": dt.datetime.now(dt.UTC).isoformat(),
         "action_executed": outcome_success,
@@ -216,13 +224,16 @@ async def scrape(svc: ServicesDep, principal: PrincipalDep, session_id: str, bod
     options = ScrapeOptions.from_request(body)
     needs = "scraping with `instructions` or `response_format`"
     chat = require(svc.sessions.llm, needs) if options.structured else None
+    if chat is not None:
+        options = dataclasses.replace(options, model=chat.resolve(options.model))
     if session.driver is None:
         raise NotFound(f"session {session_id} has no page")
     async with session.lock:
         with _browser_errors(session_id):
             page = await session.driver.page()
             markdown, url = await scrape_page(page, options), page.url
-    structured = await extract(chat, markdown, url, options) if chat is not None else None
+    caller = Caller(principal.account_id, principal.run_id, session_id)
+    structured = await extract(chat, markdown, url, options, caller) if chat is not None else None
     return {"markdown": markdown, "structured": structured}
 
 
@@ -246,8 +257,17 @@ async def observe(
             actions = await page_actions(page)
             session.driver.observed = {action["id"]: action["selector"] for action in actions}
             if chat is not None and instructions:
-                actions = await pick(chat, actions, instructions, page.url)
+                caller = Caller(principal.account_id, principal.run_id, session_id)
+                actions = await pick(chat, actions, instructions, page.url, caller)
             return await observation(page, session.driver.pages, actions, started)
+
+
+@router.get("/{session_id}/offset")
+async def session_offset(svc: ServicesDep, principal: PrincipalDep, session_id: str) -> dict[str, int]:
+    """Notte's SessionOffsetResponse: the actions done in the session so far (an agent started
+    with `session_offset` is told about those after it)."""
+    session = await svc.sessions.active(principal, session_id)
+    return {"offset": session.steps}
 
 
 async def _screenshot(svc: ServicesDep, principal: PrincipalDep, session_id: str) -> tuple[bytes, Any]:

@@ -41,13 +41,6 @@ MODEL_ENDPOINTS = {
 }
 
 
-def _has_model_calls(tx: Tx) -> bool:
-    """Whether the model layer's table is there (it comes with the model layer's migration)."""
-    if tx.dialect == "postgresql":
-        return tx.value("SELECT to_regclass('model_calls') IS NOT NULL", {}) is True
-    return tx.value("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'model_calls'", {}) is not None
-
-
 def active_runs_by_state(tx: Tx) -> dict[str, int]:
     """Runs not ended, counted by state, the whole deployment (for metrics; the active index)."""
     return {
@@ -79,16 +72,12 @@ def totals(tx: Tx, account_id: str, start: dt.datetime, end: dt.datetime, now: d
         f" FROM sessions WHERE {in_window}",
         window,
     )
-    tokens = {"prompt": 0, "completion": 0}
-    if _has_model_calls(tx):
-        found = tx.one(
-            "SELECT COALESCE(SUM(tokens_in), 0) AS prompt, COALESCE(SUM(tokens_out), 0) AS completion"
-            " FROM model_calls WHERE account_id = :account AND at >= :start AND at < :end",
-            window,
-        )
-        assert found is not None
-        tokens = {"prompt": found["prompt"], "completion": found["completion"]}
-    assert runs is not None and sessions is not None
+    tokens = tx.one(
+        "SELECT COALESCE(SUM(tokens_in), 0) AS prompt, COALESCE(SUM(tokens_out), 0) AS completion"
+        " FROM model_calls WHERE account_id = :account AND at >= :start AND at < :end",
+        window,
+    )
+    assert runs is not None and sessions is not None and tokens is not None
     return UsageTotals(
         run_count=int(runs["n"]),
         run_seconds=round(float(runs["seconds"]), 3),
@@ -118,12 +107,11 @@ def entries(
         f"SELECT '{SESSION_ENDPOINT}' AS endpoint, created_at,"
         f" {_seconds(tx, 'created_at', 'COALESCE(closed_at, :now)')} * 1000 AS ms FROM sessions WHERE {window}",
     ]
-    if _has_model_calls(tx):
-        endpoint_of = " ".join(f"WHEN '{purpose}' THEN '{name}'" for purpose, name in MODEL_ENDPOINTS.items())
-        parts.append(
-            f"SELECT CASE purpose {endpoint_of} ELSE purpose END AS endpoint, at AS created_at, duration_ms AS ms"
-            " FROM model_calls WHERE account_id = :account AND at >= :start AND at < :end"
-        )
+    endpoint_of = " ".join(f"WHEN '{purpose}' THEN '{name}'" for purpose, name in MODEL_ENDPOINTS.items())
+    parts.append(
+        f"SELECT CASE purpose {endpoint_of} ELSE purpose END AS endpoint, at AS created_at, duration_ms AS ms"
+        " FROM model_calls WHERE account_id = :account AND at >= :start AND at < :end"
+    )
     sql = " UNION ALL ".join(f"SELECT * FROM ({part}) AS p{i}" for i, part in enumerate(parts))
     params = {"account": account_id, "start": start, "end": end, "now": now, "limit": limit, "offset": offset}
     if endpoint is not None:
