@@ -14,7 +14,6 @@ from browserfn.api.routes.functions import MAX_SEQ, PageQuery, PageSizeQuery
 from browserfn.api.schemas import CreateRunRequest, ReportRunRequest, StartCreatedRunRequest, StartRunRequest
 from browserfn.errors import InvalidInput
 from browserfn.models import Principal, Run
-from browserfn.webhooks import check_url
 
 router = APIRouter(prefix="/functions/{function_id}/runs", tags=["runs"])
 
@@ -62,7 +61,7 @@ async def _start(
                 f"or start a new run with ?version={chosen.version}"
             )
     if body.callback_url is not None:
-        check_url(body.callback_url)
+        await svc.webhooks.check_url(body.callback_url)
     run = await svc.runs.start(principal, function, chosen, body.variables, timeout_s=body.timeout, run_id=run_id)
     if body.callback_url is not None:
         await svc.webhooks.register_callback(run.run_id, body.callback_url)
