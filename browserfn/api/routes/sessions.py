@@ -309,6 +309,6 @@ async def cdp(websocket: WebSocket, session_id: str, token: str = "") -> None:
     """The session's Chrome DevTools Protocol, for `connect_over_cdp` (the token is the credential)."""
     session = websocket.app.state.services.sessions.find_for_cdp(session_id, token)
     if session is None:
-        await websocket.close(code=cdp_proxy.REFUSED)
+        await cdp_proxy.close(websocket, cdp_proxy.REFUSED)
         return
     await cdp_proxy.relay(websocket, session)
