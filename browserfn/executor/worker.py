@@ -65,6 +65,9 @@ class RunWorker:
         try:
             await self._execute(run, token)
         except Exception as exc:
+            if self._stop_requested.is_set():  # stopped while its process was being set up
+                await self._end(RunState.STOPPED, reason=self._stop_reason)
+                return
             log.exception("run %s failed inside browserfn", self.run_id)
             await self._end(RunState.FAILED, reason=f"browserfn failed to execute the run: {exc!r}")
 
