@@ -25,7 +25,6 @@ from browserfn.sandbox import firewall, isolation, proctree, protocol
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 #: How long a run's pipes may stay open once its process has exited (see _give_up_after_exit).
 DRAIN_AFTER_EXIT_S = 2.0
-_RESULT_PREFIX = b'{"type": "result"'
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
 
 
@@ -182,11 +181,12 @@ class RunProcess:
         try:
             while line := await self._events.readline():
                 if self._count(len(line)):
-                    if line.startswith(_RESULT_PREFIX):
+                    message = protocol.from_run(line)
+                    if message["type"] == "result":
                         if self._got_result:
                             continue  # a forked copy of the script also ended: the first result counts
                         self._got_result = True
-                    queue.put_nowait(json.loads(line))
+                    queue.put_nowait(message)
         except ValueError:  # a line over the stream's limit: over the output limit too
             self._count(MAX_MESSAGE_BYTES + 1)
         finally:
