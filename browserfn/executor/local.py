@@ -94,9 +94,15 @@ class LocalExecutor(Executor):
             task = asyncio.create_task(self._execute(account_id, worker))
             self._workers[run_id] = (worker, task)
 
+    def unstored_end(self, run_id: str) -> str | None:
+        running = self._workers.get(run_id)
+        return running[0].unstored_end if running is not None else None
+
     async def _execute(self, account_id: str, worker: RunWorker) -> None:
         try:
             await worker.execute()
+        except Exception:  # never a task dying with its exception unseen
+            log.exception("run %s: its worker failed", worker.run_id)
         finally:
             self._running[account_id] -= 1
             self._workers.pop(worker.run_id, None)
