@@ -9,7 +9,7 @@ from contextlib import AbstractAsyncContextManager
 from fastapi import FastAPI
 
 import browserfn
-from browserfn.api import errors
+from browserfn.api import errors, openapi_doc
 from browserfn.api.deps import Services
 from browserfn.api.guards import JsonGuard
 from browserfn.api.relay import SessionRelay
@@ -87,6 +87,7 @@ def build_app(services: Services, lifespan: Lifespan | None = None) -> FastAPI:
     )
     app.state.services = services
     errors.install(app)
+    openapi_doc.install(app)
     app.add_middleware(SessionRelay, services=services)
     app.add_middleware(JsonGuard, max_bytes=settings.max_body_bytes, max_depth=settings.max_json_depth)
     # Order matters: /functions/health before /functions/{id}; runs/create|start before runs/{run_id}.

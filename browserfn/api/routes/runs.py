@@ -47,10 +47,10 @@ async def _start(
     version: str | None,
     run_id: str | None,
 ) -> Response:
+    function = await svc.functions.get_visible(principal, function_id)  # an unknown function: 404 first
     target = body.target_function_id()
     if target is not None and target != function_id:
         raise InvalidInput(f"body names function {target} but the path names {function_id}")
-    function = await svc.functions.get_visible(principal, function_id)
     chosen = await svc.functions.version_of(function, version)
     if run_id is not None and version is not None:
         # A run made by runs/create is bound to the version that was latest then.
@@ -130,6 +130,7 @@ async def start_created_run(
     """Start a run made by `runs/create` (what the official SDK calls)."""
     named = body.workflow_run_id or body.function_run_id
     if named is not None and named != run_id:
+        await svc.runs.get(principal, function_id, run_id)  # an unknown run: 404 first
         raise InvalidInput(f"body names run {named} but the path names {run_id}")
     return await _start(svc, principal, function_id, body, version, run_id)
 

@@ -32,7 +32,7 @@ class StartSessionRequest(BaseModel):
     model_config = ConfigDict(extra="allow")
     idle_timeout_minutes: int | None = Field(default=None, ge=1, le=24 * 60)
     max_duration_minutes: int | None = Field(default=None, ge=1, le=24 * 60)
-    browser_type: str = "chromium"
+    browser_type: str = Field(default="chromium", json_schema_extra={"enum": ["chromium", "chrome"]})
     viewport_width: int | None = Field(default=None, ge=100, le=8000)
     viewport_height: int | None = Field(default=None, ge=100, le=8000)
     #: Sent by every page of the session (header and navigator.userAgent): one printable ASCII line.
