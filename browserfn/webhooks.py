@@ -254,7 +254,10 @@ class WebhookDispatcher:
         assert self._client is not None, "dispatcher not started"
         async with asyncio.timeout(self._timeout_s):  # a resolver that does not answer is a failure too
             target = await self.policy.check_url(url)
-        parsed = httpx.URL(url)
+        try:
+            parsed = httpx.URL(url)
+        except httpx.InvalidURL as exc:
+            raise InvalidInput(f"URL {url!r} is not valid: {exc}") from exc
         headers = {**headers, "Host": parsed.netloc.decode("ascii")}
         failure: httpx.HTTPError | None = None
         for address in target.addresses:
