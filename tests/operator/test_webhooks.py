@@ -177,3 +177,15 @@ def test_a_loopback_webhook_is_refused_again_at_delivery_once_no_longer_allowed(
             assert receiver.received == []
     finally:
         live.stop()
+
+
+def test_a_name_is_delivered_to_its_checked_address_with_its_own_host_header(api: httpx.Client) -> None:
+    """The delivery connects to the address the policy checked (127.0.0.1, allowed here), and the
+    receiver still sees the URL's host name (the name is not resolved a second time)."""
+    fid = deploy(api, "def run():\n    return 1\n", name="byname")["function_id"]
+    with Receiver() as receiver:
+        url = receiver.url.replace("127.0.0.1", "localhost")
+        assert api.post(f"/functions/{fid}/webhooks", json={"url": url}).status_code == 200
+        api.post(f"/functions/{fid}/runs/start", json={"workflow_id": fid, "variables": {}, "stream": False})
+        (received,) = receiver.wait_for(1, timeout_s=20)
+    assert received.headers["Host"] == f"localhost:{receiver.port}"
