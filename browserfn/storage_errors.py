@@ -12,6 +12,8 @@ import psycopg
 #: OS errors that say the storage, not the request, is the problem.
 _STORAGE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS})
 RETRY_AFTER_S = 5
+#: SQLite's primary result codes of the same kind: BUSY, LOCKED, READONLY, IOERR, FULL, CANTOPEN.
+_SQLITE_CODES = frozenset({5, 6, 8, 10, 13, 14})
 
 
 def is_storage_failure(exc: BaseException) -> bool:
@@ -22,8 +24,8 @@ def is_storage_failure(exc: BaseException) -> bool:
         seen.add(id(current))
         if isinstance(current, OSError) and current.errno in _STORAGE_ERRNOS:
             return True
-        if isinstance(current, sqlite3.OperationalError | sqlite3.InternalError):
-            return True  # disk full, I/O error, locked, cannot open: not a statement's fault
+        if isinstance(current, sqlite3.Error) and (getattr(current, "sqlite_errorcode", 0) & 0xFF) in _SQLITE_CODES:
+            return True  # disk full, I/O error, busy, read-only, cannot open: not a statement's fault
         if isinstance(current, psycopg.OperationalError):
             return True
         current = current.__cause__ or current.__context__
