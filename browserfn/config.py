@@ -106,6 +106,9 @@ class Settings:
     browser_pool_size: int = 2
     #: Sessions (browser processes) open at once on this server; a start beyond answers 429.
     max_sessions: int = 16
+    #: Sessions one account may have open at once on this server (its runs' included); a start beyond answers 429,
+    #: so one account cannot take every browser of `max_sessions`.
+    account_max_sessions: int = 8
     #: Seconds a Chromium may take to open its DevTools endpoint before the launch is failed.
     browser_launch_timeout_s: float = 20.0
     #: A session with no API or CDP traffic for this long is closed (unless the start asks otherwise).
@@ -123,6 +126,18 @@ class Settings:
     action_timeout_ms: int = 15000
     #: Fernet key encrypting secrets (the same on every machine in scale-out mode); unset: a key file in data_dir.
     secrets_key: str | None = None
+    #: Domain whose mail personas receive (their addresses are <name>@mail_domain); None: personas answer 501.
+    mail_domain: str | None = None
+    #: Address the SMTP listener binds (the machine the domain's MX record names).
+    mail_host: str = "0.0.0.0"
+    #: Port of the SMTP listener (25 for mail from the internet); 0: this process runs no listener.
+    mail_port: int = 0
+    #: Largest message the listener accepts (552 beyond).
+    mail_max_message_bytes: int = 1024 * 1024
+    #: Messages kept per persona; the oldest are dropped as new ones arrive.
+    mail_max_messages_per_persona: int = 200
+    #: SMS provider for personas' phone numbers; browserfn implements none yet, so any value is refused at start.
+    sms_provider: str | None = None
     #: LLM provider for scrape with instructions/response_format and observe with instructions: "openai" (the
     #: OpenAI chat-completions wire format, which most servers speak); None: those answer 501.
     llm_provider: str | None = None
@@ -134,6 +149,10 @@ class Settings:
     llm_api_key: str | None = None
     #: Time one LLM request may take.
     llm_timeout_s: float = 60.0
+    #: The server's log: "text" (one line per record) or "json" (one JSON object per line, for collectors).
+    log_format: str = "text"
+    #: Least severe log level written: debug, info (one line per request), warning or error.
+    log_level: str = "info"
 
     @property
     def database_path(self) -> Path:

@@ -14,6 +14,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from browserfn import storage_errors
 from browserfn.errors import BrowserfnError, ServiceUnavailable, TooManyRequests
+from browserfn.logsetup import IN_MESSAGE
+from browserfn.metrics import is_store_error
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +123,12 @@ def install(app: FastAPI) -> None:
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         if storage_errors.is_storage_failure(exc):  # the machine's problem, not a bug: no traceback
             log.warning("%s %s: storage failure: %r", request.method, request.url.path, exc)
+            request.app.state.services.metrics.store_error("api")
             headers = {"Retry-After": str(storage_errors.RETRY_AFTER_S)}
             return error_response(503, storage_errors.unavailable_message(exc), headers)
-        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        context = {"method": request.method, "path": request.url.path, "error": type(exc).__name__}
+        said = {IN_MESSAGE: ("method", "path")}
+        log.exception("unexpected error on %s %s", request.method, request.url.path, extra={**context, **said})
+        if is_store_error(exc):
+            request.app.state.services.metrics.store_error("api")
         return error_response(500, "internal server error; the server log has the details")

@@ -54,6 +54,7 @@ class Recorder:
         self._interval_s = interval_s
         self._ffmpeg = ffmpeg
         self._started = time.monotonic()
+        self._started_at_ms = int(time.time() * 1000)  #: wall clock of t_ms 0 (frames' moments for the console)
         self._frames: list[Frame] = []
         self._lock = asyncio.Lock()
         self._ticker: asyncio.Task[None] | None = None
@@ -61,6 +62,8 @@ class Recorder:
         self._now = asyncio.Event()  #: set by `settle`: the pending frame is wanted now
         self._quiet_s: Callable[[], float] = lambda: QUIET_S  #: seconds the session has had no call (start sets it)
         self._duration_ms: int | None = None  #: set when capture stops
+        #: Applied to a frame's text (its URL): a session filling from a vault masks what it typed.
+        self.mask_text: Callable[[str], str] = str
 
     def start(self, current_page: Callable[[], Any], quiet_s: Callable[[], float]) -> None:
         """Begin periodic capture of whatever `current_page()` returns (None: no frame).
@@ -103,7 +106,7 @@ class Recorder:
         """Add a frame of `page` now; a page that cannot be shot (closing, hung) adds none."""
         if page is None:
             return
-        url = str(page.url)
+        url = self.mask_text(str(page.url))
         async with self._lock:
             t_ms = int((time.monotonic() - self._started) * 1000)
             name = f"{len(self._frames):05d}.jpg"
@@ -132,6 +135,7 @@ class Recorder:
             manifest = {
                 "frames": [dataclasses.asdict(frame) for frame in self._frames],
                 "duration_ms": duration_ms,
+                "started_at_ms": self._started_at_ms,
                 "video": VIDEO if has_video else None,
             }
             self.directory.mkdir(parents=True, exist_ok=True)

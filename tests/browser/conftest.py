@@ -15,6 +15,7 @@ from browserfn.browser.chromium import processes_marked
 os.environ.setdefault("DISABLE_TELEMETRY", "true")  # the SDK would post to PostHog, unreachable here
 from tests.browser.site import LocalSite
 from tests.live_server import LiveServer
+from tests.operator.test_console import browser, page  # noqa: F401 - Playwright's fixtures, for the console's tests
 
 
 @pytest.fixture(scope="session")

@@ -9,11 +9,12 @@ from fastapi.responses import JSONResponse, Response
 
 from browserfn import wire
 from browserfn.api import sse
+from browserfn.api.access import requires
 from browserfn.api.deps import PrincipalDep, Services, ServicesDep
 from browserfn.api.routes.functions import MAX_SEQ, PageQuery, PageSizeQuery
 from browserfn.api.schemas import CreateRunRequest, ReportRunRequest, StartCreatedRunRequest, StartRunRequest
 from browserfn.errors import InvalidInput
-from browserfn.models import Principal, Run
+from browserfn.models import Principal, Run, Scope, WireStatus, states_with_status
 
 router = APIRouter(prefix="/functions/{function_id}/runs", tags=["runs"])
 
@@ -28,7 +29,7 @@ def _update_response(run: Run, status: str) -> dict[str, Any]:
     }
 
 
-@router.post("/create")
+@router.post("/create", dependencies=[requires(Scope.START_RUNS)])
 async def create_run(
     svc: ServicesDep, principal: PrincipalDep, function_id: str, body: CreateRunRequest | None = None
 ) -> dict[str, Any]:
@@ -71,7 +72,7 @@ async def _start(
     return JSONResponse(wire.function_run_response(ended))
 
 
-@router.post("/start")
+@router.post("/start", dependencies=[requires(Scope.START_RUNS)])
 async def start_run(
     svc: ServicesDep,
     principal: PrincipalDep,
@@ -97,6 +98,10 @@ async def list_runs(
     only_active: Annotated[bool, Query(description="Only runs still active")] = True,
     only_current_token: Annotated[bool, Query(description="Only runs started with the calling key")] = False,
     before: Annotated[int | None, Query(ge=1, le=MAX_SEQ, description="Only runs up to this `seq`: pins pages")] = None,
+    status: Annotated[
+        WireStatus | None,
+        Query(description="Only runs with this wire status (an extension); takes precedence over `only_active`"),
+    ] = None,
 ) -> dict[str, Any]:
     """The caller's runs of a function, newest first."""
     await svc.functions.get_visible(principal, function_id)
@@ -105,9 +110,10 @@ async def list_runs(
         function_id,
         page=page,
         page_size=page_size,
-        only_active=only_active,
+        only_active=only_active and status is None,
         only_current_token=only_current_token,
         before_seq=before,
+        states=None if status is None else states_with_status(status),
     )
     return {
         "items": [{**wire.run_record(run, None), "seq": run.seq} for run in found.runs],
@@ -118,7 +124,7 @@ async def list_runs(
     }
 
 
-@router.post("/{run_id}")
+@router.post("/{run_id}", dependencies=[requires(Scope.START_RUNS)])
 async def start_created_run(
     svc: ServicesDep,
     principal: PrincipalDep,
@@ -135,7 +141,7 @@ async def start_created_run(
     return await _start(svc, principal, function_id, body, version, run_id)
 
 
-@router.get("/{run_id}")
+@router.get("/{run_id}", dependencies=[requires(Scope.READ_OWN_RUN)])
 async def read_run(
     svc: ServicesDep, principal: PrincipalDep, function_id: str, run_id: str, payload_mode: str = "inline"
 ) -> dict[str, Any]:
@@ -144,7 +150,7 @@ async def read_run(
     return wire.run_record(run, await svc.runs.logs(run_id))
 
 
-@router.get("/{run_id}/stream")
+@router.get("/{run_id}/stream", dependencies=[requires(Scope.READ_OWN_RUN)])
 async def follow_run(
     svc: ServicesDep,
     principal: PrincipalDep,

@@ -14,16 +14,20 @@ from fastapi import APIRouter, Query, WebSocket
 from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from browserfn import inbox_actions
+from browserfn.api import identities
+from browserfn.api.access import requires
 from browserfn.api.deps import LinkBaseDep, PrincipalDep, Services, ServicesDep
 from browserfn.api.routes.functions import PageQuery, PageSizeQuery
 from browserfn.browser import cdp_proxy, replay
 from browserfn.browser.llm import require
 from browserfn.browser.observe import observation, page_actions, pick
 from browserfn.browser.scrape import ScrapeOptions, extract, scrape_page
-from browserfn.errors import Conflict, InvalidInput, NotFound
-from browserfn.models import SessionRecord, utcnow
+from browserfn.errors import Conflict, Forbidden, InvalidInput, NotFound
+from browserfn.models import Scope, SessionRecord, utcnow
 
-router = APIRouter(prefix="/sessions", tags=["sessions"])
+#: A run's key may open and drive sessions (a guest run's: only its own run's).
+router = APIRouter(prefix="/sessions", tags=["sessions"], dependencies=[requires(Scope.SESSIONS)])
 
 
 class StartSessionRequest(BaseModel):
@@ -100,12 +104,16 @@ async def start_session(
     if body.browser_type not in ("chromium", "chrome"):
         raise InvalidInput(f"browser_type {body.browser_type!r} is not available here; use 'chromium'")
     options = body.model_dump(exclude_none=True, exclude={"idle_timeout_minutes", "max_duration_minutes"})
+    if options.get("vault_id") is not None:
+        if Scope.BROWSER_DATA not in principal.scopes:  # a guest run may not type the caller's credentials
+            raise Forbidden("vault_id: a run of another account's shared function cannot use this account's vaults")
+        await identities.check_session_vault(svc, principal.account_id, options["vault_id"])
     session = await svc.sessions.open(principal, options, body.idle_timeout_minutes, body.max_duration_minutes)
     return session_response(svc, session.record(svc.sessions.owner_url), base_url)
 
 
-@router.get("")
-@router.get("/", include_in_schema=False)
+@router.get("", dependencies=[requires(Scope.LIST_SESSIONS)])
+@router.get("/", include_in_schema=False, dependencies=[requires(Scope.LIST_SESSIONS)])
 async def list_sessions(
     svc: ServicesDep,
     principal: PrincipalDep,
@@ -170,6 +178,9 @@ async def execute_action(
 ) -> dict[str, Any]:
     """One browser action; a failure is `success: false` with the reason."""
     session = await svc.sessions.active(principal, session_id)
+    if action.get("type") in inbox_actions.TYPES:
+        return await identities.inbox_action(svc, session, action)
+    identities.attach_vault(svc, session)
     started = dt.datetime.now(dt.UTC)
     async with session.lock:
         if session.driver is None:
@@ -180,6 +191,7 @@ async def execute_action(
             with _browser_errors(session_id):
                 outcome = await session.driver.execute(action)
             outcome_success, message, data = outcome.success, outcome.message, outcome.data
+            message, data = identities.mask_typed(session, message, data)  # e.g. evaluate_js reading a field
             if not session.active:  # stopped mid-action: whatever Playwright said, the browser is gone
                 outcome_success, message = False, f"session {session_id} closed during the action: {message}"
             session.steps += 1
@@ -288,8 +300,18 @@ async def get_replay(
         "expires_at": dt.datetime.fromtimestamp(int(now) + replay.LINK_TTL_S, dt.UTC).isoformat(),
         "video_start_ms": 0,
         "video_duration_ms": manifest["duration_ms"],
-        "frames": [{**frame, "image_url": link(frame["name"])} for frame in manifest["frames"]],
+        "frames": [
+            {**frame, "image_url": link(frame["name"]), **_moment(manifest, frame)} for frame in manifest["frames"]
+        ],
     }
+
+
+def _moment(manifest: dict[str, Any], frame: dict[str, Any]) -> dict[str, str]:
+    """A frame's wall-clock moment (`at`, an extension), which the console lines up with run logs."""
+    started_ms = manifest.get("started_at_ms")
+    if started_ms is None:  # recorded before manifests kept it
+        return {}
+    return {"at": dt.datetime.fromtimestamp((started_ms + frame["t_ms"]) / 1000, dt.UTC).isoformat()}
 
 
 @router.get("/{session_id}/replay/files/{name}", response_class=FileResponse)
