@@ -5,7 +5,8 @@ give, all in the one error shape `{"status", "message"}` (422s may add `detail`)
   operation that takes a key;
 - 404 on every operation with a path parameter; 409 on every operation that changes something
   (the resource's state may forbid it); 413 and 422 on every operation with a body or parameters;
-- 503 everywhere (the storage fails, e.g. a full disk), 504 on calls relayed to a session's host.
+- 503 everywhere (the storage fails, e.g. a full disk), 504 on calls relayed to a session's host;
+- 501 where a feature needs an operator's setting (personas, LLM scrape and observe).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ _DESCRIPTIONS = {
     "413": "Request body over the size limit",
     "422": "A request that parses but says something wrong (`detail` lists the fields when the shape is wrong)",
     "429": "Rate limited, or a limit of the account or server is full; see Retry-After",
+    "501": "Needs something this server's operator has not set up (the message names the setting)",
     "503": "The server cannot do it right now (its disk is full, its database is unreachable); retry later",
     "504": "The server hosting the session did not answer in time",
 }
@@ -31,6 +33,8 @@ _CHANGES = {"post", "put", "patch", "delete"}
 #: The headers that carry a key: an operation that reads them is one that takes a key.
 _KEY_HEADERS = {"authorization", "x-notte-api-key"}
 _METHODS = {"get", "post", "put", "patch", "delete"}
+#: Operations that need an operator's setting (a mail domain, an SMS or LLM provider): 501 without.
+_NEEDS_SETUP = ("/personas", "/sessions/{session_id}/page/scrape", "/sessions/{session_id}/page/observe")
 
 
 def _error_schema() -> dict[str, Any]:
@@ -61,6 +65,8 @@ def _codes(path: str, method: str, operation: dict[str, Any]) -> list[str]:
         codes.append("422")
     if path.startswith("/sessions/{session_id}"):
         codes.append("504")
+    if path.startswith(_NEEDS_SETUP):
+        codes.append("501")
     return codes
 
 
