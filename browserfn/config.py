@@ -97,6 +97,9 @@ class Settings:
     webhook_timeout_s: float = 10.0
     #: Interval between looks for due webhook deliveries (an ended run wakes it at once).
     webhook_poll_s: float = 1.0
+    #: Hosts (names as URLs give them, IP addresses or CIDR networks, comma-separated) that webhooks and
+    #: callback_url may reach although they are loopback, private, link-local or this server's own.
+    outbound_allowed_hosts: tuple[str, ...] = ()
     #: The Chromium binary sessions run (Debian's by default; any Chromium works).
     chromium_path: str = "/usr/bin/chromium"
     #: Chromium processes launched ahead of demand, so a session start pays no browser launch.

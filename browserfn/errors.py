@@ -8,7 +8,8 @@ BrowserfnError                 500
 ├── PayloadTooLarge            413  body over the limit
 ├── InvalidInput               422  a request that parses but says something wrong
 │   └── InvalidScript          422  an uploaded script that cannot be a function
-└── TooManyRequests            429  queue full or rate limited
+├── TooManyRequests            429  queue full or rate limited
+└── ServiceUnavailable         503  disk full, database unreachable: retry later
 """
 
 from __future__ import annotations
@@ -56,3 +57,9 @@ class TooManyRequests(BrowserfnError):
     def __init__(self, message: str, retry_after_s: int = 1) -> None:
         super().__init__(message)
         self.retry_after_s = retry_after_s
+
+
+class ServiceUnavailable(BrowserfnError):
+    """503: the server cannot do it right now (its disk is full, its database is unreachable)."""
+
+    status_code = 503

@@ -11,7 +11,7 @@ from typing import Any
 from browserfn import tokens
 from browserfn.bus import EventBus
 from browserfn.config import Settings
-from browserfn.errors import Conflict, NotFound, TooManyRequests
+from browserfn.errors import Conflict, NotFound, ServiceUnavailable, TooManyRequests
 from browserfn.executor.base import Executor
 from browserfn.executor.worker import end_run
 from browserfn.functions import check_run_timeout
@@ -189,6 +189,12 @@ class RunService:
                 raise NotFound(f"run {run_id} not found")
             if not run.state.is_active:
                 return run
+            unstored = self._executor.unstored_end(run_id)
+            if unstored is not None:
+                raise ServiceUnavailable(
+                    f"run {run_id} has ended ({unstored}) but the server cannot store that yet (its storage "
+                    "fails, e.g. a full disk); it is stored as soon as it can be: GET the run later"
+                )
             await self._bus.wait(run_id, RECHECK_S)
 
     async def stop(self, principal: Principal, function_id: str, run_id: str) -> Run:

@@ -48,4 +48,5 @@ def sign(server_secret: bytes, *parts: str) -> str:
 
 
 def verify(server_secret: bytes, signature: str, *parts: str) -> bool:
-    return hmac.compare_digest(sign(server_secret, *parts), signature)
+    # As bytes: compare_digest refuses str with non-ASCII characters (a forged link may have any).
+    return hmac.compare_digest(sign(server_secret, *parts).encode(), signature.encode("utf-8", "replace"))

@@ -16,7 +16,6 @@ import hmac
 import json
 import logging
 import secrets
-import urllib.parse
 from collections.abc import Callable
 
 import httpx
@@ -26,6 +25,7 @@ from browserfn.automation import CALLBACK_TARGET, DeliveryAttempt, DeliveryStatu
 from browserfn.config import Settings
 from browserfn.errors import InvalidInput
 from browserfn.models import Run, utcnow
+from browserfn.netpolicy import AddressPolicy
 from browserfn.store.base import Store
 
 log = logging.getLogger(__name__)
@@ -36,13 +36,9 @@ EVENT = "run.ended"
 LEASE_MARGIN_S = 5.0
 #: Deliveries attempted per pass.
 BATCH = 20
-
-
-def check_url(url: str) -> None:
-    """Raise InvalidInput unless `url` is an absolute http(s) URL."""
-    parsed = urllib.parse.urlsplit(url)
-    if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        raise InvalidInput(f"webhook URL must be an absolute http(s) URL, not {url!r}")
+#: What the delivery log says of any failure to get an HTTP answer (refused, timed out, reset, not
+#: HTTP...): one message, so that the log cannot tell a tenant which ports are open where.
+UNREACHABLE = "the receiver could not be reached or gave no valid HTTP answer"
 
 
 def new_secret() -> str:
@@ -86,9 +82,12 @@ class WebhookDispatcher:
         backoff_max_s: float,
         request_timeout_s: float,
         poll_s: float,
+        policy: AddressPolicy | None = None,
         clock: Callable[[], dt.datetime] = utcnow,
     ) -> None:
         self._store = store
+        #: Where deliveries may go (public addresses unless the operator allows more).
+        self.policy = policy if policy is not None else AddressPolicy()
         self._max_attempts = max_attempts
         self._backoff_base_s = backoff_base_s
         self._backoff_max_s = backoff_max_s
@@ -108,7 +107,15 @@ class WebhookDispatcher:
             backoff_max_s=settings.webhook_backoff_max_s,
             request_timeout_s=settings.webhook_timeout_s,
             poll_s=settings.webhook_poll_s,
+            policy=AddressPolicy(settings.outbound_allowed_hosts),
         )
+
+    async def check_url(self, url: str) -> None:
+        """Raise InvalidInput unless `url` is an absolute http(s) URL whose host the policy allows."""
+        try:
+            await self.policy.check_url(url)
+        except InvalidInput as exc:
+            raise InvalidInput(f"webhook URL refused: {exc.message}") from exc
 
     # -- owed deliveries --------------------------------------------------------------------------
     async def create_webhook(self, function_id: str, account_id: str, url: str) -> Webhook:
@@ -162,7 +169,8 @@ class WebhookDispatcher:
 
     # -- sending ----------------------------------------------------------------------------------
     def start(self) -> None:
-        self._client = httpx.AsyncClient(timeout=self._timeout_s, follow_redirects=False)
+        # No proxies from the environment: the connection goes to the address the policy checked.
+        self._client = httpx.AsyncClient(timeout=self._timeout_s, follow_redirects=False, trust_env=False)
         self._task = asyncio.create_task(self._loop(), name="webhooks")
 
     async def close(self) -> None:
@@ -214,13 +222,17 @@ class WebhookDispatcher:
         }
         status_code: int | None = None
         error: str | None = None
+        detail: str | None = None
         try:
-            response = await self._client.post(delivery.url, content=body, headers=headers)
+            response = await self._post(delivery.url, body, headers)
             status_code = response.status_code
             if not response.is_success:
                 error = f"receiver answered {status_code}"
-        except httpx.HTTPError as exc:
-            error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        except InvalidInput as exc:  # the address is no longer allowed (its name resolves elsewhere now)
+            error = detail = exc.message
+        except (httpx.HTTPError, TimeoutError) as exc:
+            error = UNREACHABLE
+            detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         now = self._clock()
         attempts = len(delivery.attempts) + 1
         if error is None:
@@ -233,4 +245,32 @@ class WebhookDispatcher:
             delivery.delivery_id, DeliveryAttempt(now, status_code, error), status, next_at
         )
         if error is not None:
-            log.info("webhook %s to %s: attempt %d failed: %s", delivery.delivery_id, delivery.url, attempts, error)
+            log.info(
+                "webhook %s to %s: attempt %d failed: %s", delivery.delivery_id, delivery.url, attempts, detail or error
+            )
+
+    async def _post(self, url: str, body: bytes, headers: dict[str, str]) -> httpx.Response:
+        """POST to `url` at an address its host resolves to now, checked by the policy: the
+        connection goes to that address (the name is not resolved again, so a DNS answer that
+        changes meanwhile cannot redirect it); the Host header and TLS name stay the URL's."""
+        assert self._client is not None, "dispatcher not started"
+        async with asyncio.timeout(self._timeout_s):  # a resolver that does not answer is a failure too
+            target = await self.policy.check_url(url)
+        try:
+            parsed = httpx.URL(url)
+        except httpx.InvalidURL as exc:
+            raise InvalidInput(f"URL {url!r} is not valid: {exc}") from exc
+        headers = {**headers, "Host": parsed.netloc.decode("ascii")}
+        failure: httpx.HTTPError | None = None
+        for address in target.addresses:
+            try:
+                return await self._client.post(
+                    parsed.copy_with(host=address),
+                    content=body,
+                    headers=headers,
+                    extensions={"sni_hostname": target.host},
+                )
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:  # the next address may answer
+                failure = exc
+        assert failure is not None
+        raise failure

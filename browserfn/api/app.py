@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 import browserfn
 from browserfn.agents.service import AgentService
-from browserfn.api import errors
+from browserfn.api import errors, openapi_doc
 from browserfn.api.access_log import AccessLog
 from browserfn.api.agent_relay import AgentRelay
 from browserfn.api.deps import Services
@@ -123,6 +123,7 @@ def build_app(services: Services, lifespan: Lifespan | None = None) -> FastAPI:
     )
     app.state.services = services
     errors.install(app)
+    openapi_doc.install(app)
     app.add_middleware(SessionRelay, services=services)
     app.add_middleware(AgentRelay, services=services)
     app.add_middleware(JsonGuard, max_bytes=settings.max_body_bytes, max_depth=settings.max_json_depth)

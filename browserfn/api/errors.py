@@ -12,7 +12,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from browserfn.errors import BrowserfnError, TooManyRequests
+from browserfn import storage_errors
+from browserfn.errors import BrowserfnError, ServiceUnavailable, TooManyRequests
 from browserfn.logsetup import IN_MESSAGE
 from browserfn.metrics import is_store_error
 
@@ -73,17 +74,35 @@ class _TooLargeInOurShape:
         await self.app(scope, receive, send_ours)
 
 
+class _StorageFailuresLogged:
+    """A storage failure (full disk...) has been answered 503 by `on_unexpected` and logged in one
+    line; Starlette raises it again after answering, which would log a traceback per request while
+    the disk stays full. Stop it here."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await self.app(scope, receive, send)
+        except Exception as exc:
+            if scope["type"] != "http" or not storage_errors.is_storage_failure(exc):
+                raise
+
+
 def install(app: FastAPI) -> None:
     build_stack = app.build_middleware_stack
 
     def build_with_json_413() -> ASGIApp:
-        return _TooLargeInOurShape(build_stack(), app.max_body_size)
+        return _StorageFailuresLogged(_TooLargeInOurShape(build_stack(), app.max_body_size))
 
     app.build_middleware_stack = build_with_json_413  # type: ignore[method-assign]
 
     @app.exception_handler(BrowserfnError)
     async def on_browserfn_error(_: Request, exc: BrowserfnError) -> JSONResponse:
         headers = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, TooManyRequests) else None
+        if isinstance(exc, ServiceUnavailable):
+            headers = {"Retry-After": str(storage_errors.RETRY_AFTER_S)}
         return error_response(exc.status_code, exc.message, headers)
 
     @app.exception_handler(RequestValidationError)
@@ -102,6 +121,11 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+        if storage_errors.is_storage_failure(exc):  # the machine's problem, not a bug: no traceback
+            log.warning("%s %s: storage failure: %r", request.method, request.url.path, exc)
+            request.app.state.services.metrics.store_error("api")
+            headers = {"Retry-After": str(storage_errors.RETRY_AFTER_S)}
+            return error_response(503, storage_errors.unavailable_message(exc), headers)
         context = {"method": request.method, "path": request.url.path, "error": type(exc).__name__}
         said = {IN_MESSAGE: ("method", "path")}
         log.exception("unexpected error on %s %s", request.method, request.url.path, extra={**context, **said})

@@ -5,12 +5,21 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import JsonDict
+
+#: `runs/start` needs the function's ID in the body under either name (the handler refuses a body with neither).
+_NAMES_THE_FUNCTION: JsonDict = {
+    "anyOf": [
+        {"required": ["workflow_id"], "properties": {"workflow_id": {"type": "string"}}},
+        {"required": ["function_id"], "properties": {"function_id": {"type": "string"}}},
+    ]
+}
 
 
 class StartRunRequest(BaseModel):
     """Body of `POST /functions/{id}/runs/start` (Notte's RunFunctionRequest; unknown fields refused)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_NAMES_THE_FUNCTION)
 
     workflow_id: str | None = Field(None, description="The ID of the function to run")
     function_id: str | None = Field(None, description="The ID of the function to run (same as workflow_id)")
@@ -27,7 +36,10 @@ class StartRunRequest(BaseModel):
 
 
 class StartCreatedRunRequest(StartRunRequest):
-    """Body of `POST /functions/{id}/runs/{run_id}`: what the official SDK sends."""
+    """Body of `POST /functions/{id}/runs/{run_id}`: what the official SDK sends (the run names the
+    function: no ID needed in the body)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=None)
 
     workflow_run_id: str | None = None
     function_run_id: str | None = None

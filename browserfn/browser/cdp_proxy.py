@@ -24,10 +24,17 @@ UNREACHABLE = 1013
 CONNECT_TIMEOUT_S = 5.0
 
 
+async def close(websocket: WebSocket, code: int = 1000) -> None:
+    """Close `websocket` unless its client is gone already: a client that disconnects first (what
+    Playwright and Puppeteer do when a script ends) is the normal end of a CDP connection, not an error."""
+    with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
+        await websocket.close(code=code)
+
+
 async def relay(websocket: WebSocket, session: Session) -> None:
     """Accept `websocket` and relay it to the session's browser until either side closes."""
     if session.browser is None:
-        await websocket.close(code=REFUSED)
+        await close(websocket, REFUSED)
         return
     await pipe(websocket, session.browser.chromium.ws_url, session.touch)
 
@@ -41,14 +48,17 @@ async def pipe(websocket: WebSocket, upstream_url: str, on_frame: Callable[[], N
             upstream_url, max_size=None, ping_interval=None, compression=None, open_timeout=CONNECT_TIMEOUT_S
         )
     except InvalidStatus:
-        await websocket.close(code=REFUSED)
+        await close(websocket, REFUSED)
         return
     except (OSError, TimeoutError, InvalidHandshake) as exc:
         log.warning("could not reach the CDP endpoint %s: %s", upstream_url.split("?", 1)[0], exc)
-        await websocket.close(code=UNREACHABLE)
+        await close(websocket, UNREACHABLE)
         return
     async with upstream:
-        await websocket.accept()
+        try:
+            await websocket.accept()
+        except (WebSocketDisconnect, RuntimeError, OSError):  # gone while the browser was reached
+            return
 
         async def client_to_browser() -> None:
             with contextlib.suppress(WebSocketDisconnect, ConnectionClosed):
@@ -77,5 +87,4 @@ async def pipe(websocket: WebSocket, upstream_url: str, on_frame: Callable[[], N
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-    with contextlib.suppress(RuntimeError):
-        await websocket.close()
+    await close(websocket)

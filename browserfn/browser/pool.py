@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from browserfn import storage_errors
 from browserfn.browser.chromium import (
     ChromiumProcess,
     browsers_of,
@@ -157,9 +158,13 @@ class BrowserPool:
         """Launch one browser into the pool; after a failure, wait a second, then launch again."""
         try:
             launched = await self.launch(background=True)
-        except Exception:
-            log.exception("could not launch a pooled browser")
-            await asyncio.sleep(1.0)
+        except Exception as exc:
+            if storage_errors.is_storage_failure(exc):  # a full disk: one line, and a longer wait
+                log.warning("could not launch a pooled browser: %s (%r)", storage_errors.describe(exc), exc)
+                await asyncio.sleep(storage_errors.RETRY_AFTER_S)
+            else:
+                log.exception("could not launch a pooled browser")
+                await asyncio.sleep(1.0)
         else:
             if self._closed:
                 await launched.close()

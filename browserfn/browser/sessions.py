@@ -26,6 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from browserfn import storage_errors
 from browserfn.browser import llm
 from browserfn.browser.actions import PageDriver
 from browserfn.browser.chromium import session_flags
@@ -390,8 +391,11 @@ class SessionManager:
             now = time.monotonic()
             try:
                 await self._heartbeat(now)
-            except Exception:
-                log.exception("could not send this session host's heartbeat; trying again")
+            except Exception as exc:
+                if storage_errors.is_storage_failure(exc):
+                    log.warning("could not send this session host's heartbeat (%r); trying again", exc)
+                else:
+                    log.exception("could not send this session host's heartbeat; trying again")
             for session in list(self._sessions.values()):
                 try:
                     await self._reap(session, now)

@@ -28,6 +28,11 @@ class Executor(abc.ABC):
             except Exception:  # a listener's failure must not stop the others or the engine
                 log.exception("run-ended listener failed for %s", run_id)
 
+    def unstored_end(self, run_id: str) -> str | None:
+        """Why `run_id` ended, if it has ended here but its end cannot be stored yet (the storage
+        fails; the executor keeps trying); None otherwise, or where the executor cannot tell."""
+        return None
+
     @abc.abstractmethod
     async def start(self) -> None:
         """Begin executing; recover what a previous life left (running runs fail, queued ones run)."""

@@ -20,6 +20,7 @@ from browserfn.store.base import Store
 log = logging.getLogger(__name__)
 #: How long `stop` waits for the run's result event before answering anyway.
 STOP_WAIT_S = 5.0
+SHUT_DOWN = "Run stopped: the server shut down"
 
 
 class LocalExecutor(Executor):
@@ -32,6 +33,7 @@ class LocalExecutor(Executor):
         self._queues: dict[str, collections.deque[str]] = collections.defaultdict(collections.deque)
         self._running: collections.Counter[str] = collections.Counter()
         self._workers: dict[str, tuple[RunWorker, asyncio.Task[None]]] = {}
+        self._closed = False
 
     async def start(self) -> None:
         self._pool.start()
@@ -51,12 +53,23 @@ class LocalExecutor(Executor):
                 await end_run(self._store, self._bus, run.run_id, RunState.FAILED, result=None, reason=reason)
 
     async def close(self) -> None:
+        """Stop every run and return only once none is left: no run task and no process of ours
+        outlives the executor (queued runs stay queued for the next start)."""
+        self._closed = True
         for worker, _ in self._workers.values():
-            worker.request_stop("Run stopped: the server shut down")
+            worker.request_stop(SHUT_DOWN)
         tasks = [task for _, task in self._workers.values()]
         if tasks:
             await asyncio.wait(tasks, timeout=STOP_WAIT_S)
+        # Kills every run process, and a fork server still starting for a run not handed over yet:
+        # the runs still being set up see their process gone and end.
         await self._pool.close()
+        remaining = [task for task in tasks if not task.done()]
+        if remaining:
+            await asyncio.wait(remaining, timeout=STOP_WAIT_S)
+        for task in remaining:
+            task.cancel()
+        await asyncio.gather(*remaining, return_exceptions=True)
 
     async def submit(self, run: Run) -> None:
         self._queues[run.account_id].append(run.run_id)
@@ -64,16 +77,22 @@ class LocalExecutor(Executor):
 
     def _dispatch(self, account_id: str) -> None:
         queue = self._queues[account_id]
-        while queue and self._running[account_id] < self._settings.account_concurrency:
+        while not self._closed and queue and self._running[account_id] < self._settings.account_concurrency:
             run_id = queue.popleft()
             self._running[account_id] += 1
             worker = RunWorker(self._settings, self._store, self._bus, self._pool, run_id)
             task = asyncio.create_task(self._execute(account_id, worker))
             self._workers[run_id] = (worker, task)
 
+    def unstored_end(self, run_id: str) -> str | None:
+        running = self._workers.get(run_id)
+        return running[0].unstored_end if running is not None else None
+
     async def _execute(self, account_id: str, worker: RunWorker) -> None:
         try:
             await worker.execute()
+        except Exception:  # never a task dying with its exception unseen
+            log.exception("run %s: its worker failed", worker.run_id)
         finally:
             self._running[account_id] -= 1
             self._workers.pop(worker.run_id, None)

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import logging
 from typing import Any
 
-from browserfn import scripts, secrets, tokens, wire
+from browserfn import scripts, secrets, storage_errors, tokens, wire
 from browserfn.bus import EventBus
 from browserfn.config import Settings
 from browserfn.models import EventType, FunctionVersion, NewEvent, Run, RunState, utcnow
@@ -21,6 +22,9 @@ from browserfn.vaults import VaultService
 log = logging.getLogger(__name__)
 SYSTEM_SOURCE = "browserfn"
 STOPPED_ON_REQUEST = "Run stopped on request"
+#: Waits between attempts to store a run's end while the storage fails (the last one repeats):
+#: a run is never left active because its end could not be written once.
+END_RETRY_S = (1.0, 2.0, 5.0, 10.0)
 
 
 async def end_run(
@@ -51,6 +55,8 @@ class RunWorker:
         self._stop_requested = asyncio.Event()
         self._mask = secrets.Masker(())
         self._stop_reason = STOPPED_ON_REQUEST
+        #: Why the run ended, while its end cannot be stored yet (the storage fails); else None.
+        self.unstored_end: str | None = None
 
     def request_stop(self, reason: str = "") -> None:
         """Kill the run's process tree; the run ends STOPPED with this reason."""
@@ -60,24 +66,54 @@ class RunWorker:
     async def execute(self) -> None:
         token = tokens.new_run_token()  # the run's key while it runs (its end clears it)
         fields = {"started_at": utcnow(), "token_hash": tokens.hash_secret(token)}
-        run = await self._store.transition_run(self.run_id, [RunState.QUEUED], RunState.RUNNING, fields)
+        try:
+            run = await self._store.transition_run(self.run_id, [RunState.QUEUED], RunState.RUNNING, fields)
+        except Exception as exc:
+            if not storage_errors.is_storage_failure(exc):
+                raise
+            log.warning("run %s could not start: storage failure: %r", self.run_id, exc)
+            reason = f"browserfn could not start the run: {storage_errors.describe(exc)}"
+            await self._end(RunState.FAILED, reason=reason)
+            return
         if run is None:
             return  # stopped while queued
         try:
             await self._execute(run, token)
         except Exception as exc:
-            log.exception("run %s failed inside browserfn", self.run_id)
-            await self._end(RunState.FAILED, reason=f"browserfn failed to execute the run: {exc!r}")
+            if self._stop_requested.is_set():  # stopped while its process was being set up
+                await self._end(RunState.STOPPED, reason=self._stop_reason)
+                return
+            if storage_errors.is_storage_failure(exc):
+                log.warning("run %s stopped: storage failure: %r", self.run_id, exc)
+                reason = f"browserfn could not store the run's output ({storage_errors.describe(exc)}): run stopped"
+            else:
+                log.exception("run %s failed inside browserfn", self.run_id)
+                reason = f"browserfn failed to execute the run: {exc!r}"
+            await self._end(RunState.FAILED, reason=reason)
 
     async def _end(self, state: RunState, *, result: Any = None, reason: str | None = None) -> None:
-        await end_run(
-            self._store,
-            self._bus,
-            self.run_id,
-            state,
-            result=self._mask.value(reason if result is None else result),
-            reason=self._mask.value(reason),
-        )
+        """End the run; while the storage fails, keep trying (waiters are told it is pending)."""
+        for attempt in itertools.count():
+            try:
+                await end_run(
+                    self._store,
+                    self._bus,
+                    self.run_id,
+                    state,
+                    result=self._mask.value(reason if result is None else result),
+                    reason=self._mask.value(reason),
+                )
+            except Exception as exc:
+                if not storage_errors.is_storage_failure(exc):
+                    raise
+                if self.unstored_end is None:
+                    log.warning("run %s: its end cannot be stored (%r); trying again until it can", self.run_id, exc)
+                self.unstored_end = self._mask.value(reason) or f"it {state.value}"
+                self._bus.publish(self.run_id)
+                await asyncio.sleep(END_RETRY_S[min(attempt, len(END_RETRY_S) - 1)])
+            else:
+                self.unstored_end = None
+                return
 
     async def _execute(self, run: Run, token: str) -> None:
         version = await self._store.get_function_version(run.function_id, run.function_version)
@@ -97,6 +133,9 @@ class RunWorker:
         process = await self._hand_over(run, version, token, secret_env)
         try:
             state, result, reason = await self._supervise(process, timeout_s)
+        except BaseException:  # its output can no longer be kept (or we are cancelled): no orphan run
+            await process.kill()
+            raise
         finally:
             self._pool.retire(process)
         # The result has come and the pipes have closed (or the exit, once the whole tree is dead).

@@ -6,10 +6,10 @@ What a run gets (README "Isolation" has the whole picture and the fallbacks):
   ptrace or read each other, RLIMIT_NPROC counts this run only, and the firewall (firewall.py)
   recognises run traffic by uid range. Only when the server runs as root; otherwise runs keep the
   server's uid (a development setup) and the server logs a warning.
-- a mount namespace in which the temporary directory is a tmpfs of the run's own (other runs'
-  files are not even visible, and the run's go with it), and directories the uid could not
-  traverse anyway (root's home, where the interpreter may live) are replaced by an empty tmpfs
-  with only what Python needs bound back;
+- a mount namespace in which the temporary directory and /dev/shm (POSIX shared memory) are each a
+  tmpfs of the run's own (other runs' files are not even visible, and the run's go with it), and
+  directories the uid could not traverse anyway (root's home, where the interpreter may live) are
+  replaced by an empty tmpfs with only what Python needs bound back;
 - a private working directory (its HOME and TMPDIR) in that temporary directory, owned by that
   uid, mode 0700;
 - resource limits: memory through a cgroup (v1 or v2, whichever is writable; RLIMIT_AS is not
@@ -253,12 +253,22 @@ def _temp_dir() -> str:
     return os.path.realpath(tempfile.gettempdir())
 
 
+#: Shared memory (shm_open, multiprocessing, Chromium's): world-writable on the machine, a run's own here.
+SHARED_MEMORY_DIR = "/dev/shm"
+
+
+@functools.cache
+def _private_tmpfs() -> tuple[str, ...]:
+    """The world-writable directories every run gets an empty tmpfs of its own for."""
+    return (_temp_dir(), *([SHARED_MEMORY_DIR] if os.path.isdir(SHARED_MEMORY_DIR) else []))
+
+
 @functools.cache
 def _mount_covers() -> dict[str, list[str]]:
     """{directory to cover with an empty tmpfs: the needed paths below it, bound back}: the
-    temporary directory, and the closed directories on the needed paths elsewhere."""
+    temporary directory and /dev/shm, and the closed directories on the needed paths elsewhere."""
     temp = _temp_dir()
-    covers: dict[str, list[str]] = {temp: []}
+    covers: dict[str, list[str]] = {path: [] for path in _private_tmpfs()}
     for path in _needed_paths():
         if os.path.commonpath([path, temp]) == temp:
             covers[temp].append(path)
@@ -268,8 +278,8 @@ def _mount_covers() -> dict[str, list[str]]:
 
 
 def private_mounts() -> bool:
-    """A mount namespace where the temporary directory is a tmpfs of this run's own (its files
-    are memory, counted in its memory cgroup, and go with its process), and where closed
+    """A mount namespace where the temporary directory and /dev/shm are each a tmpfs of this run's
+    own (their files are memory, counted in its memory cgroup, and go with its process), and where closed
     directories on the interpreter's path (say /root) become an empty tmpfs; the needed paths
     below either are bound back. False where namespaces are refused."""
     libc = _libc()
@@ -281,8 +291,8 @@ def private_mounts() -> bool:
     handles = {p: os.open(p, os.O_PATH | os.O_DIRECTORY) for paths in covers.values() for p in paths}
     try:
         for cover, paths in covers.items():
-            temp = cover == _temp_dir()
-            options = f"mode=1777,size={DEFAULT_LIMITS['memory_bytes']}" if temp else "mode=0755,size=1m"
+            private = cover in _private_tmpfs()
+            options = f"mode=1777,size={DEFAULT_LIMITS['memory_bytes']}" if private else "mode=0755,size=1m"
             if libc.mount(b"tmpfs", cover.encode(), b"tmpfs", 0, options.encode()) != 0:
                 return False
             for path in paths:

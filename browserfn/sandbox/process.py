@@ -25,7 +25,6 @@ from browserfn.sandbox import firewall, isolation, proctree, protocol
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 #: How long a run's pipes may stay open once its process has exited (see _give_up_after_exit).
 DRAIN_AFTER_EXIT_S = 2.0
-_RESULT_PREFIX = b'{"type": "result"'
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
 
 
@@ -182,11 +181,12 @@ class RunProcess:
         try:
             while line := await self._events.readline():
                 if self._count(len(line)):
-                    if line.startswith(_RESULT_PREFIX):
+                    message = protocol.from_run(line)
+                    if message["type"] == "result":
                         if self._got_result:
                             continue  # a forked copy of the script also ended: the first result counts
                         self._got_result = True
-                    queue.put_nowait(json.loads(line))
+                    queue.put_nowait(message)
         except ValueError:  # a line over the stream's limit: over the output limit too
             self._count(MAX_MESSAGE_BYTES + 1)
         finally:
@@ -362,14 +362,17 @@ class ProcessPool:
         self._top_up()
 
     async def _running_forkserver(self) -> ForkServer:
-        """The fork server, started first if it is not running (at start-up, or if it died)."""
+        """The fork server, started first if it is not running (at start-up, or if it died). Known
+        to the pool from the moment its process is asked for, so that `close` ends one still
+        starting too; none is started once the pool is closed."""
         async with self._forkserver_lock:
+            if self._closed:
+                raise RuntimeError("the process pool is closed (the server is shutting down)")
             if self._forkserver is None or not self._forkserver.alive:
                 if self._forkserver is not None:
                     await self._forkserver.close()
-                forkserver = ForkServer(self._warm_imports)
-                await forkserver.start()
-                self._forkserver = forkserver
+                self._forkserver = ForkServer(self._warm_imports)
+                await self._forkserver.start()
             return self._forkserver
 
     def _top_up(self) -> None:
@@ -411,9 +414,15 @@ class ProcessPool:
         task.add_done_callback(self._retiring.discard)
 
     async def close(self) -> None:
+        """Kill every process of the pool and the fork server (one still starting too). Waits for
+        the tasks that were starting them, so no process is left behind for anyone to reap."""
         self._closed = True
-        for task in [*self._refills, *([self._warming] if self._warming else [])]:
+        starting = [*self._refills, *([self._warming] if self._warming else [])]
+        for task in starting:
             task.cancel()
+        if self._forkserver is not None:  # kills its run processes; one still starting ends its start
+            await self._forkserver.close()
+        await asyncio.gather(*starting, return_exceptions=True)
         while not self._ready.empty():
             self.retire(self._ready.get_nowait(), kill=True)
         if self._retiring:
@@ -439,7 +448,10 @@ class ForkServer:
         return self._socket is not None and self._process is not None and self._process.returncode is None
 
     async def start(self) -> None:
+        """Start the process and wait until it is ready. Cancelled or failed, the process is killed
+        (not left importing for nobody); `close` meanwhile makes the start fail."""
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        ours.setblocking(False)
         with theirs:
             self._process = await asyncio.create_subprocess_exec(
                 sys.executable,
@@ -452,10 +464,16 @@ class ForkServer:
                 cwd=tempfile.gettempdir(),
                 start_new_session=True,
             )
-        if await asyncio.to_thread(ours.recv, 1) != b"R":
+        try:
+            # On the loop, not in a thread: a cancelled wait must not leave a thread blocked in recv.
+            ready = await asyncio.get_running_loop().sock_recv(ours, 1)
+            if ready != b"R":
+                raise RuntimeError("the fork server failed to start")
+        except BaseException:
             ours.close()
-            raise RuntimeError("the fork server failed to start")
-        ours.setblocking(False)
+            with contextlib.suppress(ProcessLookupError):
+                self._process.kill()
+            raise
         asyncio.get_running_loop().add_reader(ours, self._on_readable)
         self._socket = ours
 
@@ -527,8 +545,13 @@ class ForkServer:
         return await RunProcess.connect(pid, pidfd, job_w, events_r, output_r, self._exit_of(pid))
 
     async def close(self) -> None:
-        """Close our end: the fork server kills every run's tree and exits."""
+        """Close our end: the fork server kills every run's tree and exits. One still starting
+        (importing, not listening yet) is killed: it has no run."""
+        starting = self._socket is None
         self._gone()
+        if self._process is not None and starting and self._process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                self._process.kill()
         if self._process is not None:
             try:
                 await asyncio.wait_for(self._process.wait(), 5)

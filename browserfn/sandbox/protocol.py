@@ -46,3 +46,24 @@ def exited(code: int | None, signal: int | None) -> dict[str, Any]:
     """The last message of a run's process, made by the server once it and all its descendants
     are gone (the fork server reports the exit status)."""
     return {"type": "exit", "code": code, "signal": signal}
+
+
+def from_run(line: bytes) -> dict[str, Any]:
+    """A line a run's process wrote on its events pipe, as a message the server can trust the shape
+    of: a `log` with a string line, or a `result` (`ok` true with a string `value_json`, or false
+    with a string `error`). The run's code can write anything there; anything else (not JSON, not
+    an object, another type, fields of the wrong type) becomes a log line of its text instead."""
+    try:
+        message = json.loads(line)
+    except ValueError:
+        message = None
+    if isinstance(message, dict):
+        kind = message.get("type")
+        if kind == "log" and isinstance(message.get("line"), str):
+            return {"type": "log", "line": message["line"]}
+        if kind == "result" and message.get("ok") is True and isinstance(message.get("value_json"), str):
+            return result_ok(message["value_json"])
+        if kind == "result" and message.get("ok") is False and isinstance(message.get("error"), str):
+            return result_error(message["error"])
+    text = line.decode("utf-8", "replace").rstrip("\n")
+    return log("WARNING", "events", f"not a valid message, kept as text: {text}")

@@ -20,7 +20,7 @@ class Received:
 
 
 class Receiver:
-    def __init__(self, statuses: list[int] | None = None) -> None:
+    def __init__(self, statuses: list[int] | None = None, location: str | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/hook"
         self.received: list[Received] = []
@@ -35,6 +35,8 @@ class Receiver:
                     outer.received.append(Received(dict(self.headers.items()), body, time.monotonic()))
                     status = outer._statuses.pop(0) if outer._statuses else 200
                 self.send_response(status)
+                if location is not None:
+                    self.send_header("Location", location)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 

@@ -4,12 +4,26 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
+import pytest
 
-from browserfn.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
+from browserfn.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, UNREACHABLE, verify
 from tests.conftest import deploy
+from tests.live_server import LiveServer, free_port
 from tests.operator.receiver import Received, Receiver
+
+#: The receivers here listen on loopback, which webhooks may reach only where the operator allows it.
+ALLOW_RECEIVERS = {"BROWSERFN_OUTBOUND_ALLOWED_HOSTS": "127.0.0.1", "BROWSERFN_RATE_LIMIT_PER_S": "0"}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    live = LiveServer(tmp_path_factory.mktemp("webhooks"), env=ALLOW_RECEIVERS).start()
+    yield live
+    live.stop()
 
 
 def signed_by(received: Received, secret: str) -> bool:
@@ -98,3 +112,80 @@ def test_webhook_urls_must_be_http(api: httpx.Client) -> None:
     )
     assert bad.status_code == 422
     assert "http(s)" in bad.json()["message"]
+
+
+def _first_attempt(api: httpx.Client, fid: str, timeout_s: float = 30) -> dict[str, object]:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        items = api.get(f"/functions/{fid}/webhooks/deliveries").json()["items"]
+        if items and items[0]["attempts"]:
+            attempt: dict[str, object] = items[0]["attempts"][0]
+            return attempt
+        time.sleep(0.1)
+    raise AssertionError("no delivery attempt recorded")
+
+
+def test_delivery_errors_do_not_tell_open_ports_from_closed_ones(api: httpx.Client) -> None:
+    """A closed port, and an open port that speaks no HTTP, read the same in the delivery log."""
+    import socket
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        listener.settimeout(30)
+        open_port = listener.getsockname()[1]
+        seen = []
+        for port in (free_port(), open_port):
+            fid = deploy(api, "def run():\n    return 1\n", name=f"port{port}")["function_id"]
+            url = f"http://127.0.0.1:{port}/hook"
+            assert api.post(f"/functions/{fid}/webhooks", json={"url": url}).status_code == 200
+            api.post(f"/functions/{fid}/runs/start", json={"workflow_id": fid, "variables": {}, "stream": False})
+            if port == open_port:
+                conn, _ = listener.accept()
+                conn.sendall(b"SSH-2.0-OpenSSH_9.2\r\n")
+                conn.close()
+            seen.append(_first_attempt(api, fid))
+    assert [(a["status_code"], a["error"]) for a in seen] == [(None, UNREACHABLE), (None, UNREACHABLE)]
+
+
+def test_redirects_are_not_followed(api: httpx.Client) -> None:
+    fid = deploy(api, "def run():\n    return 1\n", name="redirected")["function_id"]
+    with Receiver() as elsewhere, Receiver(statuses=[307, 307, 307], location=elsewhere.url) as receiver:
+        assert api.post(f"/functions/{fid}/webhooks", json={"url": receiver.url}).status_code == 200
+        api.post(f"/functions/{fid}/runs/start", json={"workflow_id": fid, "variables": {}, "stream": False})
+        receiver.wait_for(1, timeout_s=20)
+        assert _first_attempt(api, fid)["error"] == "receiver answered 307"
+        time.sleep(1)
+        assert elsewhere.received == []
+
+
+def test_a_loopback_webhook_is_refused_again_at_delivery_once_no_longer_allowed(tmp_path: Path) -> None:
+    """Allowed when registered, then the operator drops the allowance: the owed delivery is refused
+    at delivery time, and the receiver never hears from the server."""
+    live = LiveServer(tmp_path / "server", warm_processes=0, env=ALLOW_RECEIVERS).start()
+    try:
+        with live.client() as api, Receiver() as receiver:
+            fid = deploy(api, "def run():\n    return 1\n", name="later")["function_id"]
+            assert api.post(f"/functions/{fid}/webhooks", json={"url": receiver.url}).status_code == 200
+            live.stop()
+            live.env = {}
+            live.start()
+            api.post(f"/functions/{fid}/runs/start", json={"workflow_id": fid, "variables": {}, "stream": False})
+            attempt = _first_attempt(api, fid)
+            assert attempt["status_code"] is None
+            assert "loopback" in str(attempt["error"]), attempt
+            assert receiver.received == []
+    finally:
+        live.stop()
+
+
+def test_a_name_is_delivered_to_its_checked_address_with_its_own_host_header(api: httpx.Client) -> None:
+    """The delivery connects to the address the policy checked (127.0.0.1, allowed here), and the
+    receiver still sees the URL's host name (the name is not resolved a second time)."""
+    fid = deploy(api, "def run():\n    return 1\n", name="byname")["function_id"]
+    with Receiver() as receiver:
+        url = receiver.url.replace("127.0.0.1", "localhost")
+        assert api.post(f"/functions/{fid}/webhooks", json={"url": url}).status_code == 200
+        api.post(f"/functions/{fid}/runs/start", json={"workflow_id": fid, "variables": {}, "stream": False})
+        (received,) = receiver.wait_for(1, timeout_s=20)
+    assert received.headers["Host"] == f"localhost:{receiver.port}"

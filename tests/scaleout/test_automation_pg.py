@@ -25,7 +25,14 @@ pytestmark = pytest.mark.timeout(180)
 def nodes(pg_dsn: str, tmp_path: Path) -> Iterator[tuple[Cluster, Node, Node]]:
     """Two API servers (no executor of their own) and one worker; schedulers look every 0.1 s, so
     both reach each tick at about the same time."""
-    cluster = Cluster(pg_dsn, tmp_path, schedule_poll_s=0.1, webhook_poll_s=0.2, webhook_backoff_base_s=0.5)
+    cluster = Cluster(
+        pg_dsn,
+        tmp_path,
+        schedule_poll_s=0.1,
+        webhook_poll_s=0.2,
+        webhook_backoff_base_s=0.5,
+        outbound_allowed_hosts="127.0.0.1",  # the test receiver's
+    )
     try:
         first, second = cluster.api(), cluster.api()
         cluster.worker(first)

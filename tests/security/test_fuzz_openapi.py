@@ -1,5 +1,6 @@
 """Schema-based fuzzing (schemathesis) of every operation in the app's OpenAPI document, against a
-real server: no answer may be a 5xx, and every answer must match its documented schema."""
+real server, with every check schemathesis has: no answer may be a 5xx, every status code must be
+documented, and every answer must match its documented schema."""
 
 from __future__ import annotations
 
@@ -8,17 +9,33 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
-from schemathesis.checks import not_a_server_error
+from schemathesis.checks import not_a_server_error, positive_data_acceptance
 from schemathesis.core.result import Ok
-from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from tests.live_server import LiveServer
 
 #: Examples per operation: enough to reach the edges (empty, huge, wrong type) on 2 shared cores.
 EXAMPLES_PER_OPERATION = int(os.environ.get("BROWSERFN_FUZZ_EXAMPLES", "15"))
+#: Uploads whose schema-valid bodies are refused for what a schema cannot say: the file must be a
+#: Python script defining `run` (a 422 naming the problem). Every other check still runs on them.
+SCRIPT_UPLOADS = {"POST /functions/", "POST /functions/{function_id}"}
+#: Known gap (issue 16, point 8): these schemas do not yet say everything their handlers refuse
+#: (a URL's shape, a card's fields, a period's or endpoint's values, a persona's name), so a
+#: schema-valid request can get a 422. Answers are documented and well-formed; only the
+#: "schema-valid must be accepted" check is skipped for them until their schemas say it.
+SCHEMA_SAYS_LESS = {
+    "DELETE /vaults/{vault_id}/credentials",
+    "GET /usage",
+    "GET /usage/logs",
+    "GET /vaults/{vault_id}/credentials",
+    "POST /personas/create",
+    "POST /vaults/{vault_id}/card",
+    "POST /vaults/{vault_id}/credentials",
+}
 
 
 @pytest.fixture(scope="module")
@@ -66,15 +83,35 @@ def test_no_server_error_and_documented_shapes(fuzz_server: LiveServer) -> None:
             database=None,
         )
         def check(case: schemathesis.Case) -> None:
+            excluded = [not_a_server_error]  # replaced by the check above
+            if case.operation.label in SCRIPT_UPLOADS | SCHEMA_SAYS_LESS:
+                excluded.append(positive_data_acceptance)
             case.call_and_validate(
                 headers=fuzz_server.headers(),
-                checks=[not_a_server_error_unless_unconfigured, response_schema_conformance],
+                excluded_checks=excluded,
+                additional_checks=[not_a_server_error_unless_unconfigured],
                 timeout=60,
             )
 
         try:
             check()
-        except Exception as exc:  # every operation is fuzzed; failures are reported together
+        except (Exception, BaseExceptionGroup) as exc:  # every operation is fuzzed; failures reported together
             failures.append(f"{operation.label}: {exc}"[:3000])
     assert operations >= 20
-    assert failures == []
+    assert failures == [], "\n\n".join(failures)
+
+
+def test_the_document_lists_the_error_answers(fuzz_server: LiveServer) -> None:
+    document = httpx.get(f"{fuzz_server.url}/openapi.json", timeout=30).json()
+    create = document["paths"]["/functions/{function_id}/runs/create"]["post"]["responses"]
+    assert {"401", "403", "404", "409", "422", "429", "503"} <= set(create)
+    assert create["401"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ErrorResponse"}
+    assert set(document["paths"]["/health"]["get"]["responses"]) == {"200", "503"}  # no key, no 401
+    start = document["components"]["schemas"]["StartRunRequest"]
+    assert [branch["required"] for branch in start["anyOf"]] == [["workflow_id"], ["function_id"]]
+    with fuzz_server.client() as api:  # what the schema says the handler refuses, it refuses
+        refused = api.post("/functions/x/runs/start", json={"variables": {}, "workflow_id": None})
+        assert refused.status_code in (404, 422), refused.text
+    # A forged signature with any characters is a 404, not a 500.
+    forged = httpx.get(f"{fuzz_server.url}/sessions/s/replay/files/f?signature=%C3%A9&expires=99999999999", timeout=30)
+    assert forged.status_code == 404, forged.text

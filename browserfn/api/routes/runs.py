@@ -16,7 +16,6 @@ from browserfn.api.routes.functions import MAX_SEQ, PageQuery, PageSizeQuery
 from browserfn.api.schemas import CreateRunRequest, ReportRunRequest, StartCreatedRunRequest, StartRunRequest
 from browserfn.errors import InvalidInput
 from browserfn.models import Principal, Run, Scope, WireStatus, states_with_status
-from browserfn.webhooks import check_url
 
 router = APIRouter(prefix="/functions/{function_id}/runs", tags=["runs"])
 
@@ -50,10 +49,10 @@ async def _start(
     version: str | None,
     run_id: str | None,
 ) -> Response:
+    function = await svc.functions.get_visible(principal, function_id)  # an unknown function: 404 first
     target = body.target_function_id()
     if target is not None and target != function_id:
         raise InvalidInput(f"body names function {target} but the path names {function_id}")
-    function = await svc.functions.get_visible(principal, function_id)
     chosen = await svc.functions.version_of(function, version)
     if run_id is not None and version is not None:
         # A run made by runs/create is bound to the version that was latest then.
@@ -64,7 +63,7 @@ async def _start(
                 f"or start a new run with ?version={chosen.version}"
             )
     if body.callback_url is not None:
-        check_url(body.callback_url)
+        await svc.webhooks.check_url(body.callback_url)
     run = await svc.runs.start(principal, function, chosen, body.variables, timeout_s=body.timeout, run_id=run_id)
     if body.callback_url is not None:
         await svc.webhooks.register_callback(run.run_id, body.callback_url)
@@ -138,6 +137,7 @@ async def start_created_run(
     """Start a run made by `runs/create` (what the official SDK calls)."""
     named = body.workflow_run_id or body.function_run_id
     if named is not None and named != run_id:
+        await svc.runs.get(principal, function_id, run_id)  # an unknown run: 404 first
         raise InvalidInput(f"body names run {named} but the path names {run_id}")
     return await _start(svc, principal, function_id, body, version, run_id)
 

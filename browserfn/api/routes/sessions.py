@@ -37,7 +37,7 @@ class StartSessionRequest(BaseModel):
     model_config = ConfigDict(extra="allow")
     idle_timeout_minutes: int | None = Field(default=None, ge=1, le=24 * 60)
     max_duration_minutes: int | None = Field(default=None, ge=1, le=24 * 60)
-    browser_type: str = "chromium"
+    browser_type: str = Field(default="chromium", json_schema_extra={"enum": ["chromium", "chrome"]})
     viewport_width: int | None = Field(default=None, ge=100, le=8000)
     viewport_height: int | None = Field(default=None, ge=100, le=8000)
     #: Sent by every page of the session (header and navigator.userAgent): one printable ASCII line.
@@ -351,6 +351,6 @@ async def cdp(websocket: WebSocket, session_id: str, token: str = "") -> None:
     """The session's Chrome DevTools Protocol, for `connect_over_cdp` (the token is the credential)."""
     session = websocket.app.state.services.sessions.find_for_cdp(session_id, token)
     if session is None:
-        await websocket.close(code=cdp_proxy.REFUSED)
+        await cdp_proxy.close(websocket, cdp_proxy.REFUSED)
         return
     await cdp_proxy.relay(websocket, session)

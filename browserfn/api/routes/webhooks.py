@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from browserfn.api.deps import PrincipalDep, ServicesDep
 from browserfn.automation import Webhook, WebhookDelivery
 from browserfn.errors import NotFound
-from browserfn.webhooks import EVENT, SIGNATURE_HEADER, TIMESTAMP_HEADER, check_url
+from browserfn.webhooks import EVENT, SIGNATURE_HEADER, TIMESTAMP_HEADER
 
 router = APIRouter(tags=["webhooks"])
 SIGNING = (
@@ -104,7 +104,7 @@ async def create_webhook(
     svc: ServicesDep, principal: PrincipalDep, function_id: str, body: WebhookRequest
 ) -> WebhookCreated:
     await svc.functions.get_owned(principal, function_id)
-    check_url(body.url)
+    await svc.webhooks.check_url(body.url)
     webhook = await svc.webhooks.create_webhook(function_id, principal.account_id, body.url)
     return WebhookCreated(**_webhook(webhook).model_dump(), secret=webhook.secret)
 
