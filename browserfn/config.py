@@ -131,6 +131,16 @@ class Settings:
     llm_api_key: str | None = None
     #: Time one LLM request may take.
     llm_timeout_s: float = 60.0
+    #: Proxies (http://user:password@host:port, comma-separated) a session started with proxies=True uses (the
+    #: first one); empty: proxies=True is refused.
+    session_proxy_pool: tuple[str, ...] = ()
+    #: Chromium flags (names such as --lang, comma-separated) a session's chrome_args may carry; others are refused.
+    session_chrome_args_allowed: tuple[str, ...] = ()
+    #: Whether a session may attach to a browser by cdp_url: "off", "public" (only public addresses, as for
+    #: webhooks) or "any" (private and loopback addresses too).
+    session_cdp_url: str = "public"
+    #: Whether the live viewer (viewer_url) lets its holder click and type into the session's browser, or only watch.
+    viewer_input: bool = True
 
     @property
     def database_path(self) -> Path:

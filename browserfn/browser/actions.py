@@ -43,6 +43,11 @@ class PageDriver:
         self.observed: dict[str, str] = {}
 
     @property
+    def context(self) -> Any:
+        """The browser's default context: the pages of the session, and those a CDP client opens."""
+        return self._context
+
+    @property
     def pages(self) -> list[Any]:
         return [page for page in self._context.pages if not page.is_closed()]
 

@@ -26,9 +26,11 @@ from typing import Any
 
 from browserfn.browser import llm
 from browserfn.browser.actions import PageDriver
-from browserfn.browser.chromium import session_flags
+from browserfn.browser.attached import AttachedBrowser
 from browserfn.browser.pool import BrowserPool, PooledBrowser
+from browserfn.browser.proxy_forward import ProxyForwarder
 from browserfn.browser.replay import Recorder, find_ffmpeg
+from browserfn.browser.session_options import SessionPlan, proxy_flags
 from browserfn.bus import EventBus
 from browserfn.config import Settings
 from browserfn.errors import Conflict, NotFound, TooManyRequests
@@ -61,7 +63,8 @@ class Session:
     closed_by: str | None = None  #: what closed it, in words (a stop call, its run ending...)
     closed_at: dt.datetime | None = None
     steps: int = 0
-    browser: PooledBrowser | None = None
+    browser: PooledBrowser | AttachedBrowser | None = None
+    forwarder: ProxyForwarder | None = None  #: adds the proxy's credentials (proxy_forward.py)
     driver: PageDriver | None = None
     recorder: Recorder | None = None
     lock: asyncio.Lock = dataclasses.field(default_factory=asyncio.Lock)
@@ -167,29 +170,28 @@ class SessionManager:
     def replay_dir(self, session_id: str) -> Path:
         return self.sessions_dir / session_id / "replay"
 
-    async def open(
-        self, principal: Principal, options: dict[str, Any], idle_timeout_min: int | None, max_duration_min: int | None
-    ) -> Session:
-        """Start a session on a pooled browser; inside a run, announce it on the run's stream."""
+    async def open(self, principal: Principal, plan: SessionPlan) -> Session:
+        """Start a session as `plan` says (a pooled browser, one launched with flags of its own, or
+        one attached at a CDP URL); inside a run, announce it on the run's stream."""
         if sum(s.active for s in self._sessions.values()) >= self._settings.max_sessions:
             raise TooManyRequests(f"this server already has {self._settings.max_sessions} open sessions", 5)
         session = Session(
             session_id=str(uuid.uuid4()),
             account_id=principal.account_id,
             run_id=principal.run_id,
-            idle_timeout_min=idle_timeout_min or self._settings.session_idle_timeout_min,
-            max_duration_min=max_duration_min or self._settings.session_max_duration_min,
-            options=options,
+            idle_timeout_min=plan.idle_timeout_min or self._settings.session_idle_timeout_min,
+            max_duration_min=plan.max_duration_min or self._settings.session_max_duration_min,
+            options=plan.options,
             cdp_token="",
         )
         session.cdp_token = self.cdp_token(session.session_id)
-        session.browser = await self.pool.acquire(session_flags(options))
-        session.driver = PageDriver(session.browser.browser, self._settings.action_timeout_ms)
-        width, height = options.get("viewport_width"), options.get("viewport_height")
-        if width and height:
-            await (await session.driver.page()).set_viewport_size({"width": int(width), "height": int(height)})
+        try:
+            await self._give_browser(session, plan)
+        except BaseException:
+            await self._release_browser(session)
+            raise
         session.recorder = Recorder(self.replay_dir(session.session_id), self._settings.replay_interval_s, self._ffmpeg)
-        session.recorder.start(session.driver.current, session.quiet_s)
+        session.recorder.start(session.driver.current if session.driver else lambda: None, session.quiet_s)
         await self._store.create_session(session.record(self.owner_url))
         self._sessions[session.session_id] = session
         if principal.run_id is not None:
@@ -197,6 +199,35 @@ class SessionManager:
             await self._store.append_events(principal.run_id, [NewEvent(EventType.SESSION_START, session.session_id)])
             self._bus.publish(principal.run_id)
         return session
+
+    async def _give_browser(self, session: Session, plan: SessionPlan) -> None:
+        """The session's browser and page driver, set up as the plan says."""
+        if plan.cdp_url is not None:
+            session.browser = await self.pool.attach(plan.cdp_url)
+        else:
+            flags = plan.flags
+            if plan.proxy is not None and plan.proxy.needs_auth:
+                proxy = plan.proxy
+                session.forwarder = await ProxyForwarder(proxy.server, proxy.username, proxy.password).start()
+                flags = tuple(f for f in flags if not f.startswith("--proxy-")) + tuple(
+                    proxy_flags(proxy, session.forwarder.url)
+                )
+            session.browser = await self.pool.acquire(flags)
+        session.driver = PageDriver(session.browser.browser, self._settings.action_timeout_ms)
+        if plan.extra_http_headers:
+            await session.driver.context.set_extra_http_headers(plan.extra_http_headers)
+        if plan.viewport is not None:
+            width, height = plan.viewport
+            await (await session.driver.page()).set_viewport_size({"width": width, "height": height})
+
+    async def _release_browser(self, session: Session) -> None:
+        """Kill the session's browser (or only disconnect from one it attached to) and its proxy
+        forwarder."""
+        browser, session.browser = session.browser, None
+        if browser is not None:
+            await browser.close()
+        if session.forwarder is not None:
+            await session.forwarder.close()
 
     def cdp_token(self, session_id: str) -> str:
         """The credential a session's CDP URL carries: derived from the deployment's secret, so
@@ -291,8 +322,8 @@ class SessionManager:
             if driver is not None and browser and browser.alive:
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(session.recorder.capture(driver.current()), last_frame_wait_s)
-        if browser is not None:
-            await browser.close()
+        session.browser = browser
+        await self._release_browser(session)
         if session.recorder is not None:
             await session.recorder.finish()
 

@@ -10,33 +10,20 @@ import time
 from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, WebSocket
+from fastapi import APIRouter, Query, Request, WebSocket
 from fastapi.responses import FileResponse, Response
-from pydantic import BaseModel, ConfigDict, Field
 
 from browserfn.api.deps import LinkBaseDep, PrincipalDep, Services, ServicesDep
 from browserfn.api.routes.functions import PageQuery, PageSizeQuery
-from browserfn.browser import cdp_proxy, replay
+from browserfn.browser import cdp_proxy, replay, session_options
 from browserfn.browser.llm import require
 from browserfn.browser.observe import observation, page_actions, pick
 from browserfn.browser.scrape import ScrapeOptions, extract, scrape_page
+from browserfn.browser.session_options import StartSessionRequest
 from browserfn.errors import Conflict, InvalidInput, NotFound
 from browserfn.models import SessionRecord, utcnow
 
 router = APIRouter(prefix="/sessions", tags=["sessions"])
-
-
-class StartSessionRequest(BaseModel):
-    """Notte's SessionStartRequest; options this server does not act on are accepted and echoed."""
-
-    model_config = ConfigDict(extra="allow")
-    idle_timeout_minutes: int | None = Field(default=None, ge=1, le=24 * 60)
-    max_duration_minutes: int | None = Field(default=None, ge=1, le=24 * 60)
-    browser_type: str = "chromium"
-    viewport_width: int | None = Field(default=None, ge=100, le=8000)
-    viewport_height: int | None = Field(default=None, ge=100, le=8000)
-    #: Sent by every page of the session (header and navigator.userAgent): one printable ASCII line.
-    user_agent: str | None = Field(default=None, min_length=1, max_length=512, pattern=r"^[\x20-\x7e]+$")
 
 
 @contextlib.contextmanager
@@ -79,7 +66,7 @@ def session_response(svc: Services, session: SessionRecord, base_url: str) -> di
         "cdp_url": cdp_url(svc, session.session_id, base_url) if session.active else None,
         "viewer_url": None,
         "browser_type": "chromium",
-        "proxies": False,
+        "proxies": bool(session.options.get("proxies")),
         "solve_captchas": False,
         "user_agent": session.options.get("user_agent"),
         "viewport_width": session.options.get("viewport_width"),
@@ -93,15 +80,31 @@ def session_response(svc: Services, session: SessionRecord, base_url: str) -> di
 
 @router.post("/start")
 async def start_session(
-    svc: ServicesDep, principal: PrincipalDep, base_url: LinkBaseDep, body: StartSessionRequest | None = None
+    request: Request,
+    svc: ServicesDep,
+    principal: PrincipalDep,
+    base_url: LinkBaseDep,
+    body: StartSessionRequest | None = None,
 ) -> dict:
-    """Open a session on its own Chromium process (taken from the ready pool)."""
+    """Open a session: on a pooled Chromium, on one launched with the options it needs (user agent,
+    proxy, chrome_args), or on the browser at `cdp_url`. An option this server cannot honour is
+    refused by name (see browser/session_options.py)."""
     body = body or StartSessionRequest()
-    if body.browser_type not in ("chromium", "chrome"):
-        raise InvalidInput(f"browser_type {body.browser_type!r} is not available here; use 'chromium'")
-    options = body.model_dump(exclude_none=True, exclude={"idle_timeout_minutes", "max_duration_minutes"})
-    session = await svc.sessions.open(principal, options, body.idle_timeout_minutes, body.max_duration_minutes)
+    plan = session_options.plan(body, svc.settings, legacy_client=_legacy_client(request))
+    session = await svc.sessions.open(principal, plan)
     return session_response(svc, session.record(svc.sessions.owner_url), base_url)
+
+
+def _legacy_client(request: Request) -> bool:
+    """A Python notte-sdk before 1.10, which sends every start option with its default."""
+    if request.headers.get("x-notte-request-origin") != "sdk-python":
+        return False
+    version = request.headers.get("x-notte-sdk-version", "")
+    try:
+        major, minor = (int(part) for part in version.split(".")[:2])
+    except ValueError:
+        return False
+    return (major, minor) < (1, 10)
 
 
 @router.get("")
