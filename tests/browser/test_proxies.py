@@ -32,9 +32,21 @@ class ProxyProcess:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = directory / f"proxy-{self.port}.log"
         auth = ("--basic-auth", basic_auth) if basic_auth else ()
+        one_process = ("--num-workers", "1", "--num-acceptors", "1")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "proxy", "--hostname", "127.0.0.1", "--port", str(self.port)]
-            + ["--num-workers", "1", "--num-acceptors", "1", "--log-file", str(self.log), *auth],
+            [
+                sys.executable,
+                "-m",
+                "proxy",
+                "--hostname",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                *one_process,
+                "--log-file",
+                str(self.log),
+                *auth,
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
