@@ -12,7 +12,7 @@ from browserfn.api import sse
 from browserfn.api.deps import PrincipalDep, Services, ServicesDep
 from browserfn.api.routes.functions import MAX_SEQ, PageQuery, PageSizeQuery
 from browserfn.api.schemas import CreateRunRequest, ReportRunRequest, StartCreatedRunRequest, StartRunRequest
-from browserfn.errors import InvalidInput
+from browserfn.errors import InvalidInput, NotFound
 from browserfn.models import Principal, Run
 from browserfn.webhooks import check_url
 
@@ -99,8 +99,12 @@ async def list_runs(
     only_current_token: Annotated[bool, Query(description="Only runs started with the calling key")] = False,
     before: Annotated[int | None, Query(ge=1, le=MAX_SEQ, description="Only runs up to this `seq`: pins pages")] = None,
 ) -> dict[str, Any]:
-    """The caller's runs of a function, newest first."""
-    await svc.functions.get_visible(principal, function_id)
+    """The caller's runs of a function, newest first. A function that does not exist (or that the
+    caller cannot see) has no runs: an empty page, as Notte answers."""
+    try:
+        await svc.functions.get_visible(principal, function_id)
+    except NotFound:
+        return {"items": [], "page": page, "page_size": page_size, "has_next": False, "has_previous": page > 1}
     found = await svc.runs.list_runs(
         principal,
         function_id,

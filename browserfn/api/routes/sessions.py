@@ -235,7 +235,7 @@ async def observe(
         with _browser_errors(session_id):
             page = await session.driver.page()
             actions = await page_actions(page)
-            session.driver.observed = {action["id"]: action["selector"] for action in actions}
+            await session.driver.remember(page, actions)
             if chat is not None and instructions:
                 actions = await pick(chat, actions, instructions, page.url)
             return await observation(page, session.driver.pages, actions, started)
