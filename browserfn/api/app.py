@@ -16,6 +16,7 @@ from browserfn.api.relay import SessionRelay
 from browserfn.api.routes import console, functions, health, runs, schedules, sessions, webhooks
 from browserfn.api.routes import keys as key_routes
 from browserfn.api.routes import secrets as secret_routes
+from browserfn.api.routes import viewer as viewer_routes
 from browserfn.browser.sessions import SessionManager
 from browserfn.config import Settings
 from browserfn.executor import create_bus, create_executor
@@ -96,6 +97,7 @@ def build_app(services: Services, lifespan: Lifespan | None = None) -> FastAPI:
     app.include_router(key_routes.router)
     app.include_router(secret_routes.router)
     app.include_router(sessions.router)
+    app.include_router(viewer_routes.router)
     app.include_router(schedules.router)
     app.include_router(webhooks.router)
     app.include_router(console.router)

@@ -15,7 +15,7 @@ from fastapi.responses import FileResponse, Response
 
 from browserfn.api.deps import LinkBaseDep, PrincipalDep, Services, ServicesDep
 from browserfn.api.routes.functions import PageQuery, PageSizeQuery
-from browserfn.browser import cdp_proxy, replay, session_options
+from browserfn.browser import cdp_proxy, replay, session_options, viewer
 from browserfn.browser.llm import require
 from browserfn.browser.observe import observation, page_actions, pick
 from browserfn.browser.scrape import ScrapeOptions, extract, scrape_page
@@ -47,6 +47,12 @@ def cdp_url(svc: Services, session_id: str, base_url: str) -> str:
     return f"{_ws_base(base_url)}/sessions/{session_id}/cdp?token={svc.sessions.cdp_token(session_id)}"
 
 
+def _viewer_link(svc: Services, session: SessionRecord, base_url: str) -> str:
+    return viewer.link(
+        base_url, svc.sessions.cdp_token(session.session_id), session.session_id, session.created_at.timestamp()
+    )
+
+
 def session_response(svc: Services, session: SessionRecord, base_url: str) -> dict[str, Any]:
     """Notte's SessionResponse, plus which run opened the session."""
     end = session.closed_at or utcnow()
@@ -64,7 +70,7 @@ def session_response(svc: Services, session: SessionRecord, base_url: str) -> di
         "closed_by": session.closed_by,
         "error": session.closed_by if session.status == "error" else None,
         "cdp_url": cdp_url(svc, session.session_id, base_url) if session.active else None,
-        "viewer_url": None,
+        "viewer_url": _viewer_link(svc, session, base_url) if session.active else None,
         "browser_type": "chromium",
         "proxies": bool(session.options.get("proxies")),
         "solve_captchas": False,
@@ -156,15 +162,20 @@ async def debug_session(
     """Notte's SessionDebugResponse: `ws.cdp` is the CDP WebSocket URL."""
     session = await svc.sessions.active(principal, session_id)
     url = cdp_url(svc, session_id, base_url)
+    token, created_s = svc.sessions.cdp_token(session_id), session.created_at.timestamp()
+    page_url = viewer.link(base_url, token, session_id, created_s)
+    recording = (
+        f"{_ws_base(base_url)}/sessions/{session_id}/viewer/ws?{viewer.query(token, session_id, created_s)}&raw=1"
+    )
     tabs = []
     if session.driver is not None:
         for index, page in enumerate(session.driver.pages):
             with _browser_errors(session_id):
                 title = await page.title()
             tabs.append(
-                {"metadata": {"tab_id": index, "title": title, "url": page.url}, "debug_url": "", "ws_url": url}
+                {"metadata": {"tab_id": index, "title": title, "url": page.url}, "debug_url": page_url, "ws_url": url}
             )
-    return {"debug_url": "", "ws": {"cdp": url, "recording": "", "logs": ""}, "tabs": tabs}
+    return {"debug_url": page_url, "ws": {"cdp": url, "recording": recording, "logs": ""}, "tabs": tabs}
 
 
 @router.post("/{session_id}/page/execute")
