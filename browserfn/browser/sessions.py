@@ -30,7 +30,7 @@ from browserfn.browser.attached import AttachedBrowser
 from browserfn.browser.pool import BrowserPool, PooledBrowser
 from browserfn.browser.proxy_forward import ProxyForwarder
 from browserfn.browser.replay import Recorder, find_ffmpeg
-from browserfn.browser.session_options import SessionPlan, proxy_flags
+from browserfn.browser.session_options import CDP_POLICIES, SessionPlan, proxy_flags
 from browserfn.bus import EventBus
 from browserfn.config import Settings
 from browserfn.errors import Conflict, NotFound, TooManyRequests
@@ -128,6 +128,9 @@ class Session:
 
 class SessionManager:
     def __init__(self, settings: Settings, store: Store, bus: EventBus) -> None:
+        if settings.session_cdp_url not in CDP_POLICIES:
+            policies = ", ".join(CDP_POLICIES)
+            raise ValueError(f"session_cdp_url must be one of {policies}, not {settings.session_cdp_url!r}")
         self._settings = settings
         self._store = store
         self._bus = bus
