@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from browserfn.browser.observe import page_actions
+from browserfn.browser.session_options import NotServed
 from browserfn.errors import InvalidInput
 
 #: Notte's element ids: a kind letter (L link, B button, I input...) and a number.
@@ -82,6 +83,11 @@ class PageDriver:
 
     async def execute(self, action: dict[str, Any]) -> ActionOutcome:
         kind = str(action.get("type", ""))
+        if kind == "captcha_solve":
+            raise NotServed(
+                "captcha_solve: this server has no captcha solver; "
+                "a person can solve it through the session's live viewer (viewer_url)"
+            )
         handler = _HANDLERS.get(kind)
         if handler is None:
             raise InvalidInput(f"action type {kind!r} is not supported here; supported: {', '.join(sorted(_HANDLERS))}")

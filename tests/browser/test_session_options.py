@@ -248,3 +248,14 @@ def test_the_typescript_client_surfaces_refusals(options_server: LiveServer) -> 
     )
     assert "solve_captchas" in got["solve"]
     assert "headless" in got["headed"]
+
+
+def test_captcha_solve_is_refused_by_name(options_server: LiveServer) -> None:
+    client = NotteClient(api_key=options_server.key, server_url=options_server.url)
+    with client.Session() as session:
+        with pytest.raises(NotteAPIError) as refused:
+            session.execute(type="captcha_solve", captcha_type="recaptcha")
+        assert "captcha_solve: this server has no captcha solver" in str(refused.value)
+        with options_server.client() as api:
+            answer = api.post(f"/sessions/{session.session_id}/page/execute", json={"type": "captcha_solve"})
+        assert answer.status_code == 501 and answer.json()["message"].startswith("captcha_solve:")
