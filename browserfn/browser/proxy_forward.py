@@ -7,7 +7,8 @@ Each connection carries one request (the forwarder asks both sides to close afte
 is added to the request head only, never parsed out of a stream. A CONNECT tunnel is relayed
 byte for byte once its head went through. An upstream that cannot be reached closes the
 connection with no answer, so the page load fails (net::ERR_EMPTY_RESPONSE or a tunnel error)
-rather than showing a page of the forwarder's."""
+rather than showing a page of the forwarder's. Its port is guarded like a browser's DevTools port
+(sandbox/firewall.py): runs and other local users cannot borrow the credentials."""
 
 from __future__ import annotations
 
@@ -16,6 +17,9 @@ import base64
 import contextlib
 import logging
 from urllib.parse import urlsplit
+
+from browserfn.browser.chromium import free_port
+from browserfn.sandbox import firewall
 
 log = logging.getLogger(__name__)
 HEAD_LIMIT = 64 * 1024
@@ -39,13 +43,22 @@ class ProxyForwarder:
         return f"http://127.0.0.1:{self.port}"
 
     async def start(self) -> ProxyForwarder:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0, limit=HEAD_LIMIT)
-        self.port = self._server.sockets[0].getsockname()[1]
+        """Listen on a loopback port that only the server's uid (its browsers) may reach, guarded
+        before it listens: whoever connects uses the tenant's proxy credentials."""
+        self.port = free_port()
+        await asyncio.to_thread(firewall.guard_devtools_port, self.port)
+        try:
+            self._server = await asyncio.start_server(self._serve, "127.0.0.1", self.port, limit=HEAD_LIMIT)
+        except BaseException:
+            await asyncio.to_thread(firewall.release_devtools_port, self.port)
+            raise
         return self
 
     async def close(self) -> None:
         if self._server is not None:
             self._server.close()
+            await asyncio.to_thread(firewall.release_devtools_port, self.port)
+            self._server = None
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

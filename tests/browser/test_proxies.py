@@ -6,6 +6,7 @@ passed through it."""
 from __future__ import annotations
 
 import contextlib
+import json
 import subprocess
 import sys
 import time
@@ -20,6 +21,7 @@ from playwright.sync_api import sync_playwright
 from tests.browser.conftest import pooled_server
 from tests.browser.site import LocalSite
 from tests.live_server import LiveServer, free_port
+from tests.node_client import run_node
 
 USER, PASSWORD = "tenant", "s3cret-pass"
 
@@ -162,3 +164,39 @@ def test_proxies_true_uses_the_operators_proxy(
         session.execute(type="goto", url=f"{site.url}/page?name=operator-pool")
         assert "operator-pool" in session.scrape()
     assert auth_proxy.passed("/page?name=operator-pool")
+
+
+def test_bypass_names_hosts_fetched_directly(
+    proxy_server: LiveServer, proxies: tuple[ProxyProcess, ProxyProcess], site: LocalSite
+) -> None:
+    open_proxy, _ = proxies
+    listed = [{"type": "external", "server": open_proxy.url, "bypass": "127.0.0.1"}]
+    with proxy_server.client(timeout=120) as api:
+        sid = api.post("/sessions/start", json={"proxies": listed}).json()["session_id"]
+        try:
+            assert _goto(api, sid, f"{site.url}/page?name=bypassed")["success"] is True
+            assert _goto(api, sid, f"http://localhost:{site.url.rsplit(':', 1)[1]}/page?name=not-bypassed")["success"]
+        finally:
+            api.delete(f"/sessions/{sid}/stop")
+    assert not open_proxy.passed("/page?name=bypassed")
+    assert open_proxy.passed("/page?name=not-bypassed")
+
+
+def test_the_typescript_client_sends_its_proxy(
+    proxy_server: LiveServer, proxies: tuple[ProxyProcess, ProxyProcess], site: LocalSite
+) -> None:
+    _, auth_proxy = proxies
+    proxy = {"type": "external", "server": auth_proxy.url, "username": USER, "password": PASSWORD}
+    got = run_node(
+        f"""
+        const session = client.Session({{ proxies: [{json.dumps(proxy)}] }});
+        await session.start();
+        const goto = await session.execute({{ type: "goto", url: {json.dumps(f"{site.url}/page?name=from-node")} }});
+        await session.stop();
+        report({{ goto: goto.success, proxies: session.getResponse().proxies }});
+        """,
+        url=proxy_server.url,
+        key=proxy_server.key,
+    )
+    assert got["goto"] is True
+    assert auth_proxy.passed("/page?name=from-node")

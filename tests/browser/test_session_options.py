@@ -17,6 +17,7 @@ from notte_sdk import NotteClient
 from notte_sdk._generated import models as generated
 from notte_sdk._generated.public import SessionStartRequest as SdkStartRequest
 from notte_sdk.errors import NotteAPIError
+from playwright.sync_api import sync_playwright
 
 from browserfn.browser.session_options import NO_EFFECT, StartSessionRequest
 from tests.browser.conftest import pooled_server
@@ -77,6 +78,12 @@ def _timeouts_are(idle: int, most: int) -> Check:
 def _sent_header(site: LocalSite) -> Check:
     def check(api: httpx.Client, started: dict[str, Any]) -> None:
         assert "x-tenant: acme" in _page(api, started["session_id"], f"{site.url}/headers")
+        with sync_playwright() as playwright:  # and from a page a CDP client opens
+            browser = playwright.chromium.connect_over_cdp(started["cdp_url"])
+            page = browser.contexts[0].new_page()
+            page.goto(f"{site.url}/headers")
+            assert "x-tenant: acme" in page.inner_text("body")
+            browser.close()
 
     return check
 
