@@ -326,7 +326,7 @@ def blocked_address(host: str) -> str | None:
     address, or a name resolving to one), or None. (A small stand-in for a shared address policy.)"""
     try:
         infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
-    except OSError:
+    except (OSError, UnicodeError, ValueError):
         return "a name that does not resolve"
     for info in infos:
         address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
