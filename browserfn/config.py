@@ -103,6 +103,9 @@ class Settings:
     browser_pool_size: int = 2
     #: Sessions (browser processes) open at once on this server; a start beyond answers 429.
     max_sessions: int = 16
+    #: Sessions one account may have open at once on this server (its runs' included); a start beyond answers 429,
+    #: so one account cannot take every browser of `max_sessions`.
+    account_max_sessions: int = 8
     #: Seconds a Chromium may take to open its DevTools endpoint before the launch is failed.
     browser_launch_timeout_s: float = 20.0
     #: A session with no API or CDP traffic for this long is closed (unless the start asks otherwise).

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import time
+import urllib.parse
 from typing import Any
 
 from browserfn import restricted as restricted_mode
@@ -11,6 +13,9 @@ from browserfn.config import Settings
 from browserfn.errors import Conflict, Forbidden, InvalidInput, NotFound
 from browserfn.models import Function, FunctionVersion, Principal, utcnow
 from browserfn.store.base import Store
+
+#: Life of a code link (`url` of GET /functions/{id}), as a replay link's.
+CODE_LINK_TTL_S = 3600
 
 
 def check_run_timeout(settings: Settings, timeout_s: float) -> float:
@@ -134,15 +139,24 @@ class FunctionService:
             reference_function_id=source.function_id,
         )
 
-    async def code_url(self, function: Function, version: str, base_url: str) -> str:
-        """A link that downloads this version's code with no credentials (a capability URL)."""
-        signature = tokens.sign(await self._store.server_secret(), function.function_id, version)
-        return f"{base_url.rstrip('/')}/functions/{function.function_id}/code/{version}?signature={signature}"
+    async def code_url(self, principal: Principal, function: Function, version: str, base_url: str) -> str:
+        """A link that downloads this version's code with no credentials (a capability URL), for
+        CODE_LINK_TTL_S. Given to another account (a shared function), it works only while the
+        function stays shared; the owner's works while the function exists."""
+        access = "owner" if function.account_id == principal.account_id else "shared"
+        expires = str(int(time.time()) + CODE_LINK_TTL_S)
+        secret = await self._store.server_secret()
+        signature = tokens.sign(secret, "code", function.function_id, version, access, expires)
+        query = urllib.parse.urlencode({"access": access, "expires": expires, "signature": signature})
+        return f"{base_url.rstrip('/')}/functions/{function.function_id}/code/{version}?{query}"
 
-    async def code_by_link(self, function_id: str, version: str, signature: str) -> str:
-        if not tokens.verify(await self._store.server_secret(), signature, function_id, version):
-            raise NotFound("no such code link")
-        found = await self._store.get_function_version(function_id, version)
-        if found is None:
-            raise NotFound("no such code link")
+    async def code_by_link(self, function_id: str, version: str, access: str, expires: int, signature: str) -> str:
+        """The code behind a link made by `code_url`: signed, unexpired, and still visible to whom it was given."""
+        secret = await self._store.server_secret()
+        signed = tokens.verify(secret, signature, "code", function_id, version, access, str(expires))
+        valid = signed and time.time() < expires
+        function = await self._store.get_function(function_id) if valid else None
+        found = await self._store.get_function_version(function_id, version) if function is not None else None
+        if found is None or function is None or (access != "owner" and not function.shared):
+            raise NotFound("no such code link (it is wrong or expired, or the function is no longer shared)")
         return found.code

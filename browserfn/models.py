@@ -61,13 +61,56 @@ class ApiKey:
     revoked_at: dt.datetime | None = None
 
 
+class Scope(enum.StrEnum):
+    """What a run's key may do. A route declares the scopes it needs (api/access.py `requires`); a
+    run's key is refused (403) on every route that declares none, an account's key is never."""
+
+    SESSIONS = "sessions"  #: open browser sessions; read, drive and stop the ones it can see
+    LIST_SESSIONS = "sessions:list"  #: list the account's sessions
+    READ_OWN_RUN = "runs:read-own"  #: read its own run (the `run_id` in the path must be the key's)
+    START_RUNS = "runs:start"  #: read the account's (and shared) functions and start runs of them
+    #: read the account's own browser data for its sessions (profiles, vaults, personas, stored files):
+    #: for routes outside one session; a guest run's key never holds it.
+    BROWSER_DATA = "browser-data"
+
+
+class PrincipalKind(enum.StrEnum):
+    ACCOUNT_KEY = "account key"  #: an API key: everything its account may do
+    RUN_KEY = "run key"  #: the NOTTE_API_KEY of a run of one of its account's functions
+    GUEST_RUN_KEY = "guest run key"  #: the NOTTE_API_KEY of a run of a function shared by another account
+
+
+#: What each kind of run key may do (an account key may do everything).
+RUN_KEY_SCOPES = frozenset(Scope)
+GUEST_RUN_KEY_SCOPES = frozenset({Scope.SESSIONS})
+
+
 @dataclasses.dataclass(frozen=True)
 class Principal:
-    """Who is calling: the account, the key it used, and the run it speaks for (if a run token)."""
+    """Who is calling: the account, the key it used, and the run it speaks for (if a run token).
+    A guest run (of a function another account shared) sees only the sessions it opened."""
 
     account_id: str
     key_id: str
     run_id: str | None = None
+    guest: bool = False
+
+    @property
+    def kind(self) -> PrincipalKind:
+        if self.run_id is None:
+            return PrincipalKind.ACCOUNT_KEY
+        return PrincipalKind.GUEST_RUN_KEY if self.guest else PrincipalKind.RUN_KEY
+
+    @property
+    def scopes(self) -> frozenset[Scope]:
+        kind = self.kind
+        if kind is PrincipalKind.ACCOUNT_KEY:
+            return frozenset(Scope)
+        return GUEST_RUN_KEY_SCOPES if kind is PrincipalKind.GUEST_RUN_KEY else RUN_KEY_SCOPES
+
+    def sees_session(self, account_id: str, run_id: str | None) -> bool:
+        """Whether a session of `account_id`, opened by run `run_id` (if any), is visible to this caller."""
+        return account_id == self.account_id and (not self.guest or run_id == self.run_id)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -11,7 +11,7 @@ from typing import Any
 from browserfn import tokens
 from browserfn.bus import EventBus
 from browserfn.config import Settings
-from browserfn.errors import Conflict, NotFound
+from browserfn.errors import Conflict, NotFound, TooManyRequests
 from browserfn.executor.base import Executor
 from browserfn.executor.worker import end_run
 from browserfn.functions import check_run_timeout
@@ -27,6 +27,7 @@ from browserfn.models import (
     utcnow,
 )
 from browserfn.store.base import Store
+from browserfn.store.ops.runs import QueueFull
 
 #: How often a follower re-reads the store even without a wake-up (covers a lost notification).
 RECHECK_S = 1.0
@@ -90,17 +91,27 @@ class RunService:
     ) -> Run:
         """Queue a run for execution: a new one, or one made earlier by `create`."""
         timeout = self._timeout(function, timeout_s)
-        await self._executor.admit(principal.account_id)
-        if run_id is None:
-            run = self._new_run(principal, function, version, RunState.QUEUED, timeout_s=timeout, origin=origin)
-            run = await self._store.create_run(dataclasses.replace(run, variables=variables))
-        else:
-            await self.get(principal, function.function_id, run_id)
-            fields = {"variables": variables, "timeout_s": timeout}
-            started = await self._store.transition_run(run_id, [RunState.CREATED], RunState.QUEUED, fields)
-            if started is None:
-                raise Conflict(f"run {run_id} was already started")
-            run = started
+        # The store counts the account's queue and queues the run in one step (a burst of starts
+        # never queues more than the limit); past it, TooManyRequests.
+        limit = self._settings.account_queue_limit
+        try:
+            if run_id is None:
+                run = self._new_run(principal, function, version, RunState.QUEUED, timeout_s=timeout, origin=origin)
+                run = await self._store.create_run(dataclasses.replace(run, variables=variables), queue_limit=limit)
+            else:
+                await self.get(principal, function.function_id, run_id)
+                fields = {"variables": variables, "timeout_s": timeout}
+                started = await self._store.transition_run(
+                    run_id, [RunState.CREATED], RunState.QUEUED, fields, queue_limit=limit
+                )
+                if started is None:
+                    raise Conflict(f"run {run_id} was already started")
+                run = started
+        except QueueFull as full:
+            raise TooManyRequests(
+                f"too many runs waiting: this account has {full.queued} runs queued behind its "
+                f"{self._settings.account_concurrency} running ones (queue limit {limit}); retry when some finish"
+            ) from None
         await self._executor.submit(run)
         return run
 

@@ -9,6 +9,8 @@ import uuid
 
 API_KEY_PREFIX = "bfn_"
 RUN_TOKEN_PREFIX = "bfr_"
+#: The key of a run of a function shared by another account: it may drive only its own sessions.
+GUEST_RUN_TOKEN_PREFIX = "bfg_"
 #: Characters of a key shown in listings; enough to tell keys apart, useless to an attacker.
 SHOWN_PREFIX_CHARS = 10
 
@@ -17,8 +19,13 @@ def new_api_key() -> str:
     return API_KEY_PREFIX + secrets.token_urlsafe(32)
 
 
-def new_run_token() -> str:
-    return RUN_TOKEN_PREFIX + secrets.token_urlsafe(32)
+def new_run_token(guest: bool = False) -> str:
+    return (GUEST_RUN_TOKEN_PREFIX if guest else RUN_TOKEN_PREFIX) + secrets.token_urlsafe(32)
+
+
+def is_guest_run_token(secret: str) -> bool:
+    """Whether a run token (already found by its hash, which covers the prefix) is a guest run's."""
+    return secret.startswith(GUEST_RUN_TOKEN_PREFIX)
 
 
 def new_id() -> str:

@@ -131,7 +131,9 @@ class WebhookDispatcher:
         if run is None:
             return
         webhooks, callback = await self._store.run_receivers(run.function_id, run_id)
-        receivers = [(w.webhook_id, w.url, w.secret) for w in webhooks]
+        # A function's webhooks hear only of its own account's runs: another account running a
+        # shared function does not send its variables and result to the author.
+        receivers = [(w.webhook_id, w.url, w.secret) for w in webhooks if w.account_id == run.account_id]
         if callback is not None:
             receivers.append((CALLBACK_TARGET, callback, await self.account_secret(run.account_id)))
         now = self._clock()

@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 
 from browserfn import tokens
+from browserfn.api import access
 from browserfn.api.ratelimit import limiter_for
 from browserfn.browser.sessions import SessionManager
 from browserfn.bus import EventBus
@@ -67,7 +68,10 @@ async def principal(
     found = await svc.store.find_principal(tokens.hash_secret(secret))
     if found is None:
         raise Unauthorized("invalid or revoked API key")
+    if found.run_id is not None and tokens.is_guest_run_token(secret):  # the hash vouches for the prefix
+        found = dataclasses.replace(found, guest=True)
     limiter_for(request.app, svc.settings).check(found.key_id)
+    access.check(request, found)
     return found
 
 

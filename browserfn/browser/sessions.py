@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import collections
 import contextlib
 import dataclasses
 import datetime as dt
@@ -144,6 +145,7 @@ class SessionManager:
         self._ffmpeg = find_ffmpeg(settings.ffmpeg_path)
         self.llm = llm.from_settings(settings)  #: for structured scrape and observe with instructions
         self._sessions: dict[str, Session] = {}
+        self._opening: collections.Counter[str] = collections.Counter()  #: sessions being opened, per account
         self._reaper: asyncio.Task[None] | None = None
         self._tearing_down: set[asyncio.Task[None]] = set()  #: closed sessions' browsers and replays
         #: Where this process is reached: the store records it as the host of the sessions it opens.
@@ -176,8 +178,30 @@ class SessionManager:
     async def open(self, principal: Principal, plan: SessionPlan) -> Session:
         """Start a session as `plan` says (a pooled browser, one launched with flags of its own, or
         one attached at a CDP URL); inside a run, announce it on the run's stream."""
-        if sum(s.active for s in self._sessions.values()) >= self._settings.max_sessions:
-            raise TooManyRequests(f"this server already has {self._settings.max_sessions} open sessions", 5)
+        account_id = principal.account_id
+        self._check_room(account_id)
+        self._opening[account_id] += 1  # counted from here on: a burst of starts cannot all pass the check
+        try:
+            return await self._open(principal, plan)
+        finally:
+            self._opening[account_id] -= 1
+            if not self._opening[account_id]:
+                del self._opening[account_id]
+
+    def _check_room(self, account_id: str) -> None:
+        """429 if this server, or this account on it, already has as many sessions as it may."""
+        settings = self._settings
+        open_here = [s.account_id for s in self._sessions.values() if s.active]
+        if len(open_here) + self._opening.total() >= settings.max_sessions:
+            raise TooManyRequests(f"this server already has {settings.max_sessions} open sessions", 5)
+        if open_here.count(account_id) + self._opening[account_id] >= settings.account_max_sessions:
+            raise TooManyRequests(
+                f"this account already has {settings.account_max_sessions} open sessions on this server "
+                "(account_max_sessions): stop one first",
+                5,
+            )
+
+    async def _open(self, principal: Principal, plan: SessionPlan) -> Session:
         session = Session(
             session_id=str(uuid.uuid4()),
             account_id=principal.account_id,
@@ -247,7 +271,7 @@ class SessionManager:
         another account's."""
         here = self._sessions.get(session_id)
         found = here.record(self.owner_url) if here is not None else await self._store.get_session(session_id)
-        if found is None or found.account_id != principal.account_id:
+        if found is None or not principal.sees_session(found.account_id, found.run_id):
             raise NotFound(f"session {session_id} not found")
         return found
 
@@ -255,7 +279,7 @@ class SessionManager:
         """The caller's open session hosted here (a call in flight: it counts as activity); Conflict if it
         closed. (Calls for sessions hosted elsewhere were relayed before they got here.)"""
         session = self._sessions.get(session_id)
-        if session is None or session.account_id != principal.account_id:
+        if session is None or not principal.sees_session(session.account_id, session.run_id):
             found = await self.get(principal, session_id)
             if found.active and found.owner_url != self.owner_url:  # a relayed call is not relayed again
                 raise Conflict(f"session {session_id} is hosted by another server: call it through any API server")
@@ -278,11 +302,11 @@ class SessionManager:
         """The caller's sessions, wherever they live, newest first (those hosted here as of now)."""
         found = await self._store.list_sessions(principal.account_id, only_active, offset, limit)
         here = {sid: s.record(self.owner_url) for sid, s in self._sessions.items()}
-        return [here.get(s.session_id, s) for s in found]
+        return [here.get(s.session_id, s) for s in found if principal.sees_session(s.account_id, s.run_id)]
 
     async def stop(self, principal: Principal, session_id: str, reason: str) -> SessionRecord:
         session = self._sessions.get(session_id)
-        if session is None or session.account_id != principal.account_id or not session.active:
+        if session is None or not principal.sees_session(session.account_id, session.run_id) or not session.active:
             await self.get(principal, session_id)  # NotFound if it is not the caller's
             raise Conflict(f"session {session_id} is already closed")
         await self.close_session(session, "closed", reason, "stop requested")

@@ -28,6 +28,9 @@ def add_parser(commands: Any) -> None:
     )
     parser.add_argument("--browser-pool-size", type=int, help="Chromium processes kept ready (default 2)")
     parser.add_argument(
+        "--account-max-sessions", type=int, help="browser sessions one account may have open here (default 8)"
+    )
+    parser.add_argument(
         "--no-worker", action="store_true", help="with --database-url: serve the API only, run nothing here"
     )
     add_store_options(parser)
@@ -50,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
         account_concurrency=args.account_concurrency,
         account_queue_limit=args.queue_limit,
         browser_pool_size=args.browser_pool_size,
+        account_max_sessions=args.account_max_sessions,
         run_worker=False if args.no_worker else None,
     )
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning", access_log=False)

@@ -37,10 +37,6 @@ class Executor(abc.ABC):
         """Stop every running run and release every process."""
 
     @abc.abstractmethod
-    async def admit(self, account_id: str) -> None:
-        """Raise TooManyRequests if the account's queue is full. Called before a run is queued."""
-
-    @abc.abstractmethod
     async def submit(self, run: Run) -> None:
         """Execute a run that the store holds as QUEUED, when the account has a free slot."""
 

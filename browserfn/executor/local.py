@@ -11,7 +11,6 @@ import logging
 
 from browserfn.bus import EventBus
 from browserfn.config import Settings
-from browserfn.errors import TooManyRequests
 from browserfn.executor.base import Executor
 from browserfn.executor.worker import STOPPED_ON_REQUEST, RunWorker, end_run
 from browserfn.models import Run, RunState, utcnow
@@ -58,15 +57,6 @@ class LocalExecutor(Executor):
         if tasks:
             await asyncio.wait(tasks, timeout=STOP_WAIT_S)
         await self._pool.close()
-
-    async def admit(self, account_id: str) -> None:
-        queued = len(self._queues[account_id])
-        if queued >= self._settings.account_queue_limit:
-            raise TooManyRequests(
-                f"too many runs waiting: this account has {queued} runs queued behind its "
-                f"{self._settings.account_concurrency} running ones (queue limit "
-                f"{self._settings.account_queue_limit}); retry when some finish"
-            )
 
     async def submit(self, run: Run) -> None:
         self._queues[run.account_id].append(run.run_id)

@@ -26,7 +26,6 @@ from procrastinate.jobs import Status
 
 from browserfn.bus import EventBus
 from browserfn.config import Settings
-from browserfn.errors import TooManyRequests
 from browserfn.executor.base import Executor
 from browserfn.executor.procrastinate_connector import ReconnectingConnector
 from browserfn.executor.worker import STOPPED_ON_REQUEST, RunWorker, end_run
@@ -106,15 +105,6 @@ class ProcrastinateExecutor(Executor):
             await execution
         finally:
             await self._notify_ended(run_id)
-
-    async def admit(self, account_id: str) -> None:
-        queued = await self._store.count_runs(account_id, [RunState.QUEUED])
-        if queued >= self._settings.account_queue_limit:
-            raise TooManyRequests(
-                f"too many runs waiting: this account has {queued} runs queued (queue limit "
-                f"{self._settings.account_queue_limit}, {self._settings.account_concurrency} running at once); "
-                "retry when some finish"
-            )
 
     async def submit(self, run: Run) -> None:
         """Nothing to do: the store deferred the run's job when it took a slot."""

@@ -87,7 +87,10 @@ class RunWorker:
         if problem is not None:
             return await self._end(RunState.FAILED, reason=problem)
         timeout_s = run.timeout_s or self._settings.run_timeout_s
-        secret_env = await secrets.SecretVault(self._settings, self._store).for_run(run.account_id, run.function_id)
+        handed = await self._key_and_secrets(run, token)
+        if handed is None:
+            return None  # ended meanwhile
+        token, secret_env = handed
         self._mask = secrets.Masker(secret_env.values())
         process = await self._hand_over(run, version, token, secret_env)
         try:
@@ -96,6 +99,20 @@ class RunWorker:
             self._pool.retire(process)
         # The result has come and the pipes have closed (or the exit, once the whole tree is dead).
         await self._end(state, result=result, reason=reason)
+
+    async def _key_and_secrets(self, run: Run, token: str) -> tuple[str, dict[str, str]] | None:
+        """The key and the secrets the run's process gets. A run of a function another account
+        shared is a guest (SECURITY.md): none of either account's secrets, and a guest key, which
+        may drive only the sessions the run opens, replaces `token` (never handed out)."""
+        function = await self._store.get_function(run.function_id)
+        if function is not None and function.account_id == run.account_id:
+            vault = secrets.SecretVault(self._settings, self._store)
+            return token, await vault.for_run(run.account_id, run.function_id)
+        guest_token = tokens.new_run_token(guest=True)
+        fields = {"token_hash": tokens.hash_secret(guest_token)}
+        if await self._store.transition_run(run.run_id, [RunState.RUNNING], RunState.RUNNING, fields) is None:
+            return None
+        return guest_token, {}
 
     async def _hand_over(
         self, run: Run, version: FunctionVersion, token: str, secret_env: dict[str, str]

@@ -17,7 +17,7 @@ from __future__ import annotations
 import abc
 import datetime as dt
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from browserfn.models import (
     Account,
@@ -32,9 +32,22 @@ from browserfn.models import (
     SessionRecord,
 )
 from browserfn.store.automation import AutomationStore
+from browserfn.store.database import Database
+from browserfn.store.tx import Tx
+
+T = TypeVar("T")
+P = ParamSpec("P")
 
 
 class Store(AutomationStore, abc.ABC):
+    #: Where operations run (SQLite or PostgreSQL); set by the backend's constructor.
+    db: Database
+
+    async def call(self, op: Callable[Concatenate[Tx, P], T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run a store operation (a function of browserfn/store/ops/) in one transaction:
+        `await store.call(profiles.create, profile)`. How resources without methods here are reached."""
+        return await self.db.call(op, *args, **kwargs)
+
     @abc.abstractmethod
     async def open(self) -> None:
         """Connect and bring the schema up to date."""
@@ -93,8 +106,10 @@ class Store(AutomationStore, abc.ABC):
 
     # -- runs -------------------------------------------------------------------------------------
     @abc.abstractmethod
-    async def create_run(self, run: Run) -> Run:
-        """Insert a run; the returned copy carries its `seq`."""
+    async def create_run(self, run: Run, queue_limit: int | None = None) -> Run:
+        """Insert a run; the returned copy carries its `seq`. A QUEUED run is refused
+        (TooManyRequests) if its account already has `queue_limit` queued: the count and the
+        insert are one atomic step, so a burst never queues more than the limit."""
 
     @abc.abstractmethod
     async def get_run(self, run_id: str) -> Run | None: ...
@@ -122,9 +137,15 @@ class Store(AutomationStore, abc.ABC):
 
     @abc.abstractmethod
     async def transition_run(
-        self, run_id: str, from_states: Iterable[RunState], to_state: RunState, fields: dict[str, Any]
+        self,
+        run_id: str,
+        from_states: Iterable[RunState],
+        to_state: RunState,
+        fields: dict[str, Any],
+        queue_limit: int | None = None,
     ) -> Run | None:
-        """Move an active run to another active state; None if it was not in `from_states`."""
+        """Move an active run to another active state; None if it was not in `from_states`.
+        Into QUEUED, `queue_limit` is checked as by `create_run`."""
 
     @abc.abstractmethod
     async def finish_run(

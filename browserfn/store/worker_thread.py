@@ -1,4 +1,5 @@
-"""One thread that runs blocking calls (SQLite's) in order, for an asyncio loop.
+"""Threads that run blocking calls (the store's transactions) for an asyncio loop: one thread runs
+them in order (SQLite's); several take them from one queue as they free up (PostgreSQL's).
 
 It does what `loop.run_in_executor` with a one-thread pool does, for less: a C queue in, one
 `call_soon_threadsafe` out, and no concurrent.futures.Future (with its lock and condition) per
@@ -18,22 +19,28 @@ _Call = tuple[Callable[..., Any], tuple[Any, ...], asyncio.Future[Any], asyncio.
 
 
 class WorkerThread:
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, threads: int = 1) -> None:
         self._calls: queue.SimpleQueue[_Call | None] = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._work, name=name, daemon=True)
-        self._thread.start()
+        self._threads = [
+            threading.Thread(target=self._work, name=f"{name}-{i}" if threads > 1 else name, daemon=True)
+            for i in range(threads)
+        ]
+        for thread in self._threads:
+            thread.start()
 
     async def call(self, fn: Callable[..., T], *args: Any) -> T:
-        """`fn(*args)` on the thread, after every call made before."""
+        """`fn(*args)` on a thread; with one thread, after every call made before."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
         self._calls.put((fn, args, future, loop))
         return await future
 
     def stop(self) -> None:
-        """Finish the calls made so far, then end the thread."""
-        self._calls.put(None)
-        self._thread.join()
+        """Finish the calls made so far, then end the threads."""
+        for _ in self._threads:
+            self._calls.put(None)
+        for thread in self._threads:
+            thread.join()
 
     def _work(self) -> None:
         while (call := self._calls.get()) is not None:

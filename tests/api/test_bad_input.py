@@ -61,7 +61,11 @@ def test_unknown_function_and_run_are_404(api: httpx.Client) -> None:
         404,
         f"function {fid} has no version '7' (versions: ['1'])",
     )
-    assert_error(api.get(f"/functions/{fid}/code/1", params={"signature": "forged"}), 404, "no such code link")
+    assert_error(
+        api.get(f"/functions/{fid}/code/1", params={"signature": "forged"}),
+        404,
+        "no such code link (it is wrong or expired, or the function is no longer shared)",
+    )
 
 
 def test_scripts_that_cannot_be_functions_are_422(api: httpx.Client) -> None:

@@ -19,7 +19,7 @@ from browserfn.config import Settings
 from browserfn.functions import Upload
 from browserfn.models import Principal
 from browserfn.scheduler import Scheduler
-from browserfn.store.sqlite_automation import stamp
+from browserfn.store.tx import stamp
 from tests.conftest import deploy
 from tests.live_server import LiveServer
 

@@ -166,7 +166,7 @@ def test_another_accounts_run_is_out_of_reach_through_the_api_and_the_files(
                 url = os.environ["NOTTE_API_URL"]
                 api = {
                     "run": requests.get(f"{url}/functions/{victim_fn}/runs/{victim_run}", headers=headers).status_code,
-                    "runs": requests.get(f"{url}/functions/{victim_fn}/runs", headers=headers).json()["items"],
+                    "runs": requests.get(f"{url}/functions/{victim_fn}/runs", headers=headers).status_code,
                     "function": requests.get(f"{url}/functions/{victim_fn}", headers=headers).status_code,
                 }
                 others = [path for path in glob.glob("/tmp/browserfn-run-*") if path != os.getcwd()]
@@ -184,9 +184,10 @@ def test_another_accounts_run_is_out_of_reach_through_the_api_and_the_files(
         pending.join()
     assert record["state"] == "succeeded", record
     outcome = httpx.Response(200, content=record["result"]).json()
-    # Each run's /tmp is a tmpfs of its own: the other run's directory is not even visible.
+    # Each run's /tmp is a tmpfs of its own: the other run's directory is not even visible. A run's
+    # key may not read another run, nor list runs (403); another account's function does not exist.
     assert outcome == {
-        "api": {"run": 404, "runs": [], "function": 404},
+        "api": {"run": 403, "runs": 403, "function": 404},
         "others": [],
         "victim_file": "FileNotFoundError",
     }

@@ -9,8 +9,8 @@ import datetime as dt
 
 from browserfn.automation import Schedule, ScheduleTick, TickOutcome
 from browserfn.models import RunState
-from browserfn.store.automation_rows import stamp
 from browserfn.store.base import Store
+from browserfn.store.tx import stamp
 from browserfn.tokens import new_id
 from tests.store.test_contract import _function, _message, _run, _setup
 

@@ -8,9 +8,11 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import PlainTextResponse
 
 from browserfn import wire
+from browserfn.api.access import requires
 from browserfn.api.deps import PrincipalDep, ServicesDep
 from browserfn.api.schemas import UpdateFunctionRequest
 from browserfn.functions import Upload
+from browserfn.models import Scope
 
 router = APIRouter(prefix="/functions", tags=["functions"])
 
@@ -71,7 +73,7 @@ async def list_functions(
     }
 
 
-@router.get("/{function_id}")
+@router.get("/{function_id}", dependencies=[requires(Scope.START_RUNS)])
 async def read_function(
     request: Request,
     svc: ServicesDep,
@@ -85,14 +87,17 @@ async def read_function(
     if function_run_id is not None:
         version = (await svc.runs.get(principal, function_id, function_run_id)).function_version
     chosen = await svc.functions.version_of(function, version)
-    url = await svc.functions.code_url(function, chosen.version, str(request.base_url))
+    url = await svc.functions.code_url(principal, function, chosen.version, str(request.base_url))
     return {**wire.function_record(function), "url": url}
 
 
 @router.get("/{function_id}/code/{version}", response_class=PlainTextResponse, include_in_schema=False)
-async def download_function_code(svc: ServicesDep, function_id: str, version: str, signature: str = "") -> str:
-    """The code behind a signed link (no key: the signature is the credential)."""
-    return await svc.functions.code_by_link(function_id, version, signature)
+async def download_function_code(
+    svc: ServicesDep, function_id: str, version: str, access: str = "", expires: int = 0, signature: str = ""
+) -> str:
+    """The code behind a signed link (no key: the signature is the credential); it expires, and a
+    link given for a shared function stops working once the function is no longer shared."""
+    return await svc.functions.code_by_link(function_id, version, access, expires, signature)
 
 
 @router.post("/{function_id}")

@@ -9,11 +9,12 @@ from fastapi.responses import JSONResponse, Response
 
 from browserfn import wire
 from browserfn.api import sse
+from browserfn.api.access import requires
 from browserfn.api.deps import PrincipalDep, Services, ServicesDep
 from browserfn.api.routes.functions import MAX_SEQ, PageQuery, PageSizeQuery
 from browserfn.api.schemas import CreateRunRequest, ReportRunRequest, StartCreatedRunRequest, StartRunRequest
 from browserfn.errors import InvalidInput, NotFound
-from browserfn.models import Principal, Run
+from browserfn.models import Principal, Run, Scope
 from browserfn.webhooks import check_url
 
 router = APIRouter(prefix="/functions/{function_id}/runs", tags=["runs"])
@@ -29,7 +30,7 @@ def _update_response(run: Run, status: str) -> dict[str, Any]:
     }
 
 
-@router.post("/create")
+@router.post("/create", dependencies=[requires(Scope.START_RUNS)])
 async def create_run(
     svc: ServicesDep, principal: PrincipalDep, function_id: str, body: CreateRunRequest | None = None
 ) -> dict[str, Any]:
@@ -72,7 +73,7 @@ async def _start(
     return JSONResponse(wire.function_run_response(ended))
 
 
-@router.post("/start")
+@router.post("/start", dependencies=[requires(Scope.START_RUNS)])
 async def start_run(
     svc: ServicesDep,
     principal: PrincipalDep,
@@ -123,7 +124,7 @@ async def list_runs(
     }
 
 
-@router.post("/{run_id}")
+@router.post("/{run_id}", dependencies=[requires(Scope.START_RUNS)])
 async def start_created_run(
     svc: ServicesDep,
     principal: PrincipalDep,
@@ -139,7 +140,7 @@ async def start_created_run(
     return await _start(svc, principal, function_id, body, version, run_id)
 
 
-@router.get("/{run_id}")
+@router.get("/{run_id}", dependencies=[requires(Scope.READ_OWN_RUN)])
 async def read_run(
     svc: ServicesDep, principal: PrincipalDep, function_id: str, run_id: str, payload_mode: str = "inline"
 ) -> dict[str, Any]:
@@ -148,7 +149,7 @@ async def read_run(
     return wire.run_record(run, await svc.runs.logs(run_id))
 
 
-@router.get("/{run_id}/stream")
+@router.get("/{run_id}/stream", dependencies=[requires(Scope.READ_OWN_RUN)])
 async def follow_run(
     svc: ServicesDep,
     principal: PrincipalDep,

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request, WebSocket
 from fastapi.responses import FileResponse, Response
 
+from browserfn.api.access import requires
 from browserfn.api.deps import LinkBaseDep, PrincipalDep, Services, ServicesDep
 from browserfn.api.routes.functions import PageQuery, PageSizeQuery
 from browserfn.browser import cdp_proxy, replay, session_options, viewer
@@ -21,9 +22,10 @@ from browserfn.browser.observe import observation, page_actions, pick
 from browserfn.browser.scrape import ScrapeOptions, extract, scrape_page
 from browserfn.browser.session_options import StartSessionRequest
 from browserfn.errors import Conflict, InvalidInput, NotFound
-from browserfn.models import SessionRecord, utcnow
+from browserfn.models import Scope, SessionRecord, utcnow
 
-router = APIRouter(prefix="/sessions", tags=["sessions"])
+#: A run's key may open and drive sessions (a guest run's: only its own run's).
+router = APIRouter(prefix="/sessions", tags=["sessions"], dependencies=[requires(Scope.SESSIONS)])
 
 
 @contextlib.contextmanager
@@ -113,8 +115,8 @@ def _legacy_client(request: Request) -> bool:
     return (major, minor) < (1, 10)
 
 
-@router.get("")
-@router.get("/", include_in_schema=False)
+@router.get("", dependencies=[requires(Scope.LIST_SESSIONS)])
+@router.get("/", include_in_schema=False, dependencies=[requires(Scope.LIST_SESSIONS)])
 async def list_sessions(
     svc: ServicesDep,
     principal: PrincipalDep,

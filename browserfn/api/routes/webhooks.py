@@ -124,7 +124,9 @@ async def list_deliveries(
 ) -> DeliveryList:
     """The delivery log: every POST owed for the function's ended runs, with each attempt."""
     await svc.functions.get_owned(principal, function_id)
-    return DeliveryList(items=[_delivery(d) for d in await svc.store.list_deliveries(function_id, limit)])
+    found = await svc.store.list_deliveries(function_id, limit)
+    # Not the callbacks of other accounts' runs of this (shared) function: their payloads are theirs.
+    return DeliveryList(items=[_delivery(d) for d in found if d.account_id == principal.account_id])
 
 
 @router.delete("/functions/{function_id}/webhooks/{webhook_id}")

@@ -1,0 +1,143 @@
+"""`Tx`: one transaction on a raw DBAPI connection, the only thing a store operation sees.
+
+A store operation is a plain synchronous function `def op(tx: Tx, ...) -> T`, written once for
+both backends, and run whole, in one transaction, on a database thread (`Database.call`):
+SQLite's one thread, or one of PostgreSQL's connection threads.
+
+SQL is written once, in the subset SQLite and PostgreSQL share, with `:name` parameters and a
+dict of values. The few real differences are named methods and attributes of `Tx`, each
+implemented by its backend (sqlite.py, postgres.py):
+- `tx.lock(key)`: serialise transactions on `key` until commit (PostgreSQL: an advisory
+  transaction lock; SQLite: nothing to do, its one writer thread runs transactions one by one);
+- `tx.notify(channel, payload)`: wake listeners in other processes at commit (PostgreSQL:
+  pg_notify; SQLite: none, the event bus is in-process);
+- `tx.skip_locked`: the `FOR UPDATE SKIP LOCKED` suffix of a queue read ("" on SQLite);
+- `tx.for_update`: the `FOR UPDATE` suffix of a read that will be written ("" on SQLite).
+
+Values: str, int, float, bool, bytes, None and timezone-aware datetimes (PostgreSQL stores
+TIMESTAMPTZ; SQLite stores fixed-width UTC text, `stamp`, so text order is time order). JSON is
+stored as text on both (`data`/`undata`), so any JSON value (NUL included, escaped) round-trips.
+Rows come back indexable by column name; times as text on SQLite, datetime on PostgreSQL:
+read them with `when`.
+"""
+
+from __future__ import annotations
+
+import abc
+import datetime as dt
+import json
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+#: A row: indexable by column name (sqlite3.Row or a dict).
+Row = Mapping[str, Any]
+Params = Mapping[str, Any]
+
+
+class Tx(abc.ABC):
+    """One open transaction. Committed when the operation returns, rolled back if it raises."""
+
+    #: "sqlite" or "postgresql", for the rare operation that must know.
+    dialect: str
+    skip_locked: str
+    for_update: str
+
+    @abc.abstractmethod
+    def one(self, sql: str, params: Params | None = None) -> Row | None:
+        """The first row, or None."""
+
+    @abc.abstractmethod
+    def all(self, sql: str, params: Params | None = None) -> list[Row]: ...
+
+    @abc.abstractmethod
+    def run(self, sql: str, params: Params | None = None) -> int:
+        """Execute a write; the number of rows it changed."""
+
+    @abc.abstractmethod
+    def many(self, sql: str, rows: Iterable[Params]) -> None:
+        """Execute a write once per parameter set."""
+
+    def value(self, sql: str, params: Params | None = None) -> Any:
+        """The first column of the first row, or None."""
+        row = self.one(sql, params)
+        return None if row is None else row[next(iter(row.keys()))]
+
+    @abc.abstractmethod
+    def lock(self, key: str) -> None:
+        """Serialise, until commit, with every other transaction that locks `key`."""
+
+    @abc.abstractmethod
+    def notify(self, channel: str, payload: str) -> None:
+        """Wake `channel`'s listeners in other processes when this transaction commits."""
+
+
+def in_list(name: str, values: Iterable[Any]) -> tuple[str, dict[str, Any]]:
+    """`IN (...)` for a variable number of values: the marks `:name0, :name1, ...` and their params."""
+    params = {f"{name}{i}": v for i, v in enumerate(values)}
+    return ", ".join(f":{key}" for key in params) or "NULL", params
+
+
+def insert_sql(table: str, columns: Iterable[str]) -> str:
+    """`INSERT INTO table(a, b) VALUES (:a, :b)`."""
+    names = list(columns)
+    return f"INSERT INTO {table}({', '.join(names)}) VALUES ({', '.join(':' + n for n in names)})"
+
+
+# -- values -----------------------------------------------------------------------------------------
+def stamp(value: dt.datetime) -> str:
+    """Fixed-width UTC text: SQLite's stored form of a time (text order is time order)."""
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+
+
+def when(value: Any) -> dt.datetime:
+    """A stored time (text on SQLite, datetime on PostgreSQL), in UTC."""
+    moment = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(value)
+    return moment.astimezone(dt.UTC)
+
+
+def when_or_none(value: Any) -> dt.datetime | None:
+    return None if value is None else when(value)
+
+
+def data(value: Any) -> str:
+    """JSON as stored: text on both backends. NUL and lone surrogates are escaped (\\u0000), so
+    PostgreSQL's TEXT holds every value SQLite does."""
+    return json.dumps(value)
+
+
+def undata(value: Any) -> Any:
+    """A stored JSON value (text; older PostgreSQL rows: JSONB, handed back decoded)."""
+    return json.loads(value) if isinstance(value, str | bytes) else value
+
+
+#: Marks free text that was stored escaped (see `text`); no stored text starts with it otherwise.
+_ESCAPED = "\x01bfn-json:"
+
+
+def text(value: str | None) -> str | None:
+    """Free text from a run (log lines, reasons) as stored: as is, unless it holds what PostgreSQL's
+    TEXT cannot (NUL) or starts like an escaped value; those are stored as JSON behind a marker.
+    The same on both backends, and `untext` gives back every character."""
+    if value is None or ("\x00" not in value and not value.startswith(_ESCAPED)):
+        return value
+    return _ESCAPED + json.dumps(value)
+
+
+def untext(value: str | None) -> str | None:
+    if value is None or not value.startswith(_ESCAPED):
+        return value
+    return str(json.loads(value[len(_ESCAPED) :]))
+
+
+# -- dialect: parameter style -------------------------------------------------------------------------
+_NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+_pyformat_cache: dict[str, str] = {}
+
+
+def pyformat(sql: str) -> str:
+    """`:name` to psycopg's `%(name)s` (a literal `%` doubled), translated once per statement."""
+    found = _pyformat_cache.get(sql)
+    if found is None:
+        found = _pyformat_cache[sql] = _NAMED.sub(r"%(\1)s", sql.replace("%", "%%"))
+    return found
