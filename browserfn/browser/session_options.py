@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import re
 import socket
 from collections.abc import Callable
 from typing import Any, Literal
@@ -34,6 +35,8 @@ LEGACY_DEFAULTS = {"solve_captchas": True, "proxies": True}
 #: Width of the viewport an `aspect_ratio` gets (its height follows from the ratio).
 ASPECT_WIDTH = 1280
 ASPECT_RATIOS = {"16:9": (16, 9), "5:4": (5, 4)}
+_HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,256}$")
+_HEADER_VALUE = re.compile(r"^[\t\x20-\x7e]{0,8192}$")
 #: cdp_url policies an operator can choose (Settings.session_cdp_url).
 CDP_POLICIES = ("off", "public", "any")
 
@@ -288,8 +291,10 @@ def _headers(headers: dict[str, str] | None) -> dict[str, str] | None:
     if not headers:
         return None
     for name, value in headers.items():
-        if not name or any(c in name for c in " :\r\n\0") or any(c in value for c in "\r\n\0"):
-            raise InvalidInput(f"extra_http_headers: {name!r} is not a valid header (name and value of one line)")
+        if not _HEADER_NAME.match(name) or not _HEADER_VALUE.match(value):
+            raise InvalidInput(
+                f"extra_http_headers: {name!r} is not a valid header (an HTTP token as name, a value of one line)"
+            )
     return dict(headers)
 
 

@@ -3,6 +3,7 @@ execute / scrape / screenshot, replay, and the CDP WebSocket itself."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import datetime as dt
@@ -98,7 +99,8 @@ async def start_session(
     proxy, chrome_args), or on the browser at `cdp_url`. An option this server cannot honour is
     refused by name (see browser/session_options.py)."""
     body = body or StartSessionRequest()
-    plan = session_options.plan(body, svc.settings, legacy_client=_legacy_client(request))
+    # In a thread: a cdp_url's host name is resolved (the address policy), which may take a while.
+    plan = await asyncio.to_thread(session_options.plan, body, svc.settings, _legacy_client(request))
     session = await svc.sessions.open(principal, plan)
     return session_response(svc, session.record(svc.sessions.owner_url), base_url)
 
