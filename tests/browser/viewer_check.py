@@ -93,5 +93,10 @@ def watch_and_take_over(viewer_url: str, api: httpx.Client, sid: str, site: Loca
             seen = _frames(viewer)
             _shows(viewer, "/submitted", seen - 1)
             viewer.screenshot(path=str(artifacts / "viewer-4-clicked.png"))
+
+            seen = _frames(viewer)  # a new tab becomes the session's current one: the viewer follows
+            opened = {"type": "goto_new_tab", "url": f"{site.url}/page?name=Second+tab"}
+            assert api.post(f"/sessions/{sid}/page/execute", json=opened).json()["success"] is True
+            _shows(viewer, "/page?name=Second+tab", seen)
         finally:
             browser.close()
