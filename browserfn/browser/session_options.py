@@ -1,9 +1,9 @@
 """What a session-start request asks for, and whether this server does it.
 
 Every field of Notte's SessionStartRequest (Python notte-sdk 1.10.0 and 1.9.7, TypeScript notte-sdk
-0.0.3) is applied, refused with a 422 (501 for what this server does not do yet) naming the field
-and why, or has no effect because it cannot have one here (`NO_EFFECT`, documented in the README).
-A field no client knows is refused. `plan()` turns a request into a `SessionPlan`: the Chromium
+0.0.3) is applied, refused with a 422 naming the field and why (not a 5xx: the clients retry a
+start that answers one), or has no effect because it cannot have one here (`NO_EFFECT`,
+documented in the README). A field no client knows is refused. `plan()` turns a request into a `SessionPlan`: the Chromium
 flags, proxy, viewport, headers or CDP endpoint the session gets, and the options echoed back
 (never a proxy password).
 """
@@ -42,7 +42,7 @@ CDP_POLICIES = ("off", "public", "any")
 
 
 class NotServed(BrowserfnError):
-    """A session option this server does not implement (yet)."""
+    """A call for a feature this server does not have (the captcha_solve action)."""
 
     status_code = 501
 
@@ -174,8 +174,8 @@ def plan(request: StartSessionRequest, settings: Settings, legacy_client: bool =
 _UNSERVED: tuple[tuple[Callable[[StartSessionRequest], object], BrowserfnError], ...] = (
     (lambda r: r.browser_type == "firefox", InvalidInput("browser_type 'firefox' is not available here")),
     (lambda r: not r.headless, InvalidInput("headless: sessions here are always headless; use the viewer_url")),
-    (lambda r: r.profile is not None, NotServed("profile: browser profiles are not available on this server yet")),
-    (lambda r: r.vault_id is not None, NotServed("vault_id: vaults are not available on this server yet")),
+    (lambda r: r.profile is not None, InvalidInput("profile: browser profiles are not available on this server yet")),
+    (lambda r: r.vault_id is not None, InvalidInput("vault_id: vaults are not available on this server yet")),
     (lambda r: r.auth_ids, InvalidInput("auth_ids: managed auth connections are Notte cloud's; this server has none")),
     (lambda r: r.web_bot_auth, InvalidInput("web_bot_auth: this server has no web bot authentication key")),
     (lambda r: r.advanced_stealth, InvalidInput("advanced_stealth: Notte cloud's stealth browsers are not here")),
