@@ -3,9 +3,9 @@
 Every field of Notte's SessionStartRequest (Python notte-sdk 1.10.0 and 1.9.7, TypeScript notte-sdk
 0.0.3) is applied, refused with a 422 naming the field and why (not a 5xx: the clients retry a
 start that answers one), or has no effect because it cannot have one here (`NO_EFFECT`,
-documented in the README). A field no client knows is refused. `plan()` turns a request into a `SessionPlan`: the Chromium
-flags, proxy, viewport, headers or CDP endpoint the session gets, and the options echoed back
-(never a proxy password).
+documented in the README). A field no client knows is refused. `plan()` turns a request into a
+`SessionPlan`: the Chromium flags, proxy, viewport, headers or CDP endpoint the session gets, and
+the options echoed back (never a proxy password).
 """
 
 from __future__ import annotations
