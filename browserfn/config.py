@@ -123,6 +123,18 @@ class Settings:
     action_timeout_ms: int = 15000
     #: Fernet key encrypting secrets (the same on every machine in scale-out mode); unset: a key file in data_dir.
     secrets_key: str | None = None
+    #: Domain whose mail personas receive (their addresses are <name>@mail_domain); None: personas answer 501.
+    mail_domain: str | None = None
+    #: Address the SMTP listener binds (the machine the domain's MX record names).
+    mail_host: str = "0.0.0.0"
+    #: Port of the SMTP listener (25 for mail from the internet); 0: this process runs no listener.
+    mail_port: int = 0
+    #: Largest message the listener accepts (552 beyond).
+    mail_max_message_bytes: int = 1024 * 1024
+    #: Messages kept per persona; the oldest are dropped as new ones arrive.
+    mail_max_messages_per_persona: int = 200
+    #: SMS provider for personas' phone numbers; browserfn implements none yet, so any value is refused at start.
+    sms_provider: str | None = None
     #: LLM provider for scrape with instructions/response_format and observe with instructions: "openai" (the
     #: OpenAI chat-completions wire format, which most servers speak); None: those answer 501.
     llm_provider: str | None = None

@@ -59,14 +59,14 @@ def _private_file(path: Path, make: bytes | None = None) -> None:
         os.chmod(path, 0o600)
 
 
-class SecretVault:
-    """Encrypts secrets into the store and decrypts them for runs. The key is the setting
+class Sealer:
+    """Encrypts and decrypts with the server's secrets key: the one door of every secret kept at
+    rest (function and account secrets, vault credentials and cards). The key is the setting
     `secrets_key` (the same on every machine of a scale-out deployment), or in the embedded mode a
     key file made in the data directory (0600, the directory 0700)."""
 
-    def __init__(self, settings: Settings, store: Store) -> None:
+    def __init__(self, settings: Settings) -> None:
         self._settings = settings
-        self._store = store
         self._fernet: Fernet | None = None
 
     def _cipher(self) -> Fernet:
@@ -89,6 +89,20 @@ class SecretVault:
         with contextlib.suppress(FileExistsError):
             _private_file(key_path, Fernet.generate_key())
         return key_path.read_bytes().strip()
+
+    def seal(self, text: str) -> bytes:
+        return self._cipher().encrypt(text.encode())
+
+    def unseal(self, token: bytes) -> str:
+        return self._cipher().decrypt(token).decode()
+
+
+class SecretVault(Sealer):
+    """Encrypts secrets into the store and decrypts them for runs."""
+
+    def __init__(self, settings: Settings, store: Store) -> None:
+        super().__init__(settings)
+        self._store = store
 
     async def put(self, account_id: str, function_id: str | None, name: str, value: str) -> None:
         token = self._cipher().encrypt(check_value(value).encode())

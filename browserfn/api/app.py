@@ -15,12 +15,15 @@ from browserfn.api.guards import JsonGuard
 from browserfn.api.relay import SessionRelay
 from browserfn.api.routes import console, functions, health, runs, schedules, sessions, webhooks
 from browserfn.api.routes import keys as key_routes
+from browserfn.api.routes import personas as persona_routes
 from browserfn.api.routes import secrets as secret_routes
+from browserfn.api.routes import vaults as vault_routes
 from browserfn.api.routes import viewer as viewer_routes
 from browserfn.browser.sessions import SessionManager
 from browserfn.config import Settings
 from browserfn.executor import create_bus, create_executor
 from browserfn.functions import FunctionService
+from browserfn.mail import mail_listener
 from browserfn.runs import RunService
 from browserfn.scheduler import Scheduler
 from browserfn.store import open_store
@@ -54,6 +57,7 @@ def build_services(settings: Settings) -> Services:
 
 def create_app(settings: Settings) -> FastAPI:
     services = build_services(settings)
+    mail = mail_listener(services)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -63,9 +67,11 @@ def create_app(settings: Settings) -> FastAPI:
         await services.sessions.start()
         services.webhooks.start()
         services.scheduler.start()
+        await mail.start()
         try:
             yield
         finally:
+            await mail.close()
             await services.scheduler.close()
             await services.executor.close()
             await services.sessions.close()
@@ -96,6 +102,8 @@ def build_app(services: Services, lifespan: Lifespan | None = None) -> FastAPI:
     app.include_router(functions.router)
     app.include_router(key_routes.router)
     app.include_router(secret_routes.router)
+    app.include_router(vault_routes.router)
+    app.include_router(persona_routes.router)
     app.include_router(sessions.router)
     app.include_router(viewer_routes.router)
     app.include_router(schedules.router)

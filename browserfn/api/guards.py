@@ -1,10 +1,11 @@
 """Hostile JSON bodies are refused before any handler parses them: too many bytes (413), nested
-too deeply (422), not UTF-8 or not JSON (422), each with a message saying which. A pure ASGI
-middleware, so the body is read once and handed on unchanged."""
+too deeply (422), not UTF-8 or not JSON (422), an integer too long to read (422), each with a
+message saying which. A pure ASGI middleware, so the body is read once and handed on unchanged."""
 
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -89,6 +90,8 @@ class JsonGuard:
             return self._too_deep()
         except json.JSONDecodeError as exc:
             return f"invalid request: body is not valid JSON ({exc.msg} at offset {exc.pos})"
+        except ValueError:  # Python refuses to read an integer this long (CVE-2020-10735)
+            return f"invalid request: body: a JSON integer has more than {sys.get_int_max_str_digits()} digits"
         if nesting_depth(value) > self.max_depth:
             return self._too_deep()
         return None

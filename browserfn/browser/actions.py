@@ -11,6 +11,7 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from browserfn.browser import vault_fill
 from browserfn.browser.observe import page_actions
 from browserfn.browser.session_options import NotServed
 from browserfn.errors import InvalidInput
@@ -48,6 +49,8 @@ class PageDriver:
     def __init__(self, browser: Any, default_timeout_ms: int) -> None:
         self._context = browser.contexts[0]
         self._default_timeout_ms = default_timeout_ms
+        #: The vault the session was started with (`vault_id`): placeholders are filled from it.
+        self.vault: vault_fill.VaultLookup | None = None
         self._current: Any = None
         #: Element ids of the last observe (`page/execute` takes them), with their selectors, and the
         #: document they were found in: (page, its document's performance.timeOrigin, ids).
@@ -97,6 +100,8 @@ class PageDriver:
             return ActionOutcome(False, f"{kind} failed: {exc}")
         except _playwright_errors() as exc:
             return ActionOutcome(False, _explain(kind, exc))
+        except vault_fill.VaultFillError as exc:
+            return ActionOutcome(False, f"{kind} failed: {exc}")
 
     def timeout_ms(self, action: dict[str, Any]) -> float:
         value = action.get("timeout")
@@ -224,10 +229,30 @@ async def _click(driver: PageDriver, action: dict[str, Any]) -> ActionOutcome:
 
 async def _fill(driver: PageDriver, action: dict[str, Any]) -> ActionOutcome:
     element = await driver.locator(action)
-    await element.fill(str(action.get("value", "")), timeout=driver.timeout_ms(action))
+    value = await vault_fill.fill_value(driver.vault, await driver.page(), element, str(action.get("value", "")))
+    await element.fill(value, timeout=driver.timeout_ms(action))
     if action.get("press_enter"):
         await element.press("Enter", timeout=driver.timeout_ms(action))
     return ActionOutcome(True, "Filled")
+
+
+async def _form_fill(driver: PageDriver, action: dict[str, Any]) -> ActionOutcome:
+    values = action.get("value")
+    if not isinstance(values, dict) or not values or not all(isinstance(v, str) for v in values.values()):
+        raise InvalidInput("form_fill needs `value`: an object of field names to strings")
+    page = await driver.page()
+    return ActionOutcome(True, await vault_fill.form_fill(driver.vault, page, values, driver.timeout_ms(action)))
+
+
+async def _multi_factor_fill(driver: PageDriver, action: dict[str, Any]) -> ActionOutcome:
+    page = await driver.page()
+    named = action.get("id") or action.get("selector")
+    element = await driver.locator(action) if named else await vault_fill.otp_input(page)
+    code = await vault_fill.otp_code(driver.vault, page, str(action.get("value") or ""))
+    await element.fill(code, timeout=driver.timeout_ms(action))
+    if action.get("press_enter"):
+        await element.press("Enter", timeout=driver.timeout_ms(action))
+    return ActionOutcome(True, "Filled the one-time code")
 
 
 async def _check(driver: PageDriver, action: dict[str, Any]) -> ActionOutcome:
@@ -265,6 +290,8 @@ _HANDLERS: dict[str, Callable[[PageDriver, dict[str, Any]], Awaitable[ActionOutc
     "scroll_down": _scroll(1),
     "click": _click,
     "fill": _fill,
+    "form_fill": _form_fill,
+    "multi_factor_fill": _multi_factor_fill,
     "check": _check,
     "select_dropdown_option": _select,
     "evaluate_js": _evaluate_js,

@@ -61,6 +61,8 @@ class Recorder:
         self._now = asyncio.Event()  #: set by `settle`: the pending frame is wanted now
         self._quiet_s: Callable[[], float] = lambda: QUIET_S  #: seconds the session has had no call (start sets it)
         self._duration_ms: int | None = None  #: set when capture stops
+        #: Applied to a frame's text (its URL): a session filling from a vault masks what it typed.
+        self.mask_text: Callable[[str], str] = str
 
     def start(self, current_page: Callable[[], Any], quiet_s: Callable[[], float]) -> None:
         """Begin periodic capture of whatever `current_page()` returns (None: no frame).
@@ -103,7 +105,7 @@ class Recorder:
         """Add a frame of `page` now; a page that cannot be shot (closing, hung) adds none."""
         if page is None:
             return
-        url = str(page.url)
+        url = self.mask_text(str(page.url))
         async with self._lock:
             t_ms = int((time.monotonic() - self._started) * 1000)
             name = f"{len(self._frames):05d}.jpg"

@@ -157,6 +157,7 @@ def plan(request: StartSessionRequest, settings: Settings, legacy_client: bool =
         "cdp_url": _without_query(cdp) if cdp else None,
         "proxy_server": proxy.server if proxy else None,
         "extra_http_headers": sorted(request.extra_http_headers) if request.extra_http_headers else None,
+        "vault_id": request.vault_id,  #: the session's actions fill credentials from it (browser/vault_fill.py)
     }
     return SessionPlan(
         options={k: v for k, v in options.items() if v is not None},
@@ -175,7 +176,6 @@ _UNSERVED: tuple[tuple[Callable[[StartSessionRequest], object], BrowserfnError],
     (lambda r: r.browser_type == "firefox", InvalidInput("browser_type 'firefox' is not available here")),
     (lambda r: not r.headless, InvalidInput("headless: sessions here are always headless; use the viewer_url")),
     (lambda r: r.profile is not None, InvalidInput("profile: browser profiles are not available on this server yet")),
-    (lambda r: r.vault_id is not None, InvalidInput("vault_id: vaults are not available on this server yet")),
     (lambda r: r.auth_ids, InvalidInput("auth_ids: managed auth connections are Notte cloud's; this server has none")),
     (lambda r: r.web_bot_auth, InvalidInput("web_bot_auth: this server has no web bot authentication key")),
     (lambda r: r.advanced_stealth, InvalidInput("advanced_stealth: Notte cloud's stealth browsers are not here")),

@@ -16,6 +16,7 @@ from browserfn.models import EventType, FunctionVersion, NewEvent, Run, RunState
 from browserfn.sandbox import bytecode, protocol
 from browserfn.sandbox.process import ProcessPool, RunProcess, base_environment, isolation_options
 from browserfn.store.base import Store
+from browserfn.vaults import VaultService
 
 log = logging.getLogger(__name__)
 SYSTEM_SOURCE = "browserfn"
@@ -91,7 +92,8 @@ class RunWorker:
         if handed is None:
             return None  # ended meanwhile
         token, secret_env = handed
-        self._mask = secrets.Masker(secret_env.values())
+        vault_values = await VaultService(self._settings, self._store).secret_values(run.account_id)
+        self._mask = secrets.Masker([*secret_env.values(), *vault_values])
         process = await self._hand_over(run, version, token, secret_env)
         try:
             state, result, reason = await self._supervise(process, timeout_s)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import logging
 import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -29,6 +30,10 @@ BASELINE = "0001_baseline"
 LEGACY_VERSION = 5
 #: Key of the advisory lock held while migrating PostgreSQL (the one the code before Alembic used).
 MIGRATION_LOCK_KEY = 0x62666E  # "bfn"
+
+
+# Alembic announces each of its plugins at INFO on every start; the migrations it runs stay logged.
+logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
 
 class SchemaTooOld(RuntimeError):

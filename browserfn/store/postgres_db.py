@@ -18,7 +18,7 @@ from psycopg.rows import dict_row
 from browserfn.errors import BrowserfnError
 from browserfn.store import migrate
 from browserfn.store.database import Database
-from browserfn.store.tx import Params, Row, Tx, pyformat
+from browserfn.store.tx import Params, Row, Tx, check, pyformat
 from browserfn.store.worker_thread import WorkerThread
 
 log = logging.getLogger(__name__)
@@ -43,17 +43,23 @@ class PostgresTx(Tx):
         self.conn = conn
 
     def one(self, sql: str, params: Params | None = None) -> Row | None:
+        check(params)
         return self.conn.execute(pyformat(sql), params).fetchone()
 
     def all(self, sql: str, params: Params | None = None) -> list[Row]:
+        check(params)
         return list(self.conn.execute(pyformat(sql), params).fetchall())
 
     def run(self, sql: str, params: Params | None = None) -> int:
+        check(params)
         return self.conn.execute(pyformat(sql), params).rowcount
 
     def many(self, sql: str, rows: Iterable[Params]) -> None:
+        sets = list(rows)
+        for params in sets:
+            check(params)
         with self.conn.cursor() as cur:
-            cur.executemany(pyformat(sql), list(rows))
+            cur.executemany(pyformat(sql), sets)
 
     def lock(self, key: str) -> None:
         self.conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (key,))

@@ -13,7 +13,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from browserfn.store import migrate
 from browserfn.store.database import Database
-from browserfn.store.tx import Params, Row, Tx, stamp
+from browserfn.store.tx import Params, Row, Tx, check, stamp
 from browserfn.store.worker_thread import WorkerThread
 
 T = TypeVar("T")
@@ -33,19 +33,26 @@ class SQLiteTx(Tx):
         self._conn = conn
 
     def one(self, sql: str, params: Params | None = None) -> Row | None:
+        check(params)
         row: Row | None = self._conn.execute(sql, params or ()).fetchone()
         return row
 
     def all(self, sql: str, params: Params | None = None) -> list[Row]:
+        check(params)
         return self._conn.execute(sql, params or ()).fetchall()
 
     def run(self, sql: str, params: Params | None = None) -> int:
+        check(params)
         return self._conn.execute(sql, params or ()).rowcount
 
     def many(self, sql: str, rows: Iterable[Params]) -> None:
-        self._conn.executemany(sql, rows)
+        sets = list(rows)
+        for params in sets:
+            check(params)
+        self._conn.executemany(sql, sets)
 
     def value(self, sql: str, params: Params | None = None) -> Any:
+        check(params)
         row = self._conn.execute(sql, params or ()).fetchone()
         return None if row is None else row[0]
 

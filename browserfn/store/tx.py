@@ -30,6 +30,8 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from browserfn.errors import InvalidInput
+
 #: A row: indexable by column name (sqlite3.Row or a dict).
 Row = Mapping[str, Any]
 Params = Mapping[str, Any]
@@ -116,10 +118,11 @@ _ESCAPED = "\x01bfn-json:"
 
 
 def text(value: str | None) -> str | None:
-    """Free text from a run (log lines, reasons) as stored: as is, unless it holds what PostgreSQL's
-    TEXT cannot (NUL) or starts like an escaped value; those are stored as JSON behind a marker.
-    The same on both backends, and `untext` gives back every character."""
-    if value is None or ("\x00" not in value and not value.startswith(_ESCAPED)):
+    """Free text from a run (log lines, reasons, results) as stored: as is, unless it holds what
+    a database cannot (NUL for PostgreSQL's TEXT, a lone surrogate for any UTF-8 text) or starts
+    like an escaped value; those are stored as ASCII JSON behind a marker. The same on both
+    backends, and `untext` gives back every character."""
+    if value is None or (storable(value) and not value.startswith(_ESCAPED)):
         return value
     return _ESCAPED + json.dumps(value)
 
@@ -128,6 +131,34 @@ def untext(value: str | None) -> str | None:
     if value is None or not value.startswith(_ESCAPED):
         return value
     return str(json.loads(value[len(_ESCAPED) :]))
+
+
+def storable(value: str) -> bool:
+    """Whether both backends store this text as given: no NUL, no lone surrogate."""
+    if "\x00" in value:
+        return False
+    if value.isascii():
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+class Unstorable(InvalidInput):
+    """A text value neither backend can store as given (a name with NUL, a lone surrogate): a 422
+    naming the parameter, the same on both backends, before any statement runs. Values that may
+    hold anything go through `data` or `text` first."""
+
+
+def check(params: Params | None) -> None:
+    """Refuse (Unstorable) a parameter set with text a backend would refuse or change."""
+    if params:
+        for name, value in params.items():
+            if type(value) is str and not storable(value):
+                what = "the NUL character (\\u0000)" if "\x00" in value else "a lone surrogate (not valid Unicode)"
+                raise Unstorable(f"invalid {name}: contains {what}, which cannot be stored")
 
 
 # -- dialect: parameter style -------------------------------------------------------------------------

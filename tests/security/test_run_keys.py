@@ -4,6 +4,7 @@ route of the app is walked, so a new route is closed to run keys unless it decla
 
 from __future__ import annotations
 
+import collections
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,6 +36,8 @@ RUN_KEY_MAY_CALL = {
     ("GET", "/functions/{function_id}/runs/{run_id}"),
     ("GET", "/functions/{function_id}/runs/{run_id}/stream"),
 }
+#: Families a run's key may use whole: its account's sessions, and the identities scripts use and keep.
+RUN_KEY_MAY_USE = ("/sessions", "/vaults", "/personas")
 
 
 @pytest.fixture
@@ -138,15 +141,9 @@ def _authenticated_routes(tmp_path: Path) -> list[tuple[str, str]]:
 
 
 def _call(client: httpx.Client, method: str, template: str, function_id: str, run_id: str) -> int:
-    path = template.format(
-        function_id=function_id,
-        run_id=run_id,
-        session_id=uuid.uuid4(),
-        key_id=uuid.uuid4(),
-        webhook_id=uuid.uuid4(),
-        name="SOME_NAME",
-        version="1",
-    )
+    known = {"function_id": function_id, "run_id": run_id, "name": "SOME_NAME", "version": "1"}
+    # Any other path parameter (a session's, a vault's, a key's id...): an id nobody has.
+    path = template.format_map(collections.defaultdict(lambda: str(uuid.uuid4()), known))
     # A start with a browser type we lack: past the key check, refused before a browser opens.
     body = {"browser_type": "firefox"} if path == "/sessions/start" else {}
     kwargs: dict[str, Any] = {"json": body} if method in ("POST", "PUT", "PATCH") else {}
@@ -166,7 +163,7 @@ def test_every_route_refuses_a_run_key_unless_it_declares_what_run_keys_may_do(
     with server.client(run_key.key) as script:
         for method, template in routes:
             status = _call(script, method, template, run_key.function_id, run_key.run_id)
-            allowed = (method, template) in RUN_KEY_MAY_CALL or template.startswith("/sessions")
+            allowed = (method, template) in RUN_KEY_MAY_CALL or template.startswith(RUN_KEY_MAY_USE)
             if (status == 403) == allowed:
                 wrong.append((method, template, status))
     assert wrong == []

@@ -14,6 +14,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request, WebSocket
 from fastapi.responses import FileResponse, Response
 
+from browserfn import inbox_actions
+from browserfn.api import identities
 from browserfn.api.access import requires
 from browserfn.api.deps import LinkBaseDep, PrincipalDep, Services, ServicesDep
 from browserfn.api.routes.functions import PageQuery, PageSizeQuery
@@ -22,7 +24,7 @@ from browserfn.browser.llm import require
 from browserfn.browser.observe import observation, page_actions, pick
 from browserfn.browser.scrape import ScrapeOptions, extract, scrape_page
 from browserfn.browser.session_options import StartSessionRequest
-from browserfn.errors import Conflict, InvalidInput, NotFound
+from browserfn.errors import Conflict, Forbidden, InvalidInput, NotFound
 from browserfn.models import Scope, SessionRecord, utcnow
 
 #: A run's key may open and drive sessions (a guest run's: only its own run's).
@@ -101,6 +103,11 @@ async def start_session(
     body = body or StartSessionRequest()
     # In a thread: a cdp_url's host name is resolved (the address policy), which may take a while.
     plan = await asyncio.to_thread(session_options.plan, body, svc.settings, _legacy_client(request))
+    vault_id = plan.options.get("vault_id")
+    if vault_id is not None:
+        if Scope.BROWSER_DATA not in principal.scopes:  # a guest run may not type the caller's credentials
+            raise Forbidden("vault_id: a run of another account's shared function cannot use this account's vaults")
+        await identities.check_session_vault(svc, principal.account_id, vault_id)
     session = await svc.sessions.open(principal, plan)
     return session_response(svc, session.record(svc.sessions.owner_url), base_url)
 
@@ -188,6 +195,9 @@ async def execute_action(
 ) -> dict[str, Any]:
     """One browser action; a failure is `success: false` with the reason."""
     session = await svc.sessions.active(principal, session_id)
+    if action.get("type") in inbox_actions.TYPES:
+        return await identities.inbox_action(svc, session, action)
+    identities.attach_vault(svc, session)
     started = dt.datetime.now(dt.UTC)
     async with session.lock:
         if session.driver is None:
@@ -198,6 +208,7 @@ async def execute_action(
             with _browser_errors(session_id):
                 outcome = await session.driver.execute(action)
             outcome_success, message, data = outcome.success, outcome.message, outcome.data
+            message, data = identities.mask_typed(session, message, data)  # e.g. evaluate_js reading a field
             if not session.active:  # stopped mid-action: whatever Playwright said, the browser is gone
                 outcome_success, message = False, f"session {session_id} closed during the action: {message}"
             session.steps += 1
