@@ -234,33 +234,34 @@ def _proxy(proxies: list[dict[str, Any]] | bool | str, settings: Settings) -> Pr
         value = item.get(name)
         if value is not None and (not isinstance(value, str) or any(c in value for c in "\0\r\n")):
             raise InvalidInput(f"proxies[0].{name} must be a string of one line")
-    spec = ProxySpec(str(item.get("server") or ""), item.get("username"), item.get("password"), item.get("bypass"))
-    _check_proxy_server(spec)
-    return spec
+    username, password = item.get("username"), item.get("password")
+    server = _proxy_server(str(item.get("server") or ""), bool(username or password))
+    return ProxySpec(server, username, password, item.get("bypass"))
 
 
 def _operator_proxy(url: str) -> ProxySpec:
+    """One of the operator's proxies (scheme://user:password@host:port)."""
     parts = urlsplit(url if "://" in url else f"http://{url}")
-    server = f"{parts.scheme}://{parts.hostname}:{parts.port or 80}"
-    return ProxySpec(server, parts.username, parts.password)
+    address = parts._replace(netloc=parts.netloc.rsplit("@", 1)[-1]).geturl()
+    return ProxySpec(_proxy_server(address, bool(parts.username)), parts.username, parts.password)
 
 
-def _check_proxy_server(spec: ProxySpec) -> None:
-    server = spec.server if "://" in spec.server else f"http://{spec.server}"
+def _proxy_server(given: str, with_credentials: bool) -> str:
+    """A proxy's address as scheme://host:port, or the 422 saying what is wrong with it."""
+    server = given if "://" in given else f"http://{given}"
     try:
         parts = urlsplit(server)
         port = parts.port
     except ValueError as exc:
-        raise InvalidInput(f"proxies[0].server {spec.server!r} is not a proxy address: {exc}") from exc
+        raise InvalidInput(f"proxies[0].server {given!r} is not a proxy address: {exc}") from exc
     if parts.scheme not in ("http", "https", "socks4", "socks5") or not parts.hostname or parts.path not in ("", "/"):
-        raise InvalidInput(
-            f"proxies[0].server {spec.server!r} must be scheme://host:port (http, https, socks4 or socks5)"
-        )
+        raise InvalidInput(f"proxies[0].server {given!r} must be scheme://host:port (http, https, socks4 or socks5)")
     if parts.username or parts.password:
         raise InvalidInput("proxies[0].server: give the credentials as username and password, not in the URL")
-    if spec.needs_auth and parts.scheme != "http":
+    if with_credentials and parts.scheme != "http":
         raise InvalidInput(f"proxies[0]: username/password work with http:// proxies only here, not {parts.scheme}")
-    object.__setattr__(spec, "server", f"{parts.scheme}://{parts.hostname}:{port or _default_port(parts.scheme)}")
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    return f"{parts.scheme}://{host}:{port or _default_port(parts.scheme)}"
 
 
 def _default_port(scheme: str) -> int:
