@@ -119,6 +119,14 @@ class Settings:
     replay_interval_s: float = 2.0
     #: ffmpeg binary (path or name on PATH) that makes a closed session's MP4 replay; empty: screenshots only.
     ffmpeg_path: str = "ffmpeg"
+    #: Where session files (uploads, captured downloads) are kept; unset: <data_dir>/files. In scale-out mode a
+    #: directory every server reaches (a network file system) makes every file readable from any server;
+    #: otherwise a session's files stay on its host's disk and calls for them are relayed there.
+    files_dir: Path | None = None
+    #: Bytes of files (uploads and downloads, all sessions) one account may keep; beyond, 413.
+    files_quota_bytes: int = 1024**3
+    #: Largest single file, uploaded or downloaded (an upload is also bounded by max_body_bytes).
+    max_file_bytes: int = 256 * 1024**2
     #: Time a page action may take unless the action says otherwise.
     action_timeout_ms: int = 15000
     #: Fernet key encrypting secrets (the same on every machine in scale-out mode); unset: a key file in data_dir.
@@ -156,6 +164,10 @@ class Settings:
     session_cdp_url: str = "public"
     #: Whether the live viewer (viewer_url) lets its holder click and type into the session's browser, or only watch.
     viewer_input: bool = True
+    #: The server's log: "text" (one line per record) or "json" (one JSON object per line, for collectors).
+    log_format: str = "text"
+    #: Least severe log level written: debug, info (one line per request), warning or error.
+    log_level: str = "info"
 
     @property
     def database_path(self) -> Path:

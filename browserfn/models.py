@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
-from typing import Any
+from typing import Any, Literal
 
 
 def utcnow() -> dt.datetime:
@@ -36,6 +36,13 @@ class RunState(enum.StrEnum):
 
 ACTIVE_STATES = frozenset({RunState.CREATED, RunState.QUEUED, RunState.RUNNING})
 FINAL_STATES = frozenset(set(RunState) - ACTIVE_STATES)
+#: A run's status on the wire (Notte's), which several states share.
+WireStatus = Literal["active", "closed", "failed"]
+
+
+def states_with_status(status: WireStatus) -> frozenset[RunState]:
+    """The states a wire status stands for (`failed`: failed, timed_out and stopped)."""
+    return frozenset(state for state in RunState if state.wire_status == status)
 
 
 class EventType(enum.StrEnum):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 from browserfn import tokens
@@ -133,6 +133,7 @@ class RunService:
         only_active: bool,
         only_current_token: bool,
         before_seq: int | None = None,
+        states: Iterable[RunState] | None = None,
     ) -> RunPage:
         runs = await self._store.list_runs(
             function_id,
@@ -142,6 +143,7 @@ class RunService:
             offset=(page - 1) * page_size,
             limit=page_size + 1,
             before_seq=before_seq,
+            states=states,
         )
         return RunPage(runs[:page_size], len(runs) > page_size)
 

@@ -3,6 +3,7 @@
 # (Debian's packages), a virtualenv with browserfn and its test tools. Idempotent; safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/apt.sh
 
 # Debian packages: Chromium (sessions), ffmpeg (MP4 replays of sessions), nftables (the firewall
 # that keeps runs off this machine's ports other than the API's), wrk (the benchmarks' HTTP load).
@@ -11,17 +12,13 @@ for pair in chromium:chromium ffmpeg:ffmpeg nft:nftables wrk:wrk; do
     command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
 done
 if [ ${#missing[@]} -gt 0 ]; then
-    if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
-    $SUDO apt-get update -q
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q "${missing[@]}"
+    apt_install "${missing[@]}"
 fi
 
 # The official TypeScript client, a test peer (tests/node_client.py), under Debian's Node.js when
 # the machine has none.
 if ! command -v npm >/dev/null 2>&1; then
-    if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
-    $SUDO apt-get update -q
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q nodejs npm
+    apt_install nodejs npm
 fi
 if [ ! -d tests/node/node_modules/notte-sdk ]; then
     (cd tests/node && npm ci --no-audit --no-fund --loglevel=error)
@@ -30,8 +27,14 @@ fi
 if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi
-# pip's build chatter goes to a log, shown only if the install fails.
-if ! { .venv/bin/pip install -q --upgrade pip && .venv/bin/pip install -q -e ".[test]"; } > .venv/pip.log 2>&1; then
-    cat .venv/pip.log
-    exit 1
+# pip's build chatter goes to a log, shown only if the install fails. browserfn is installed
+# editable (code changes need no reinstall): pip runs again only when pyproject.toml changed.
+installed=".venv/installed-$(sha256sum pyproject.toml | cut -c1-16)"
+if [ ! -f "$installed" ]; then
+    if ! { .venv/bin/pip install -q --upgrade pip && .venv/bin/pip install -q -e ".[test]"; } > .venv/pip.log 2>&1; then
+        cat .venv/pip.log
+        exit 1
+    fi
+    rm -f .venv/installed-*
+    touch "$installed"
 fi

@@ -10,13 +10,22 @@ from fastapi import FastAPI
 
 import browserfn
 from browserfn.api import errors
+from browserfn.api.access_log import AccessLog
 from browserfn.api.deps import Services
 from browserfn.api.guards import JsonGuard
 from browserfn.api.relay import SessionRelay
 from browserfn.api.routes import console, functions, health, runs, schedules, sessions, webhooks
+from browserfn.api.routes import docs as docs_routes
+from browserfn.api.routes import function_rollback as rollback_routes
 from browserfn.api.routes import keys as key_routes
+from browserfn.api.routes import metrics as metrics_routes
 from browserfn.api.routes import personas as persona_routes
+from browserfn.api.routes import profiles as profile_routes
+from browserfn.api.routes import run_payloads as payload_routes
 from browserfn.api.routes import secrets as secret_routes
+from browserfn.api.routes import session_data as session_data_routes
+from browserfn.api.routes import storage as storage_routes
+from browserfn.api.routes import usage as usage_routes
 from browserfn.api.routes import vaults as vault_routes
 from browserfn.api.routes import viewer as viewer_routes
 from browserfn.browser.sessions import SessionManager
@@ -24,6 +33,7 @@ from browserfn.config import Settings
 from browserfn.executor import create_bus, create_executor
 from browserfn.functions import FunctionService
 from browserfn.mail import mail_listener
+from browserfn.metrics import Metrics, run_end_listener
 from browserfn.runs import RunService
 from browserfn.scheduler import Scheduler
 from browserfn.store import open_store
@@ -42,6 +52,8 @@ def build_services(settings: Settings) -> Services:
     executor.on_run_ended(dispatcher.run_ended)
     browser_sessions = SessionManager(settings, store, bus)
     executor.on_run_ended(browser_sessions.close_run_sessions)
+    metrics = Metrics()
+    executor.on_run_ended(run_end_listener(metrics, store))
     return Services(
         settings=settings,
         store=store,
@@ -52,6 +64,7 @@ def build_services(settings: Settings) -> Services:
         sessions=browser_sessions,
         scheduler=Scheduler.from_settings(settings, store, function_service, run_service),
         webhooks=dispatcher,
+        metrics=metrics,
     )
 
 
@@ -91,14 +104,19 @@ def build_app(services: Services, lifespan: Lifespan | None = None) -> FastAPI:
         description="Serverless browser automations, wire-compatible with Notte Functions.",
         lifespan=lifespan,
         max_body_size=settings.max_body_bytes,
+        docs_url=None,  # served by routes/docs.py from the package, not a CDN
+        redoc_url=None,
     )
     app.state.services = services
     errors.install(app)
     app.add_middleware(SessionRelay, services=services)
     app.add_middleware(JsonGuard, max_bytes=settings.max_body_bytes, max_depth=settings.max_json_depth)
+    app.add_middleware(AccessLog, metrics=services.metrics)  # outermost: every request, its final status
     # Order matters: /functions/health before /functions/{id}; runs/create|start before runs/{run_id}.
     app.include_router(health.router)
     app.include_router(runs.router)
+    app.include_router(payload_routes.router)
+    app.include_router(rollback_routes.router)
     app.include_router(functions.router)
     app.include_router(key_routes.router)
     app.include_router(secret_routes.router)
@@ -106,7 +124,14 @@ def build_app(services: Services, lifespan: Lifespan | None = None) -> FastAPI:
     app.include_router(persona_routes.router)
     app.include_router(sessions.router)
     app.include_router(viewer_routes.router)
+    app.include_router(session_data_routes.router)
+    app.include_router(storage_routes.router)
+    app.include_router(profile_routes.router)
+    app.include_router(profile_routes.session_router)
     app.include_router(schedules.router)
     app.include_router(webhooks.router)
     app.include_router(console.router)
+    app.include_router(docs_routes.router)
+    app.include_router(metrics_routes.router)
+    app.include_router(usage_routes.router)
     return app

@@ -17,6 +17,7 @@ from browserfn.config import Settings
 from browserfn.errors import Unauthorized
 from browserfn.executor.base import Executor
 from browserfn.functions import FunctionService
+from browserfn.metrics import Metrics
 from browserfn.models import Principal
 from browserfn.runs import RunService
 from browserfn.scheduler import Scheduler
@@ -35,6 +36,7 @@ class Services:
     sessions: SessionManager
     scheduler: Scheduler
     webhooks: WebhookDispatcher
+    metrics: Metrics = dataclasses.field(default_factory=Metrics)
 
 
 # Dependencies are `async def` even where they do not await: FastAPI runs a plain `def` one in

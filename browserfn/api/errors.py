@@ -13,6 +13,8 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from browserfn.errors import BrowserfnError, TooManyRequests
+from browserfn.logsetup import IN_MESSAGE
+from browserfn.metrics import is_store_error
 
 log = logging.getLogger(__name__)
 
@@ -100,5 +102,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        context = {"method": request.method, "path": request.url.path, "error": type(exc).__name__}
+        said = {IN_MESSAGE: ("method", "path")}
+        log.exception("unexpected error on %s %s", request.method, request.url.path, extra={**context, **said})
+        if is_store_error(exc):
+            request.app.state.services.metrics.store_error("api")
         return error_response(500, "internal server error; the server log has the details")

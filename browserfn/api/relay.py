@@ -4,10 +4,10 @@ caller's headers, and the owner's answer goes back unchanged. The owner authenti
 call; the links it gives are on this server's base URL (RELAYED_FOR_HEADER), so a client that
 only reaches this server still reaches the session. The CDP WebSocket is relayed frame by frame.
 
-Relayed: every call on an open session hosted elsewhere, and replay calls on a closed one (its
-replay stays on its host's disk). The rest (status, listing, closed sessions) is answered here
-from the store. An owner that does not answer is a 503 saying so; its heartbeat stops too, and
-whoever sweeps next ends its sessions (browser/sessions.py).
+Relayed: every call on an open session hosted elsewhere, and calls on a closed one answered
+from its host's disk (replay, files, network logs, workflow code: HOST_DATA_CALLS). The rest
+(status, listing, closed sessions) is answered here from the store. An owner that does not
+answer is a 503 saying so; its heartbeat stops too, and whoever sweeps next ends its sessions (browser/sessions.py).
 """
 
 from __future__ import annotations
@@ -29,6 +29,10 @@ from browserfn.models import SessionRecord
 
 log = logging.getLogger(__name__)
 _SESSION_CALL = re.compile(r"^/sessions/(?P<session_id>[^/]+)/(?P<call>[^/]+)")
+#: The legacy storage routes of a session's downloads (routes/storage.py): its files, relayed as such.
+_STORAGE_CALL = re.compile(r"^/storage/(?P<session_id>(?!uploads/)[^/]+)/(?P<call>downloads)(/|$)")
+#: Calls answered from what a session left on its host's disk, relayed there after it closed too.
+HOST_DATA_CALLS = frozenset({"replay", "files", "network", "workflow", "downloads"})
 #: Headers that describe one hop, not the request (RFC 9110 section 7.6.1), and those httpx sets itself.
 _HOP_HEADERS = frozenset(
     {"connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade", "host", "content-length"}
@@ -59,7 +63,7 @@ class SessionRelay:
     async def _owner(self, scope: Scope) -> SessionRecord | Response | None:
         """The session's record if the call goes to another process; an error answer if the store
         cannot say; None to answer here."""
-        match = _SESSION_CALL.match(scope["path"])
+        match = _SESSION_CALL.match(scope["path"]) or _STORAGE_CALL.match(scope["path"])
         headers = dict(scope.get("headers", ()))
         if match is None or RELAYED_FOR_HEADER.encode() in headers:  # relayed once: never again
             return None
@@ -72,7 +76,7 @@ class SessionRelay:
             return error_response(exc.status_code, exc.message)
         if record is None or record.owner_url == self.services.sessions.owner_url:
             return None
-        return record if record.active or match["call"] == "replay" else None
+        return record if record.active or match["call"] in HOST_DATA_CALLS else None
 
     async def _relay_http(self, request: Request, owner: SessionRecord) -> Response:
         headers = [(k, v) for k, v in request.headers.items() if k.lower() not in _HOP_HEADERS]

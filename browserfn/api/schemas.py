@@ -49,6 +49,10 @@ class ReportRunRequest(BaseModel):
     logs: list[str] | None = None
     variables: dict[str, Any] | None = None
     result: Any = None
+    #: Fields sent as uploads (api/routes/run_payloads.py): field -> {size_bytes, sha256, upload_id}.
+    payloads: dict[Literal["result", "logs", "variables"], dict[str, Any]] | None = None
+    #: The start of a result sent as a payload; the whole result is kept, so this has no effect.
+    result_preview: Any = None
 
 
 class UpdateFunctionRequest(BaseModel):

@@ -13,8 +13,10 @@ from typing import Any
 
 from browserfn.browser import vault_fill
 from browserfn.browser.observe import page_actions
+from browserfn.browser.session_data import SessionData
 from browserfn.browser.session_options import NotServed
-from browserfn.errors import InvalidInput
+from browserfn.errors import InvalidInput, NotFound
+from browserfn.files import StoredFile
 
 #: Notte's element ids: a kind letter (L link, B button, I input...) and a number.
 NOTTE_ID = re.compile(r"^[A-Z][0-9]+$")
@@ -55,6 +57,8 @@ class PageDriver:
         #: Element ids of the last observe (`page/execute` takes them), with their selectors, and the
         #: document they were found in: (page, its document's performance.timeOrigin, ids).
         self._observed: tuple[Any, float, dict[str, str]] | None = None
+        #: The session's files, network log and trajectory (upload_file, download_file; every action done).
+        self.data: SessionData | None = None
 
     @property
     def context(self) -> Any:
@@ -84,7 +88,8 @@ class PageDriver:
         """Make `page` the current tab (None: the newest open one)."""
         self._current = page
 
-    async def execute(self, action: dict[str, Any]) -> ActionOutcome:
+    async def execute(self, action: dict[str, Any], record: bool = True) -> ActionOutcome:
+        """Do the action; a successful one joins the session's trajectory if `record`."""
         kind = str(action.get("type", ""))
         if kind == "captcha_solve":
             raise NotServed(
@@ -95,13 +100,16 @@ class PageDriver:
         if handler is None:
             raise InvalidInput(f"action type {kind!r} is not supported here; supported: {', '.join(sorted(_HANDLERS))}")
         try:
-            return await handler(self, action)
+            outcome = await handler(self, action)
         except ElementNotFound as exc:
             return ActionOutcome(False, f"{kind} failed: {exc}")
         except _playwright_errors() as exc:
             return ActionOutcome(False, _explain(kind, exc))
         except vault_fill.VaultFillError as exc:
             return ActionOutcome(False, f"{kind} failed: {exc}")
+        if outcome.success and record and self.data is not None:
+            self.data.record_action(action)
+        return outcome
 
     def timeout_ms(self, action: dict[str, Any]) -> float:
         value = action.get("timeout")
@@ -276,6 +284,45 @@ async def _evaluate_js(driver: PageDriver, action: dict[str, Any]) -> ActionOutc
     return ActionOutcome(True, "Evaluated", data=text)
 
 
+def _session_data(driver: PageDriver, kind: str) -> SessionData:
+    if driver.data is None:
+        raise InvalidInput(f"{kind} needs the session's file storage")
+    return driver.data
+
+
+async def _upload_file(driver: PageDriver, action: dict[str, Any]) -> ActionOutcome:
+    """Put one of the session's uploaded files (`file_path`: its name or id) into a file input,
+    or into the file chooser the element opens when clicked."""
+    name = action.get("file_path")
+    if not isinstance(name, str) or not name:
+        raise InvalidInput("upload_file needs `file_path`: the name (or id) of a file uploaded to the session")
+    try:
+        path = _session_data(driver, "upload_file").upload_path(name)
+    except NotFound as exc:
+        return ActionOutcome(False, f"upload_file failed: {exc.message}")
+    element, timeout = await driver.locator(action), driver.timeout_ms(action)
+    is_input = await element.evaluate("e => e.tagName === 'INPUT' && e.type === 'file'", timeout=timeout)
+    if is_input:
+        await element.set_input_files(path, timeout=timeout)
+    else:
+        async with (await driver.page()).expect_file_chooser(timeout=timeout) as chooser:
+            await element.click(timeout=timeout)
+        await (await chooser.value).set_files(path, timeout=timeout)
+    return ActionOutcome(True, f"Uploaded {name}")
+
+
+async def _download_file(driver: PageDriver, action: dict[str, Any]) -> ActionOutcome:
+    """Click the element and keep the file the page downloads in the session's files."""
+    data, timeout = _session_data(driver, "download_file"), driver.timeout_ms(action)
+    element = await driver.locator(action)
+    async with (await driver.page()).expect_download(timeout=timeout) as started:
+        await element.click(timeout=timeout)
+    saved = await data.capture(await started.value)
+    if not isinstance(saved, StoredFile):
+        return ActionOutcome(False, f"download_file failed: {saved}")
+    return ActionOutcome(True, f"Downloaded {saved.filename} ({saved.size} bytes) as file {saved.id}")
+
+
 _HANDLERS: dict[str, Callable[[PageDriver, dict[str, Any]], Awaitable[ActionOutcome]]] = {
     "goto": _goto,
     "goto_new_tab": _goto_new_tab,
@@ -295,4 +342,6 @@ _HANDLERS: dict[str, Callable[[PageDriver, dict[str, Any]], Awaitable[ActionOutc
     "check": _check,
     "select_dropdown_option": _select,
     "evaluate_js": _evaluate_js,
+    "upload_file": _upload_file,
+    "download_file": _download_file,
 }

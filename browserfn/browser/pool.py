@@ -63,6 +63,11 @@ class BrowserPool:
         self._closed = False
         self._filled = asyncio.Event()  #: set when a launched browser joins the pool
 
+    @property
+    def ready_count(self) -> int:
+        """Launched browsers waiting for a session (metrics)."""
+        return len(self._ready)
+
     async def start(self) -> None:
         """Kill what a previous life left, then start Playwright's driver and fill the pool in the
         background (the server answers meanwhile; a session start waits for the driver)."""

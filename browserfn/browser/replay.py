@@ -54,6 +54,7 @@ class Recorder:
         self._interval_s = interval_s
         self._ffmpeg = ffmpeg
         self._started = time.monotonic()
+        self._started_at_ms = int(time.time() * 1000)  #: wall clock of t_ms 0 (frames' moments for the console)
         self._frames: list[Frame] = []
         self._lock = asyncio.Lock()
         self._ticker: asyncio.Task[None] | None = None
@@ -134,6 +135,7 @@ class Recorder:
             manifest = {
                 "frames": [dataclasses.asdict(frame) for frame in self._frames],
                 "duration_ms": duration_ms,
+                "started_at_ms": self._started_at_ms,
                 "video": VIDEO if has_video else None,
             }
             self.directory.mkdir(parents=True, exist_ok=True)

@@ -144,8 +144,8 @@ def plan(request: StartSessionRequest, settings: Settings, legacy_client: bool =
         flags += proxy_flags(proxy)
     viewport = _viewport(request)
     cdp = _cdp_url(request.cdp_url, settings) if request.cdp_url else None
-    if cdp is not None and (flags or proxy is not None):
-        named = "proxies" if proxy is not None else "user_agent or chrome_args"
+    if cdp is not None and (flags or proxy is not None or request.profile is not None):
+        named = "proxies" if proxy is not None else "profile" if request.profile else "user_agent or chrome_args"
         raise InvalidInput(f"cdp_url: {named} cannot apply to a browser this server does not launch")
     options: dict[str, Any] = {
         "browser_type": "chromium",
@@ -158,6 +158,7 @@ def plan(request: StartSessionRequest, settings: Settings, legacy_client: bool =
         "proxy_server": proxy.server if proxy else None,
         "extra_http_headers": sorted(request.extra_http_headers) if request.extra_http_headers else None,
         "vault_id": request.vault_id,  #: the session's actions fill credentials from it (browser/vault_fill.py)
+        "profile": request.profile,  #: loaded into the browser, saved back with persist (browserfn/profiles.py)
     }
     return SessionPlan(
         options={k: v for k, v in options.items() if v is not None},
@@ -175,7 +176,6 @@ def plan(request: StartSessionRequest, settings: Settings, legacy_client: bool =
 _UNSERVED: tuple[tuple[Callable[[StartSessionRequest], object], BrowserfnError], ...] = (
     (lambda r: r.browser_type == "firefox", InvalidInput("browser_type 'firefox' is not available here")),
     (lambda r: not r.headless, InvalidInput("headless: sessions here are always headless; use the viewer_url")),
-    (lambda r: r.profile is not None, InvalidInput("profile: browser profiles are not available on this server yet")),
     (lambda r: r.auth_ids, InvalidInput("auth_ids: managed auth connections are Notte cloud's; this server has none")),
     (lambda r: r.web_bot_auth, InvalidInput("web_bot_auth: this server has no web bot authentication key")),
     (lambda r: r.advanced_stealth, InvalidInput("advanced_stealth: Notte cloud's stealth browsers are not here")),

@@ -31,11 +31,15 @@ from browserfn.browser.attached import AttachedBrowser
 from browserfn.browser.pool import BrowserPool, PooledBrowser
 from browserfn.browser.proxy_forward import ProxyForwarder
 from browserfn.browser.replay import Recorder, find_ffmpeg
+from browserfn.browser.session_data import SessionData
 from browserfn.browser.session_options import CDP_POLICIES, SessionPlan, proxy_flags
 from browserfn.bus import EventBus
 from browserfn.config import Settings
 from browserfn.errors import Conflict, NotFound, TooManyRequests
-from browserfn.models import EventType, NewEvent, Principal, SessionRecord, utcnow
+from browserfn.files import FileStore
+from browserfn.models import EventType, NewEvent, Principal, Scope, SessionRecord, utcnow
+from browserfn.profiles import Profiles, ProfileUse
+from browserfn.profiles import load as load_profile
 from browserfn.store.base import Store
 
 log = logging.getLogger(__name__)
@@ -68,6 +72,8 @@ class Session:
     forwarder: ProxyForwarder | None = None  #: adds the proxy's credentials (proxy_forward.py)
     driver: PageDriver | None = None
     recorder: Recorder | None = None
+    data: SessionData | None = None  #: network log, trajectory, downloads (browser/session_data.py)
+    profile: ProfileUse | None = None  #: the profile it started with (browserfn/profiles.py)
     lock: asyncio.Lock = dataclasses.field(default_factory=asyncio.Lock)
     _last_access_mono: float = dataclasses.field(default_factory=time.monotonic)
     _calls: int = 0  #: API calls in flight
@@ -136,6 +142,10 @@ class SessionManager:
         self._store = store
         self._bus = bus
         self.sessions_dir = settings.data_dir / "sessions"
+        self.profiles = Profiles(store)
+        self.files = FileStore(
+            settings.files_dir or settings.data_dir / "files", settings.files_quota_bytes, settings.max_file_bytes
+        )
         self.pool = BrowserPool(
             settings.chromium_path,
             settings.data_dir / "browsers",
@@ -172,8 +182,16 @@ class SessionManager:
         await asyncio.gather(*self._tearing_down, return_exceptions=True)
         await self.pool.close()
 
+    @property
+    def hosted_count(self) -> int:
+        """Open sessions this process hosts (metrics)."""
+        return len(self._sessions)
+
+    def session_dir(self, session_id: str) -> Path:
+        return self.sessions_dir / session_id
+
     def replay_dir(self, session_id: str) -> Path:
-        return self.sessions_dir / session_id / "replay"
+        return self.session_dir(session_id) / "replay"
 
     async def open(self, principal: Principal, plan: SessionPlan) -> Session:
         """Start a session as `plan` says (a pooled browser, one launched with flags of its own, or
@@ -212,11 +230,22 @@ class SessionManager:
             cdp_token="",
         )
         session.cdp_token = self.cdp_token(session.session_id)
+        session.profile = await self.profiles.prepare(principal, session.session_id, plan.options.get("profile"))
         try:
             await self._give_browser(session, plan)
         except BaseException:
-            await self._release_browser(session)
+            await self._abandon(session)
             raise
+        assert session.browser is not None and session.driver is not None
+        session.data = SessionData(
+            self.session_dir(session.session_id),
+            self.files,
+            principal.account_id,
+            session.session_id,
+            account_uploads=Scope.BROWSER_DATA in principal.scopes,
+        )
+        session.data.attach(session.browser.browser.contexts[0])
+        session.driver.data = session.data
         session.recorder = Recorder(self.replay_dir(session.session_id), self._settings.replay_interval_s, self._ffmpeg)
         session.recorder.start(session.driver.current if session.driver else lambda: None, session.quiet_s)
         await self._store.create_session(session.record(self.owner_url))
@@ -240,6 +269,8 @@ class SessionManager:
                     proxy_flags(proxy, session.forwarder.url)
                 )
             session.browser = await self.pool.acquire(flags)
+        if session.profile is not None:
+            await load_profile(session.browser.browser.contexts[0], session.profile.state)
         session.driver = PageDriver(session.browser.browser, self._settings.action_timeout_ms)
         if plan.extra_http_headers:
             await session.driver.context.set_extra_http_headers(plan.extra_http_headers)
@@ -255,6 +286,12 @@ class SessionManager:
             await browser.close()
         if session.forwarder is not None:
             await session.forwarder.close()
+
+    async def _abandon(self, session: Session) -> None:
+        """A session that failed to open: its profile lease, browser and proxy forwarder let go."""
+        if session.profile is not None:
+            await self.profiles.release(session.profile)
+        await self._release_browser(session)
 
     def cdp_token(self, session_id: str) -> str:
         """The credential a session's CDP URL carries: derived from the deployment's secret, so
@@ -334,6 +371,11 @@ class SessionManager:
             return
         session.status, session.close_reason, session.closed_by = status, reason, closed_by
         session.closed_at = utcnow()
+        if session.profile is not None and session.profile.persist and session.browser is not None:
+            # Saved before the close is answered: the next session with this profile sees it.
+            await self.profiles.save_back(session.profile, session.browser.browser.contexts[0])
+        if session.data is not None:
+            session.data.network.flush()  # readable as soon as the close is answered
         self._sessions.pop(session.session_id, None)
         teardown = asyncio.create_task(self._tear_down(session, last_frame_wait_s))
         self._tearing_down.add(teardown)
@@ -349,8 +391,13 @@ class SessionManager:
             if driver is not None and browser and browser.alive:
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(session.recorder.capture(driver.current()), last_frame_wait_s)
+        if session.data is not None:
+            with contextlib.suppress(Exception):
+                await session.data.close(last_frame_wait_s)
         session.browser = browser
         await self._release_browser(session)
+        if session.data is not None:
+            session.data.remove_inputs()
         if session.recorder is not None:
             await session.recorder.finish()
 

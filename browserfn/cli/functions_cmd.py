@@ -8,14 +8,16 @@ from typing import Any
 
 import httpx
 
-from browserfn.cli import output
+from browserfn.cli import output, resolve
 from browserfn.cli.http import CliError, checked, handler, http_options
 
 
 def add_parsers(commands: Any) -> None:
     deploy = commands.add_parser("deploy", parents=[http_options()], help="upload a script as a function")
     deploy.add_argument("file", type=Path, help="a Python script defining run(**variables)")
-    deploy.add_argument("--function", dest="function_id", help="update this function instead of creating one")
+    deploy.add_argument(
+        "--function", dest="function_id", help="update this function (id or unambiguous name) instead of creating one"
+    )
     deploy.add_argument("--name")
     deploy.add_argument("--description")
     deploy.add_argument("--unrestricted", action="store_true", help="skip the restricted-mode checks")
@@ -35,9 +37,10 @@ def deploy_function(args: argparse.Namespace, client: httpx.Client) -> int:
     form = {k: v for k, v in (("name", args.name), ("description", args.description)) if v is not None}
     with output.spinner(f"deploying {args.file.name}"):
         if args.function_id:
-            function = checked(client.post(f"/functions/{args.function_id}", files=files, params=params))
+            fid = resolve.function_id(client, args.function_id)
+            function = checked(client.post(f"/functions/{fid}", files=files, params=params))
             if form:
-                function = checked(client.patch(f"/functions/{args.function_id}", json=form))
+                function = checked(client.patch(f"/functions/{fid}", json=form))
         else:
             function = checked(client.post("/functions/", files=files, data=form, params=params))
     if args.json:

@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from browserfn.cli import output
+from browserfn.cli import output, resolve
 from browserfn.cli.http import EXIT_RUN_FAILED, CliError, checked, handler, http_options
 
 #: A run may be quiet for long (keep-alives arrive every few seconds): no read timeout on streams.
@@ -19,27 +19,27 @@ STREAM_TIMEOUT = httpx.Timeout(30.0, read=None)
 
 def add_parsers(commands: Any) -> None:
     run = commands.add_parser("run", parents=[http_options()], help="start a run and stream its logs")
-    run.add_argument("function_id")
+    run.add_argument("function_id", metavar="FUNCTION", help="a function's id, or its name if no other has it")
     run.add_argument("--var", action="append", default=[], metavar="NAME=VALUE", help="JSON or plain text")
     run.add_argument("--version", help="run this version instead of the latest")
     run.add_argument("--timeout", type=float, help="wall-clock limit of the run, in seconds")
     run.set_defaults(handler=handler(start_run))
 
     runs = commands.add_parser("runs", parents=[http_options()], help="list a function's runs")
-    runs.add_argument("function_id")
+    runs.add_argument("function_id", metavar="FUNCTION", help="a function's id or unambiguous name")
     runs.add_argument("--status", choices=["active", "closed", "failed"], help="only runs with this status")
     runs.add_argument("--page", type=int, default=1)
     runs.add_argument("--page-size", type=int, default=20)
     runs.set_defaults(handler=handler(list_runs))
 
     logs = commands.add_parser("logs", parents=[http_options()], help="print a run's logs")
-    logs.add_argument("function_id")
+    logs.add_argument("function_id", metavar="FUNCTION", help="a function's id or unambiguous name")
     logs.add_argument("run_id")
     logs.add_argument("-f", "--follow", action="store_true", help="keep printing until the run ends")
     logs.set_defaults(handler=handler(show_logs))
 
     stop = commands.add_parser("stop", parents=[http_options()], help="stop a run")
-    stop.add_argument("function_id")
+    stop.add_argument("function_id", metavar="FUNCTION", help="a function's id or unambiguous name")
     stop.add_argument("run_id")
     stop.set_defaults(handler=handler(stop_run))
 
@@ -95,6 +95,7 @@ def _print_result(result: dict[str, Any]) -> None:
 
 
 def start_run(args: argparse.Namespace, client: httpx.Client) -> int:
+    args.function_id = resolve.function_id(client, args.function_id)
     body: dict[str, Any] = {"workflow_id": args.function_id, "variables": parse_variables(args.var), "stream": True}
     if args.timeout is not None:
         body["timeout"] = args.timeout
@@ -119,11 +120,14 @@ def start_run(args: argparse.Namespace, client: httpx.Client) -> int:
 
 
 def list_runs(args: argparse.Namespace, client: httpx.Client) -> int:
-    params = {"page": args.page, "page_size": args.page_size, "only_active": args.status == "active"}
-    page = checked(client.get(f"/functions/{args.function_id}/runs/", params=params))
-    items = [r for r in page["items"] if args.status is None or r["status"] == args.status]
+    fid = resolve.function_id(client, args.function_id)
+    params: dict[str, Any] = {"page": args.page, "page_size": args.page_size, "only_active": False}
+    if args.status is not None:
+        params["status"] = args.status  # filtered by the server: pages hold only matching runs
+    page = checked(client.get(f"/functions/{fid}/runs/", params=params))
+    items = page["items"]
     if args.json:
-        output.print_json({**page, "items": items})
+        output.print_json(page)
         return 0
     rows = [
         [
@@ -143,7 +147,7 @@ def list_runs(args: argparse.Namespace, client: httpx.Client) -> int:
 
 
 def show_logs(args: argparse.Namespace, client: httpx.Client) -> int:
-    base = f"/functions/{args.function_id}/runs/{args.run_id}"
+    base = f"/functions/{resolve.function_id(client, args.function_id)}/runs/{args.run_id}"
     if not args.follow:
         run = checked(client.get(base))
         if args.json:
@@ -165,7 +169,8 @@ def show_logs(args: argparse.Namespace, client: httpx.Client) -> int:
 
 def stop_run(args: argparse.Namespace, client: httpx.Client) -> int:
     with output.spinner(f"stopping {args.run_id}"):
-        answer = checked(client.delete(f"/functions/{args.function_id}/runs/{args.run_id}"))
+        fid = resolve.function_id(client, args.function_id)
+        answer = checked(client.delete(f"/functions/{fid}/runs/{args.run_id}"))
     if args.json:
         output.print_json(answer)
     else:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 from typing import Any
 
 from browserfn.cli.common import add_store_options, settings_from
@@ -41,8 +40,9 @@ def run(args: argparse.Namespace) -> int:
     import uvicorn
 
     from browserfn.api.app import create_app
+    from browserfn.cli.listener import AnnouncingServer
+    from browserfn.logsetup import configure_logging
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = settings_from(
         args,
         host=args.host,
@@ -56,5 +56,15 @@ def run(args: argparse.Namespace) -> int:
         account_max_sessions=args.account_max_sessions,
         run_worker=False if args.no_worker else None,
     )
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning", access_log=False)
-    return 0
+    configure_logging(settings)
+    config = uvicorn.Config(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,  # ours (configure_logging), in the operator's format
+        log_level="warning",
+        access_log=False,  # browserfn.access writes one line per request
+    )
+    server = AnnouncingServer(config, settings)
+    server.run()
+    return 0 if server.started else 1

@@ -19,6 +19,7 @@ from typing import Any
 
 from browserfn.cli.common import add_store_options, settings_from
 from browserfn.config import DEFAULT_WORKER_PORT, Settings
+from browserfn.logsetup import configure_logging, startup_context
 
 log = logging.getLogger("browserfn.worker")
 
@@ -72,6 +73,7 @@ async def _work(settings: Settings) -> None:
         host=settings.host,
         port=settings.port,
         lifespan="off",
+        log_config=None,  # ours (configure_logging)
         log_level="warning",
         access_log=False,
         timeout_graceful_shutdown=5,
@@ -87,7 +89,8 @@ async def _work(settings: Settings) -> None:
                 raise SystemExit(f"browserfn worker could not listen on {settings.host}:{settings.port}")
             await asyncio.sleep(0.02)
         await services.executor.start()
-        log.info("worker started; its API at %s", settings.internal_base_url)
+        context = startup_context(settings)
+        log.info("worker started; its API at %s", settings.internal_base_url, extra=context)
         await stop.wait()
     finally:
         await services.executor.close()  # graceful: running runs get worker_grace_s
@@ -100,8 +103,9 @@ async def _work(settings: Settings) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if not args.database_url:
         raise SystemExit("browserfn worker needs --database-url (or $BROWSERFN_DATABASE_URL)")
-    asyncio.run(_work(worker_settings(args)))
+    settings = worker_settings(args)
+    configure_logging(settings)
+    asyncio.run(_work(settings))
     return 0

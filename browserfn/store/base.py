@@ -125,8 +125,10 @@ class Store(AutomationStore, abc.ABC):
         offset: int,
         limit: int,
         before_seq: int | None = None,
+        states: Iterable[RunState] | None = None,
     ) -> list[Run]:
-        """Runs of a function, newest first; `account_id` None means every account's."""
+        """Runs of a function, newest first; `account_id` None means every account's; `states`
+        (when given) keeps only runs in one of them."""
 
     @abc.abstractmethod
     async def count_runs(self, account_id: str, states: Iterable[RunState]) -> int: ...

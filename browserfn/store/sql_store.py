@@ -109,8 +109,12 @@ class SQLStore(Store):
         offset: int,
         limit: int,
         before_seq: int | None = None,
+        states: Iterable[RunState] | None = None,
     ) -> list[Run]:
-        return await self.call(runs.listing, function_id, account_id, key_id, only_active, offset, limit, before_seq)
+        wanted = None if states is None else list(states)
+        return await self.call(
+            runs.listing, function_id, account_id, key_id, only_active, offset, limit, before_seq, wanted
+        )
 
     async def count_runs(self, account_id: str, states: Iterable[RunState]) -> int:
         return await self.call(runs.count, account_id, list(states))

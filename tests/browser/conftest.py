@@ -7,6 +7,7 @@ import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
@@ -14,8 +15,13 @@ import pytest
 from browserfn.browser.chromium import processes_marked
 
 os.environ.setdefault("DISABLE_TELEMETRY", "true")  # the SDK would post to PostHog, unreachable here
+from tests.browser.data_site import DataSite
 from tests.browser.site import LocalSite
 from tests.live_server import LiveServer
+from tests.operator.test_console import browser, page  # noqa: F401 - Playwright's fixtures, for the console's tests
+
+if TYPE_CHECKING:
+    from notte_sdk import NotteClient
 
 
 @pytest.fixture(scope="session")
@@ -33,6 +39,14 @@ def pooled_server(data_dir: Path, env: dict[str, str] | None = None) -> Iterator
         yield live
     finally:
         live.stop()
+
+
+@pytest.fixture(scope="module")
+def data_site() -> Iterator[DataSite]:
+    """The website of the session state and data tests (cookies, login, files, fetches)."""
+    served = DataSite().start()
+    yield served
+    served.stop()
 
 
 @pytest.fixture(scope="module")
@@ -62,3 +76,13 @@ def wait_until_gone(find: object, timeout_s: float = 10.0) -> list[int]:
         if not left or time.monotonic() > deadline:
             return left
         time.sleep(0.1)
+
+
+@pytest.fixture
+def notte(browser_server: LiveServer) -> NotteClient:
+    """The official Python SDK, on `browser_server` with its key."""
+    from notte_sdk import NotteClient
+    from notte_sdk.endpoints import base as sdk_base
+
+    sdk_base._version_check_performed = True  # the SDK asks PyPI once per process otherwise
+    return NotteClient(api_key=browser_server.key, server_url=browser_server.url)

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -175,3 +176,52 @@ def test_errors_are_one_line_and_exit_3(server: LiveServer) -> None:
     )
     assert flags.returncode == 3
     assert "cannot reach the server" in flags.stderr
+
+
+def test_functions_named_instead_of_their_ids(server: LiveServer, tmp_path: Path) -> None:
+    name = f"named-{uuid.uuid4().hex[:8]}"
+    script = tmp_path / "named.py"
+    script.write_text(GREETER)
+    first = json.loads(cli(server, "deploy", str(script), "--name", name, "--json").stdout)
+    ran = cli(server, "run", name, "--var", "name=ada", "--json")
+    assert ran.returncode == 0, ran.stderr
+    run_id = json.loads(ran.stdout)["function_run_id"]
+    listed = json.loads(cli(server, "runs", name, "--json").stdout)["items"]
+    assert [r["function_run_id"] for r in listed] == [run_id]
+    assert [
+        r["status"] for r in json.loads(cli(server, "runs", name, "--status", "closed", "--json").stdout)["items"]
+    ] == ["closed"]
+    assert "hello ada #0" in cli(server, "logs", name, run_id).stdout
+    stopped = cli(server, "stop", name, run_id)  # already ended: the API says so, for the right function
+    assert "hello" not in stopped.stderr and run_id in stopped.stdout + stopped.stderr
+    updated = json.loads(cli(server, "deploy", str(script), "--function", name, "--json").stdout)
+    assert (updated["function_id"], len(updated["versions"])) == (first["function_id"], 2)
+
+    cli(server, "deploy", str(script), "--name", name, "--json")  # a second function of that name
+    ambiguous = cli(server, "run", name)
+    assert ambiguous.returncode == 3
+    assert ambiguous.stderr.startswith(f"error: 2 functions are named '{name}'")
+    assert first["function_id"] in ambiguous.stderr
+    assert cli(server, "runs", first["function_id"]).returncode == 0  # the id still works
+    missing = cli(server, "logs", "no-such-function", run_id)
+    assert (missing.returncode, missing.stderr.strip()) == (
+        3,
+        "error: no function 'no-such-function': neither one of your function ids nor a function's name",
+    )
+
+
+def test_a_closed_pipe_ends_the_command_quietly(server: LiveServer) -> None:
+    env = {**os.environ, "NOTTE_API_URL": server.url, "NOTTE_API_KEY": server.key}
+    # the reader goes away before the command writes (as `| head` does once it has its lines)
+    with subprocess.Popen(
+        [BROWSERFN, "functions", "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+    ) as command:
+        assert command.stdout is not None and command.stderr is not None
+        command.stdout.close()
+        errors = command.stderr.read().decode()
+        assert command.wait(60) == 141
+    assert errors == ""
+    shell = subprocess.run(
+        f"{BROWSERFN} functions --json | head -c 1", shell=True, capture_output=True, text=True, env=env, timeout=60
+    )
+    assert (shell.returncode, shell.stdout, shell.stderr) == (0, "{", "")

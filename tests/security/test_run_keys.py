@@ -35,9 +35,11 @@ RUN_KEY_MAY_CALL = {
     ("POST", "/functions/{function_id}/runs/{run_id}"),
     ("GET", "/functions/{function_id}/runs/{run_id}"),
     ("GET", "/functions/{function_id}/runs/{run_id}/stream"),
+    ("GET", "/functions/{function_id}/runs/{run_id}/payloads/{field}"),
 }
-#: Families a run's key may use whole: its account's sessions, and the identities scripts use and keep.
-RUN_KEY_MAY_USE = ("/sessions", "/vaults", "/personas")
+#: Families a run's key may use whole: its account's sessions, the identities scripts use and keep, and the
+#: browser data they keep (profiles, stored files).
+RUN_KEY_MAY_USE = ("/sessions", "/vaults", "/personas", "/profiles", "/storage")
 
 
 @pytest.fixture

@@ -131,7 +131,8 @@ async def test_listing_is_newest_first_with_filters(store: Store) -> None:
     async def ids(**kw: object) -> list[str]:
         args: dict[str, object] = {"account_id": account_id, "key_id": None, "only_active": False, "offset": 0}
         args.update(kw)
-        return [r.run_id for r in await store.list_runs(function.function_id, limit=10, **args)]  # type: ignore[arg-type]
+        args.setdefault("limit", 10)
+        return [r.run_id for r in await store.list_runs(function.function_id, **args)]  # type: ignore[arg-type]
 
     newest_first = [r.run_id for r in reversed(runs)]
     assert await ids() == newest_first
@@ -140,6 +141,9 @@ async def test_listing_is_newest_first_with_filters(store: Store) -> None:
     assert await ids(offset=2) == newest_first[2:]
     assert await ids(before_seq=runs[2].seq) == newest_first[2:]
     assert await ids(account_id="someone-else") == []
+    assert await ids(states={RunState.FAILED, RunState.STOPPED}) == [runs[0].run_id]
+    assert await ids(states={RunState.QUEUED}, offset=1, limit=2) == newest_first[1:3]
+    assert await ids(states=set()) == []
     assert await store.count_runs(account_id, [RunState.QUEUED]) == 4
     assert [r.run_id for r in await store.runs_in_states([RunState.FAILED])] == [runs[0].run_id]
 

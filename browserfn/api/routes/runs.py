@@ -11,10 +11,11 @@ from browserfn import wire
 from browserfn.api import sse
 from browserfn.api.access import requires
 from browserfn.api.deps import PrincipalDep, Services, ServicesDep
+from browserfn.api.routes import run_payloads
 from browserfn.api.routes.functions import MAX_SEQ, PageQuery, PageSizeQuery
 from browserfn.api.schemas import CreateRunRequest, ReportRunRequest, StartCreatedRunRequest, StartRunRequest
 from browserfn.errors import InvalidInput, NotFound
-from browserfn.models import Principal, Run, Scope
+from browserfn.models import Principal, Run, Scope, WireStatus, states_with_status
 from browserfn.webhooks import check_url
 
 router = APIRouter(prefix="/functions/{function_id}/runs", tags=["runs"])
@@ -99,6 +100,10 @@ async def list_runs(
     only_active: Annotated[bool, Query(description="Only runs still active")] = True,
     only_current_token: Annotated[bool, Query(description="Only runs started with the calling key")] = False,
     before: Annotated[int | None, Query(ge=1, le=MAX_SEQ, description="Only runs up to this `seq`: pins pages")] = None,
+    status: Annotated[
+        WireStatus | None,
+        Query(description="Only runs with this wire status (an extension); takes precedence over `only_active`"),
+    ] = None,
 ) -> dict[str, Any]:
     """The caller's runs of a function, newest first. A function that does not exist (or that the
     caller cannot see) has no runs: an empty page, as Notte answers."""
@@ -111,9 +116,10 @@ async def list_runs(
         function_id,
         page=page,
         page_size=page_size,
-        only_active=only_active,
+        only_active=only_active and status is None,
         only_current_token=only_current_token,
         before_seq=before,
+        states=None if status is None else states_with_status(status),
     )
     return {
         "items": [{**wire.run_record(run, None), "seq": run.seq} for run in found.runs],
@@ -179,6 +185,13 @@ async def stop_run(svc: ServicesDep, principal: PrincipalDep, function_id: str, 
 async def report_run(
     svc: ServicesDep, principal: PrincipalDep, function_id: str, run_id: str, body: ReportRunRequest
 ) -> dict[str, Any]:
-    """Record a run executed elsewhere: its logs, result and final status."""
-    run = await svc.runs.report(principal, function_id, run_id, body.model_dump(exclude_unset=True))
+    """Record a run executed elsewhere: its logs, result and final status (fields too large to
+    send inline come as `payloads`, uploaded first: routes/run_payloads.py)."""
+    fields = body.model_dump(exclude_unset=True, exclude={"payloads", "result_preview"})
+    if body.payloads:
+        await svc.runs.get(principal, function_id, run_id)
+        fields.update(await run_payloads.resolve(svc.store, principal, run_id, body.payloads))
+    run = await svc.runs.report(principal, function_id, run_id, fields)
+    if body.payloads:
+        await run_payloads.discard(svc.store, run_id)
     return _update_response(run, "updated")

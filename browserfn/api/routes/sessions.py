@@ -317,8 +317,18 @@ async def get_replay(
         "expires_at": dt.datetime.fromtimestamp(int(now) + replay.LINK_TTL_S, dt.UTC).isoformat(),
         "video_start_ms": 0,
         "video_duration_ms": manifest["duration_ms"],
-        "frames": [{**frame, "image_url": link(frame["name"])} for frame in manifest["frames"]],
+        "frames": [
+            {**frame, "image_url": link(frame["name"]), **_moment(manifest, frame)} for frame in manifest["frames"]
+        ],
     }
+
+
+def _moment(manifest: dict[str, Any], frame: dict[str, Any]) -> dict[str, str]:
+    """A frame's wall-clock moment (`at`, an extension), which the console lines up with run logs."""
+    started_ms = manifest.get("started_at_ms")
+    if started_ms is None:  # recorded before manifests kept it
+        return {}
+    return {"at": dt.datetime.fromtimestamp((started_ms + frame["t_ms"]) / 1000, dt.UTC).isoformat()}
 
 
 @router.get("/{session_id}/replay/files/{name}", response_class=FileResponse)

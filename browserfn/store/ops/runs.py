@@ -138,10 +138,12 @@ def listing(
     offset: int,
     limit: int,
     before_seq: int | None,
+    states: Iterable[RunState] | None = None,
 ) -> list[Run]:
-    """Runs of a function, newest first; `account_id` None means every account's. An account's
-    whole history (the listing that grows without bound) is read as a range of its ordinals."""
-    if account_id is not None and key_id is None and not only_active and before_seq is None:
+    """Runs of a function, newest first; `account_id` None means every account's; `states` (when
+    given) keeps only runs in one of them. An account's whole history (the listing that grows
+    without bound) is read as a range of its ordinals."""
+    if account_id is not None and key_id is None and not only_active and before_seq is None and states is None:
         return _ordinal_page(tx, function_id, account_id, offset, limit)
     where = ["function_id = :function_id"]
     params: dict[str, Any] = {"function_id": function_id, "limit": limit, "offset": offset}
@@ -155,6 +157,10 @@ def listing(
             params[name] = value
     if only_active:
         where.append("active")
+    if states is not None:
+        marks, state_params = in_list("state", sorted(state.value for state in states))
+        where.append(f"state IN ({marks})")
+        params.update(state_params)
     found = tx.all(
         f"SELECT * FROM runs WHERE {' AND '.join(where)} ORDER BY seq DESC LIMIT :limit OFFSET :offset", params
     )

@@ -1,0 +1,17 @@
+# Sourced by setup.sh and services.sh: `apt_install PACKAGE...` installs Debian packages without
+# their recommends (only what they need to run), its output in .venv/apt.log, shown only if the
+# install fails (as pip's in .venv/pip.log).
+apt_install() {
+    local sudo="" log=.venv/apt.log
+    if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
+    mkdir -p .venv
+    echo "installing Debian packages: $* (log: $log)"
+    if ! {
+        $sudo apt-get update -q &&
+            DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "$@"
+    } >>"$log" 2>&1; then
+        tail -n 50 "$log"
+        echo "apt-get failed; the whole log is $log" >&2
+        return 1
+    fi
+}
