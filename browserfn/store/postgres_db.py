@@ -105,10 +105,13 @@ class PostgresDatabase(Database):
     def _connection(self) -> Conn:
         conn: Conn | None = getattr(self._local, "conn", None)
         if conn is None or conn.closed or conn.broken:
-            conn = psycopg.connect(self.dsn, row_factory=dict_row, autocommit=False)
+            fresh = psycopg.connect(self.dsn, row_factory=dict_row, autocommit=False)
             with self._guard:
-                self._connections.append(conn)
-            self._local.conn = conn
+                if conn is not None:
+                    self._connections.remove(conn)
+                    conn.close()
+                self._connections.append(fresh)
+            self._local.conn = conn = fresh
         return conn
 
     def _transaction(self, op: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]) -> T:

@@ -89,13 +89,15 @@ def insert_sql(table: str, columns: Iterable[str]) -> str:
 # -- values -----------------------------------------------------------------------------------------
 def stamp(value: dt.datetime) -> str:
     """Fixed-width UTC text: SQLite's stored form of a time (text order is time order)."""
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+    if value.tzinfo is not dt.UTC:
+        value = value.astimezone(dt.UTC)
+    return value.isoformat(timespec="microseconds")  # 2026-12-01T09:30:00.000000+00:00
 
 
 def when(value: Any) -> dt.datetime:
     """A stored time (text on SQLite, datetime on PostgreSQL), in UTC."""
     moment = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(value)
-    return moment.astimezone(dt.UTC)
+    return moment if moment.tzinfo is dt.UTC else moment.astimezone(dt.UTC)
 
 
 def when_or_none(value: Any) -> dt.datetime | None:
@@ -154,11 +156,17 @@ class Unstorable(InvalidInput):
 
 def check(params: Params | None) -> None:
     """Refuse (Unstorable) a parameter set with text a backend would refuse or change."""
-    if params:
-        for name, value in params.items():
-            if type(value) is str and not storable(value):
-                what = "the NUL character (\\u0000)" if "\x00" in value else "a lone surrogate (not valid Unicode)"
-                raise Unstorable(f"invalid {name}: contains {what}, which cannot be stored")
+    if not params:
+        return
+    for value in params.values():  # the hot path: a few C calls per text value
+        if type(value) is str and ("\x00" in value or not value.isascii()):
+            break
+    else:
+        return
+    for name, value in params.items():
+        if type(value) is str and not storable(value):
+            what = "the NUL character (\\u0000)" if "\x00" in value else "a lone surrogate (not valid Unicode)"
+            raise Unstorable(f"invalid {name}: contains {what}, which cannot be stored")
 
 
 # -- dialect: parameter style -------------------------------------------------------------------------

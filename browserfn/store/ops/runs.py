@@ -212,12 +212,17 @@ def _update(tx: Tx, run_id: str, from_states: Iterable[RunState], to: RunState, 
         sets.update(ended_at=now, token_hash=None)
     sets.update(state=to.value, active=to.is_active, updated_at=now)
     marks, params = in_list("from", (s.value for s in from_states))
-    row = tx.one(
-        f"UPDATE runs SET {', '.join(f'{k} = :{k}' for k in sets)} WHERE run_id = :run_id AND state IN ({marks})"
-        " RETURNING *",
-        {**sets, **params, "run_id": run_id},
-    )
+    key = (*sets, marks)
+    sql = _update_sql.get(key)
+    if sql is None:
+        columns = ", ".join(f"{k} = :{k}" for k in sets)
+        sql = _update_sql[key] = f"UPDATE runs SET {columns} WHERE run_id = :run_id AND state IN ({marks}) RETURNING *"
+    row = tx.one(sql, {**sets, **params, "run_id": run_id})
     return run(row) if row is not None else None
+
+
+#: The few shapes of `_update`'s statement (which fields, how many states), each written once.
+_update_sql: dict[tuple[str, ...], str] = {}
 
 
 def transition(
