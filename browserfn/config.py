@@ -164,6 +164,16 @@ class Settings:
     llm_client_default_models: tuple[str, ...] = ("gemini/gemini-3.5-flash", "vertex_ai/gemini-3.5-flash")
     #: Time one LLM request may take.
     llm_timeout_s: float = 60.0
+    #: Proxies (http://user:password@host:port, comma-separated) a session started with proxies=True uses (the
+    #: first one); empty: proxies=True is refused.
+    session_proxy_pool: tuple[str, ...] = ()
+    #: Chromium flags (names such as --lang, comma-separated) a session's chrome_args may carry; others are refused.
+    session_chrome_args_allowed: tuple[str, ...] = ()
+    #: Whether a session may attach to a browser by cdp_url: "off", "public" (only public addresses, as for
+    #: webhooks) or "any" (private and loopback addresses too).
+    session_cdp_url: str = "public"
+    #: Whether the live viewer (viewer_url) lets its holder click and type into the session's browser, or only watch.
+    viewer_input: bool = True
     #: The server's log: "text" (one line per record) or "json" (one JSON object per line, for collectors).
     log_format: str = "text"
     #: Least severe log level written: debug, info (one line per request), warning or error.

@@ -25,7 +25,7 @@ def decode_script(raw: bytes, max_bytes: int) -> str:
     if len(raw) > max_bytes:
         raise InvalidScript(f"script is {len(raw)} bytes, over the limit of {max_bytes} bytes")
     if not raw.strip():
-        raise InvalidScript("script is empty: it must define a top-level function `run`")
+        raise InvalidScript("script is empty: Python script must contain a 'run' function")
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -45,7 +45,7 @@ def parse_parameters(code: str, filename: str = "function.py") -> tuple[Paramete
     for node in tree.body:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == "run":
             return _parameters_of(node.args)
-    raise InvalidScript("script must define a top-level function `run` (def run(...): ...)")
+    raise InvalidScript("Python script must contain a 'run' function (a top-level def run(...): ...)")
 
 
 def _parameters_of(args: ast.arguments) -> tuple[Parameter, ...]:

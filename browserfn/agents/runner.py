@@ -94,7 +94,7 @@ class Runner:
             assert session.driver is not None
             page = await session.driver.page()
             actions = await page_actions(page)
-            session.driver.observed = {a["id"]: a["selector"] for a in actions}
+            await session.driver.remember(page, actions)
             markdown = await scrape_page(page, _MARKDOWN)
             view = steps.PageView(page.url, await page.title(), markdown, actions)
         session.touch()

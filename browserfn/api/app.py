@@ -31,6 +31,7 @@ from browserfn.api.routes import session_data as session_data_routes
 from browserfn.api.routes import storage as storage_routes
 from browserfn.api.routes import usage as usage_routes
 from browserfn.api.routes import vaults as vault_routes
+from browserfn.api.routes import viewer as viewer_routes
 from browserfn.browser.llm import ModelCall
 from browserfn.browser.sessions import SessionManager
 from browserfn.config import Settings
@@ -139,6 +140,7 @@ def build_app(services: Services, lifespan: Lifespan | None = None) -> FastAPI:
     app.include_router(vault_routes.router)
     app.include_router(persona_routes.router)
     app.include_router(sessions.router)
+    app.include_router(viewer_routes.router)
     app.include_router(session_data_routes.router)
     app.include_router(storage_routes.router)
     app.include_router(profile_routes.router)

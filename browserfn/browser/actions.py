@@ -7,13 +7,19 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from browserfn.browser import vault_fill
+from browserfn.browser.observe import page_actions
 from browserfn.browser.session_data import SessionData
+from browserfn.browser.session_options import NotServed
 from browserfn.errors import InvalidInput, NotFound
 from browserfn.files import StoredFile
+
+#: Notte's element ids: a kind letter (L link, B button, I input...) and a number.
+NOTTE_ID = re.compile(r"^[A-Z][0-9]+$")
 
 #: Playwright's error types, resolved lazily so the module imports without Playwright.
 _PlaywrightError: tuple[type[BaseException], ...] = ()
@@ -26,6 +32,10 @@ def playwright_errors() -> tuple[type[BaseException], ...]:
 
         _PlaywrightError = (Error,)
     return _PlaywrightError
+
+
+class ElementNotFound(Exception):
+    """An action names an element the page does not have."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,10 +54,16 @@ class PageDriver:
         #: The vault the session was started with (`vault_id`): placeholders are filled from it.
         self.vault: vault_fill.VaultLookup | None = None
         self._current: Any = None
-        #: Element ids of the last observe, with their selectors (`page/execute` takes either).
-        self.observed: dict[str, str] = {}
+        #: Element ids of the last observe (`page/execute` takes them), with their selectors, and the
+        #: document they were found in: (page, its document's performance.timeOrigin, ids).
+        self._observed: tuple[Any, float, dict[str, str]] | None = None
         #: The session's files, network log and trajectory (upload_file, download_file; every action done).
         self.data: SessionData | None = None
+
+    @property
+    def context(self) -> Any:
+        """The browser's default context: the pages of the session, and those a CDP client opens."""
+        return self._context
 
     @property
     def pages(self) -> list[Any]:
@@ -75,11 +91,18 @@ class PageDriver:
     async def execute(self, action: dict[str, Any], record: bool = True) -> ActionOutcome:
         """Do the action; a successful one joins the session's trajectory if `record`."""
         kind = str(action.get("type", ""))
+        if kind == "captcha_solve":
+            raise NotServed(
+                "captcha_solve: this server has no captcha solver; "
+                "a person can solve it through the session's live viewer (viewer_url)"
+            )
         handler = _HANDLERS.get(kind)
         if handler is None:
             raise InvalidInput(f"action type {kind!r} is not supported here; supported: {', '.join(sorted(_HANDLERS))}")
         try:
             outcome = await handler(self, action)
+        except ElementNotFound as exc:
+            return ActionOutcome(False, f"{kind} failed: {exc}")
         except playwright_errors() as exc:
             return ActionOutcome(False, explain_failure(kind, exc))
         except vault_fill.VaultFillError as exc:
@@ -108,10 +131,35 @@ class PageDriver:
         element_id = action.get("id")
         if not element_id:
             raise InvalidInput(f"action {action.get('type')!r} needs a `selector` or an `id`")
-        if str(element_id) in self.observed:
-            return page.locator(self.observed[str(element_id)]).first
+        found = await self._observed_selector(page, str(element_id))
+        if found is not None:
+            return page.locator(found).first
         quoted = json.dumps(str(element_id))
-        return page.locator(f"[id={quoted}], [name={quoted}]").first
+        by_attribute = page.locator(f"[id={quoted}], [name={quoted}]").first
+        if NOTTE_ID.match(str(element_id)) and not await by_attribute.count():
+            raise ElementNotFound(f"no element {element_id} on this page ({page.url}); observe lists the page's ids")
+        return by_attribute
+
+    async def remember(self, page: Any, actions: list[dict[str, Any]]) -> None:
+        """The ids an observe of `page` gave, valid for the document it showed."""
+        self._observed = (page, await _document_of(page), {a["id"]: a["selector"] for a in actions})
+
+    async def _observed_selector(self, page: Any, element_id: str) -> str | None:
+        """The selector of an observe id (`B1`, `I2`...) on the document `page` shows now: from the
+        last observe if it saw this document, else from observing it now (Notte's ids work without
+        an explicit observe, and never name an element of a previous page)."""
+        if not NOTTE_ID.match(element_id):
+            return None
+        if self._observed is None or self._observed[0] is not page or self._observed[1] != await _document_of(page):
+            await self.remember(page, await page_actions(page))
+        assert self._observed is not None
+        return self._observed[2].get(element_id)
+
+
+async def _document_of(page: Any) -> float:
+    """What tells a page's documents apart: each load has its own time origin."""
+    origin: float = await page.evaluate("performance.timeOrigin")
+    return origin
 
 
 def explain_failure(kind: str, exc: BaseException) -> str:

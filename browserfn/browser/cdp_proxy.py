@@ -36,7 +36,7 @@ async def relay(websocket: WebSocket, session: Session) -> None:
     if session.browser is None:
         await close(websocket, REFUSED)
         return
-    await pipe(websocket, session.browser.chromium.ws_url, session.touch)
+    await pipe(websocket, session.browser.ws_url, session.touch)
 
 
 async def pipe(websocket: WebSocket, upstream_url: str, on_frame: Callable[[], None] = lambda: None) -> None:

@@ -102,7 +102,7 @@ class ChromiumProcess:
         profile_dir = browsers_dir / uuid.uuid4().hex[:16]
         profile_dir.mkdir(parents=True)
         _temp_dir_of(profile_dir).mkdir(mode=0o700)
-        port = _free_port()
+        port = free_port()
         await asyncio.to_thread(firewall.guard_devtools_port, port)
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -204,7 +204,7 @@ def _background_prefix(background: bool) -> tuple[str, ...]:
     return (chrt, "--idle", "0")
 
 
-def _free_port() -> int:
+def free_port() -> int:
     """A TCP port on 127.0.0.1 that no one listens on now."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

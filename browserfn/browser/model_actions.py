@@ -73,8 +73,9 @@ async def _scrape(
 
 async def _fields(driver: PageDriver) -> list[dict[str, Any]]:
     """The page's fields as observe numbers them (their ids then work in later actions)."""
-    actions = await page_actions(await driver.page())
-    driver.observed = {a["id"]: a["selector"] for a in actions}
+    page = await driver.page()
+    actions = await page_actions(page)
+    await driver.remember(page, actions)
     return [a for a in actions if a["type"] in _FIELD_TYPES]
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from browserfn import storage_errors
+from browserfn.browser.attached import AttachedBrowser, attach
 from browserfn.browser.chromium import (
     ChromiumProcess,
     browsers_of,
@@ -31,9 +32,15 @@ class PooledBrowser:
     chromium: ChromiumProcess
     browser: Any  #: playwright.async_api.Browser, connected over CDP
 
+    attached = False  #: launched by this server (see attached.AttachedBrowser)
+
     @property
     def alive(self) -> bool:
         return self.chromium.alive and bool(self.browser.is_connected())
+
+    @property
+    def ws_url(self) -> str:
+        return self.chromium.ws_url
 
     async def close(self) -> None:
         """Kill the process tree, then drop the connection. Safe to call twice. (Killing first
@@ -129,6 +136,12 @@ class BrowserPool:
                     return await self.launch()
         finally:
             self._refill()
+
+    async def attach(self, cdp_url: str) -> AttachedBrowser:
+        """A browser this server did not start, reached at `cdp_url` (see attached.py)."""
+        if self._driver is None:
+            raise RuntimeError("the browser pool is not started")
+        return await attach(await asyncio.shield(self._driver), cdp_url)
 
     def _urgent_launches(self) -> list[ChromiumProcess]:
         """With no ready browser left, the next session waits for a launch: none stays in the

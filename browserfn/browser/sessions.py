@@ -29,10 +29,12 @@ from typing import Any
 from browserfn import storage_errors
 from browserfn.browser import llm
 from browserfn.browser.actions import PageDriver
-from browserfn.browser.chromium import session_flags
+from browserfn.browser.attached import AttachedBrowser
 from browserfn.browser.pool import BrowserPool, PooledBrowser
+from browserfn.browser.proxy_forward import ProxyForwarder
 from browserfn.browser.replay import Recorder, find_ffmpeg
 from browserfn.browser.session_data import SessionData
+from browserfn.browser.session_options import CDP_POLICIES, SessionPlan, proxy_flags
 from browserfn.bus import EventBus
 from browserfn.config import Settings
 from browserfn.errors import Conflict, NotFound, TooManyRequests
@@ -70,7 +72,8 @@ class Session:
     steps: int = 0
     #: The actions done through page/execute and agents, in order: {action, success, message}.
     actions: list[dict[str, Any]] = dataclasses.field(default_factory=list)
-    browser: PooledBrowser | None = None
+    browser: PooledBrowser | AttachedBrowser | None = None
+    forwarder: ProxyForwarder | None = None  #: adds the proxy's credentials (proxy_forward.py)
     driver: PageDriver | None = None
     recorder: Recorder | None = None
     data: SessionData | None = None  #: network log, trajectory, downloads (browser/session_data.py)
@@ -136,6 +139,9 @@ class Session:
 
 class SessionManager:
     def __init__(self, settings: Settings, store: Store, bus: EventBus) -> None:
+        if settings.session_cdp_url not in CDP_POLICIES:
+            policies = ", ".join(CDP_POLICIES)
+            raise ValueError(f"session_cdp_url must be one of {policies}, not {settings.session_cdp_url!r}")
         self._settings = settings
         self._store = store
         self._bus = bus
@@ -193,15 +199,14 @@ class SessionManager:
     def replay_dir(self, session_id: str) -> Path:
         return self.session_dir(session_id) / "replay"
 
-    async def open(
-        self, principal: Principal, options: dict[str, Any], idle_timeout_min: int | None, max_duration_min: int | None
-    ) -> Session:
-        """Start a session on a pooled browser; inside a run, announce it on the run's stream."""
+    async def open(self, principal: Principal, plan: SessionPlan) -> Session:
+        """Start a session as `plan` says (a pooled browser, one launched with flags of its own, or
+        one attached at a CDP URL); inside a run, announce it on the run's stream."""
         account_id = principal.account_id
         self._check_room(account_id)
         self._opening[account_id] += 1  # counted from here on: a burst of starts cannot all pass the check
         try:
-            return await self._open(principal, options, idle_timeout_min, max_duration_min)
+            return await self._open(principal, plan)
         finally:
             self._opening[account_id] -= 1
             if not self._opening[account_id]:
@@ -220,28 +225,24 @@ class SessionManager:
                 5,
             )
 
-    async def _open(
-        self, principal: Principal, options: dict[str, Any], idle_timeout_min: int | None, max_duration_min: int | None
-    ) -> Session:
+    async def _open(self, principal: Principal, plan: SessionPlan) -> Session:
         session = Session(
             session_id=str(uuid.uuid4()),
             account_id=principal.account_id,
             run_id=principal.run_id,
-            idle_timeout_min=idle_timeout_min or self._settings.session_idle_timeout_min,
-            max_duration_min=max_duration_min or self._settings.session_max_duration_min,
-            options=options,
+            idle_timeout_min=plan.idle_timeout_min or self._settings.session_idle_timeout_min,
+            max_duration_min=plan.max_duration_min or self._settings.session_max_duration_min,
+            options=plan.options,
             cdp_token="",
         )
         session.cdp_token = self.cdp_token(session.session_id)
-        session.profile = await self.profiles.prepare(principal, session.session_id, options.get("profile"))
+        session.profile = await self.profiles.prepare(principal, session.session_id, plan.options.get("profile"))
         try:
-            session.browser = await self.pool.acquire(session_flags(options))
-            if session.profile is not None:
-                await load_profile(session.browser.browser.contexts[0], session.profile.state)
+            await self._give_browser(session, plan)
         except BaseException:
             await self._abandon(session)
             raise
-        session.driver = PageDriver(session.browser.browser, self._settings.action_timeout_ms)
+        assert session.browser is not None and session.driver is not None
         session.data = SessionData(
             self.session_dir(session.session_id),
             self.files,
@@ -251,11 +252,8 @@ class SessionManager:
         )
         session.data.attach(session.browser.browser.contexts[0])
         session.driver.data = session.data
-        width, height = options.get("viewport_width"), options.get("viewport_height")
-        if width and height:
-            await (await session.driver.page()).set_viewport_size({"width": int(width), "height": int(height)})
         session.recorder = Recorder(self.replay_dir(session.session_id), self._settings.replay_interval_s, self._ffmpeg)
-        session.recorder.start(session.driver.current, session.quiet_s)
+        session.recorder.start(session.driver.current if session.driver else lambda: None, session.quiet_s)
         await self._store.create_session(session.record(self.owner_url))
         self._sessions[session.session_id] = session
         if principal.run_id is not None:
@@ -264,12 +262,42 @@ class SessionManager:
             self._bus.publish(principal.run_id)
         return session
 
+    async def _give_browser(self, session: Session, plan: SessionPlan) -> None:
+        """The session's browser and page driver, set up as the plan says."""
+        if plan.cdp_url is not None:
+            session.browser = await self.pool.attach(plan.cdp_url)
+        else:
+            flags = plan.flags
+            if plan.proxy is not None and plan.proxy.needs_auth:
+                proxy = plan.proxy
+                session.forwarder = await ProxyForwarder(proxy.server, proxy.username, proxy.password).start()
+                flags = tuple(f for f in flags if not f.startswith("--proxy-")) + tuple(
+                    proxy_flags(proxy, session.forwarder.url)
+                )
+            session.browser = await self.pool.acquire(flags)
+        if session.profile is not None:
+            await load_profile(session.browser.browser.contexts[0], session.profile.state)
+        session.driver = PageDriver(session.browser.browser, self._settings.action_timeout_ms)
+        if plan.extra_http_headers:
+            await session.driver.context.set_extra_http_headers(plan.extra_http_headers)
+        if plan.viewport is not None:
+            width, height = plan.viewport
+            await (await session.driver.page()).set_viewport_size({"width": width, "height": height})
+
+    async def _release_browser(self, session: Session) -> None:
+        """Kill the session's browser (or only disconnect from one it attached to) and its proxy
+        forwarder."""
+        browser, session.browser = session.browser, None
+        if browser is not None:
+            await browser.close()
+        if session.forwarder is not None:
+            await session.forwarder.close()
+
     async def _abandon(self, session: Session) -> None:
-        """A session that failed to open: its profile lease and browser let go."""
+        """A session that failed to open: its profile lease, browser and proxy forwarder let go."""
         if session.profile is not None:
             await self.profiles.release(session.profile)
-        if session.browser is not None:
-            await session.browser.close()
+        await self._release_browser(session)
 
     def cdp_token(self, session_id: str) -> str:
         """The credential a session's CDP URL carries: derived from the deployment's secret, so
@@ -378,8 +406,8 @@ class SessionManager:
         if session.data is not None:
             with contextlib.suppress(Exception):
                 await session.data.close(last_frame_wait_s)
-        if browser is not None:
-            await browser.close()
+        session.browser = browser
+        await self._release_browser(session)
         if session.data is not None:
             session.data.remove_inputs()
         if session.recorder is not None:

@@ -129,24 +129,24 @@ class NottePolicy(RestrictingNodeTransformer):
     def visit_Import(self, node: ast.Import) -> Any:
         for alias in node.names:
             if not import_allowed(alias.name):
-                self._refuse(node, f'import of "{alias.name}" is not allowed (allowed imports rule)')
+                self._refuse(node, f"Import of '{alias.name}' is not allowed (allowed imports rule)")
         return super().visit_Import(node)
 
     def visit_ImportFrom(self, node: ast.ImportFrom) -> Any:
         module = node.module or ""
         if node.level:
-            self._refuse(node, "relative imports are not allowed (allowed imports rule)")
+            self._refuse(node, "Relative imports are not allowed (allowed imports rule)")
         elif module == "__future__":
             if any(alias.name != "annotations" for alias in node.names):
-                self._refuse(node, 'only "from __future__ import annotations" is allowed (allowed imports rule)')
+                self._refuse(node, "Only 'from __future__ import annotations' is allowed (allowed imports rule)")
             return node  # the compiler handles it; RestrictedPython would refuse its "_" name
         elif not import_allowed(module):
-            self._refuse(node, f'import from "{module}" is not allowed (allowed imports rule)')
+            self._refuse(node, f"Import from '{module}' is not allowed (allowed imports rule)")
         return super().visit_ImportFrom(node)
 
     def visit_Call(self, node: ast.Call) -> Any:
         if isinstance(node.func, ast.Name) and node.func.id in FORBIDDEN_CALLS:
-            self._refuse(node, f'calling "{node.func.id}" is not allowed (forbidden calls rule)')
+            self._refuse(node, f"Forbidden function call: '{node.func.id}' (forbidden calls rule)")
         return super().visit_Call(node)
 
     def visit_Attribute(self, node: ast.Attribute) -> Any:
@@ -156,12 +156,17 @@ class NottePolicy(RestrictingNodeTransformer):
             return ast.fix_missing_locations(ast.copy_location(call, node))
         return super().visit_Attribute(node)
 
+    def visit_Name(self, node: ast.Name) -> Any:
+        if node.id == "__name__" and isinstance(node.ctx, ast.Load):  # `if __name__ == "__main__":`, as Notte
+            return node
+        return super().visit_Name(node)
+
     def visit_AnnAssign(self, node: ast.AnnAssign) -> Any:
         return self.node_contents_visit(node)  # pydantic and dataclass fields
 
     def generic_visit(self, node: ast.AST) -> Any:
         if isinstance(node, FORBIDDEN_NODES):
-            self._refuse(node, f'"{type(node).__name__}" is not allowed (forbidden nodes rule)')
+            self._refuse(node, f"Forbidden AST node in Notte script: {type(node).__name__} (forbidden nodes rule)")
             return node
         return super().generic_visit(node)
 
@@ -192,13 +197,13 @@ def violations(code: str, filename: str = "function.py") -> list[str]:
 
 def _guarded_getattr(obj: Any, name: str, *default: Any) -> Any:
     if name.startswith("_") and name != "__name__":
-        raise AttributeError(f'"{name}": access to private attributes is not allowed in restricted mode')
+        raise AttributeError(f"Access to private attribute '{name}' is not allowed")
     return getattr(obj, name, *default)
 
 
 def _safe_import(name: str, globals_: Any = None, locals_: Any = None, fromlist: Any = (), level: int = 0) -> Any:
     if level or not (import_allowed(name) or name == "__future__"):
-        raise ImportError(f'import of "{name}" is not allowed in restricted mode')
+        raise ImportError(f"Import of '{name}' is not allowed")
     return builtins.__import__(name, globals_, locals_, fromlist, level)
 
 

@@ -102,7 +102,6 @@ def function_calls(function_id: str) -> list[tuple[str, str, dict[str, Any]]]:
         ("PATCH", f"/functions/{function_id}", {"json": {"name": "n"}}),
         ("DELETE", f"/functions/{function_id}", {}),
         ("POST", f"/functions/{function_id}/fork", {}),
-        ("GET", f"/functions/{function_id}/runs", {}),
         ("POST", f"/functions/{function_id}/runs/create", {"json": {}}),
         ("POST", f"/functions/{function_id}/runs/start", {"json": {"workflow_id": function_id, "variables": {}}}),
     ]

@@ -26,6 +26,11 @@ def test_another_accounts_functions_and_runs_are_404(server: LiveServer) -> None
         assert fid not in [
             f["function_id"] for f in theirs.get("/functions/", params={"page_size": 100}).json()["items"]
         ]
+        # Listing its runs answers as for a function that does not exist (Notte's empty page).
+        for function_id in (fid, "no-such-function"):
+            listed = theirs.get(f"/functions/{function_id}/runs", params={"only_active": "false"})
+            assert listed.status_code == 200
+            assert listed.json() == {"items": [], "page": 1, "page_size": 10, "has_next": False, "has_previous": False}
         # Untouched for its owner.
         assert mine.get(f"/functions/{fid}").json()["name"] == "private"
         assert get_run(mine, fid, run_id)["status"] == "closed"

@@ -70,22 +70,22 @@ def test_unknown_function_and_run_are_404(api: httpx.Client) -> None:
 
 def test_scripts_that_cannot_be_functions_are_422(api: httpx.Client) -> None:
     cases = [
-        (b"def walk():\n    pass\n", "script must define a top-level function `run` (def run(...): ...)"),
+        (b"def walk():\n    pass\n", "Python script must contain a 'run' function (a top-level def run(...): ...)"),
         (
             b"class A:\n    def run(self):\n        pass\n",
-            "script must define a top-level function `run` (def run(...): ...)",
+            "Python script must contain a 'run' function (a top-level def run(...): ...)",
         ),
         (b"def run(:\n    pass\n", "script has a syntax error at line 1: invalid syntax"),
         (b"def run():\n    return '\xff\xfe'\n", "script is not valid UTF-8 (byte 23: invalid start byte)"),
         (b"def run():\n    pass\n\x00", "script cannot be parsed: source code string cannot contain null bytes"),
-        (b"   \n", "script is empty: it must define a top-level function `run`"),
+        (b"   \n", "script is empty: Python script must contain a 'run' function"),
         (b"def run():\n    pass\n" + b"#" * (1024 * 1024), "script is 1048596 bytes, over the limit of 1048576 bytes"),
     ]
     for content, message in cases:
         assert_error(upload(api, content), 422, message)
     fid = deploy(api, QUICK)["function_id"]
     update = api.post(f"/functions/{fid}", files={"file": ("f.py", b"x = 1\n")})
-    assert_error(update, 422, "script must define a top-level function `run` (def run(...): ...)")
+    assert_error(update, 422, "Python script must contain a 'run' function (a top-level def run(...): ...)")
     assert api.get(f"/functions/{fid}").json()["versions"] == ["1"]
 
 

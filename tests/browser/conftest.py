@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Iterator
@@ -31,6 +32,16 @@ def site() -> Iterator[LocalSite]:
     served.stop()
 
 
+@contextlib.contextmanager
+def pooled_server(data_dir: Path, env: dict[str, str] | None = None) -> Iterator[LiveServer]:
+    """A server with one Chromium ready in its pool (and `env`: BROWSERFN_* settings)."""
+    live = LiveServer(data_dir, extra_args=("--browser-pool-size", "1"), env=env).start()
+    try:
+        yield live
+    finally:
+        live.stop()
+
+
 @pytest.fixture(scope="module")
 def data_site() -> Iterator[DataSite]:
     """The website of the session state and data tests (cookies, login, files, fetches)."""
@@ -50,9 +61,8 @@ def peer() -> Iterator[ChatPeer]:
 @pytest.fixture(scope="module")
 def browser_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """A server with one Chromium ready in its pool."""
-    live = LiveServer(tmp_path_factory.mktemp("browser-server"), extra_args=("--browser-pool-size", "1")).start()
-    yield live
-    live.stop()
+    with pooled_server(tmp_path_factory.mktemp("browser-server")) as live:
+        yield live
 
 
 @pytest.fixture

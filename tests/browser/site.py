@@ -100,6 +100,9 @@ class _Handler(BaseHTTPRequestHandler):
             script = "document.getElementById('js').textContent = navigator.userAgent"
             self._send(f"<html><head><title>UA</title></head><body><p id='header'>header: {sent}</p>"
                        f"<p>script: <span id='js'></span></p><script>{script}</script></body></html>")  # fmt: skip
+        elif url.path == "/headers":
+            rows = "".join(f"<li>{html.escape(k.lower())}: {html.escape(v)}</li>" for k, v in self.headers.items())
+            self._send(f"<html><head><title>Headers</title></head><body><ul>{rows}</ul></body></html>")
         elif url.path == "/slow":
             time.sleep(float(query.get("s", "1")))
             self._send("<html><head><title>Slow</title></head><body><h1>Slow page</h1></body></html>")

@@ -41,7 +41,9 @@ def _check_link(api: httpx.Client, response: Any, sdk_logs: list[str]) -> dict[s
     """The run names its session, the session names its run, and the stream announced it."""
     sid = response.session_id
     assert sid is not None
-    assert any(line.startswith(f"Session {sid} started.") for line in sdk_logs), sdk_logs
+    # The SDK logs the session's live viewer link when it reads the `session_start` event.
+    viewer = f"Live viewer for session available at: {api.base_url}/sessions/{sid}/viewer?"
+    assert any(line.startswith(viewer) for line in sdk_logs), sdk_logs
     run = api.get(f"/functions/{response.function_id}/runs/{response.function_run_id}").json()
     assert (run["session_id"], run["status"]) == (sid, "closed")
     session: dict[str, Any] = api.get(f"/sessions/{sid}").json()

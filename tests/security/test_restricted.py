@@ -57,23 +57,26 @@ def upload(api: httpx.Client, code: str, restricted: bool = True) -> httpx.Respo
 @pytest.mark.parametrize(
     ("code", "expected"),
     [
-        ("import os\ndef run():\n    return 1\n", 'Line 1: import of "os" is not allowed (allowed imports rule)'),
+        ("import os\ndef run():\n    return 1\n", "Line 1: Import of 'os' is not allowed (allowed imports rule)"),
         (
             "def run():\n    return open('/etc/passwd').read()\n",
-            'Line 2: calling "open" is not allowed (forbidden calls rule)',
+            "Line 2: Forbidden function call: 'open' (forbidden calls rule)",
         ),
         (
             "def run(x=1):\n    f = lambda: x\n    return f()\n",
-            'Line 2: "Lambda" is not allowed (forbidden nodes rule)',
+            "Line 2: Forbidden AST node in Notte script: Lambda (forbidden nodes rule)",
         ),
-        ("def run():\n    global g\n    return 1\n", 'Line 2: "Global" is not allowed (forbidden nodes rule)'),
+        (
+            "def run():\n    global g\n    return 1\n",
+            "Line 2: Forbidden AST node in Notte script: Global (forbidden nodes rule)",
+        ),
         (
             "def run(x=1):\n    return x.__class__\n",
             'Line 2: "__class__" is an invalid attribute name because it starts with "_".',
         ),
         (
             "from . import x\ndef run():\n    return 1\n",
-            "Line 1: relative imports are not allowed (allowed imports rule)",
+            "Line 1: Relative imports are not allowed (allowed imports rule)",
         ),
     ],
 )
@@ -92,7 +95,21 @@ def test_update_with_violation_is_refused_too(api: httpx.Client) -> None:
     files = {"file": ("fn.py", b"import subprocess\ndef run():\n    return 1\n", "text/x-python")}
     response = api.post(f"/functions/{function_id}", files=files)
     assert response.status_code == 422
-    assert 'Line 1: import of "subprocess" is not allowed' in response.json()["message"]
+    assert "Line 1: Import of 'subprocess' is not allowed" in response.json()["message"]
+
+
+def test_a_main_block_reading_name_is_allowed_and_skipped_on_the_server(api: httpx.Client) -> None:
+    """Notte's validator lets a script read `__name__`: the docs' scripts end with a local test
+    block. On the server `run` is called, and the block (the script is not `__main__`) is not."""
+    code = (
+        "def run(x: int = 1):\n    print('run with', x)\n    return x * 2\n\n"
+        "if __name__ == '__main__':\n    print('main block ran')\n    run(x=100)\n"
+    )
+    record = run(api, deploy(api, code, restricted=True), x=4)
+    assert record["state"] == "succeeded", record
+    assert json.loads(record["result"]) == 8
+    logged = "\n".join(record["logs"])
+    assert "run with 4" in logged and "main block ran" not in logged and "run with 100" not in logged
 
 
 def test_a_notte_style_script_runs_restricted(api: httpx.Client) -> None:
@@ -151,7 +168,7 @@ def test_run_time_enforces_the_policy_on_code_that_skipped_upload_checks() -> No
         }
     ]
     error = str(results[0]["error"])
-    assert "script refused by restricted mode" in error and 'import of "subprocess" is not allowed' in error
+    assert "script refused by restricted mode" in error and "Import of 'subprocess' is not allowed" in error
 
 
 def test_run_time_guards_block_private_attributes_and_unlisted_imports() -> None:
@@ -163,7 +180,7 @@ def test_run_time_guards_block_private_attributes_and_unlisted_imports() -> None
     from browserfn.sandbox import policy
 
     guards = policy.script_globals("user_script", {})
-    with pytest.raises(AttributeError, match="private attributes"):
+    with pytest.raises(AttributeError, match="Access to private attribute '_exit' is not allowed"):
         guards["_getattr_"](os, "_exit")
-    with pytest.raises(ImportError, match='"os" is not allowed'):
+    with pytest.raises(ImportError, match=r"^Import of 'os' is not allowed$"):
         guards["__builtins__"]["__import__"]("os")

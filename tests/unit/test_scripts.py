@@ -39,5 +39,5 @@ def test_unexpected_and_mistyped_variables_are_named() -> None:
 
 
 def test_a_script_without_run_is_refused_saying_why() -> None:
-    with pytest.raises(InvalidScript, match=r"^script must define a top-level function `run`"):
+    with pytest.raises(InvalidScript, match=r"^Python script must contain a 'run' function"):
         parse_parameters("def main():\n    pass\n")

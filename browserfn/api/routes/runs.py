@@ -14,7 +14,7 @@ from browserfn.api.deps import PrincipalDep, Services, ServicesDep
 from browserfn.api.routes import run_payloads
 from browserfn.api.routes.functions import MAX_SEQ, PageQuery, PageSizeQuery
 from browserfn.api.schemas import CreateRunRequest, ReportRunRequest, StartCreatedRunRequest, StartRunRequest
-from browserfn.errors import InvalidInput
+from browserfn.errors import InvalidInput, NotFound
 from browserfn.models import Principal, Run, Scope, WireStatus, states_with_status
 
 router = APIRouter(prefix="/functions/{function_id}/runs", tags=["runs"])
@@ -104,8 +104,12 @@ async def list_runs(
         Query(description="Only runs with this wire status (an extension); takes precedence over `only_active`"),
     ] = None,
 ) -> dict[str, Any]:
-    """The caller's runs of a function, newest first."""
-    await svc.functions.get_visible(principal, function_id)
+    """The caller's runs of a function, newest first. A function that does not exist (or that the
+    caller cannot see) has no runs: an empty page, as Notte answers."""
+    try:
+        await svc.functions.get_visible(principal, function_id)
+    except NotFound:
+        return {"items": [], "page": page, "page_size": page_size, "has_next": False, "has_previous": page > 1}
     found = await svc.runs.list_runs(
         principal,
         function_id,

@@ -5,6 +5,7 @@ browser."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from typing import Any
 
@@ -12,9 +13,10 @@ from fastapi import APIRouter
 
 from browserfn.api.access import requires
 from browserfn.api.deps import PrincipalDep, ServicesDep
-from browserfn.api.routes.sessions import StartSessionRequest
+from browserfn.browser import session_options
 from browserfn.browser.llm import Caller, require
 from browserfn.browser.scrape import ScrapeOptions, extract, html_to_markdown, scrape_page
+from browserfn.browser.session_options import StartSessionRequest
 from browserfn.errors import InvalidInput
 from browserfn.models import Scope
 
@@ -59,12 +61,9 @@ async def scrape_url(svc: ServicesDep, principal: PrincipalDep, body: dict[str, 
     if layer is not None:
         options = dataclasses.replace(options, model=layer.resolve(options.model))
     start = StartSessionRequest.model_validate({k: v for k, v in body.items() if k in _SESSION_FIELDS - {"headless"}})
-    if start.browser_type not in ("chromium", "chrome"):
-        raise InvalidInput(f"browser_type {start.browser_type!r} is not available here; use 'chromium'")
-    session_options = start.model_dump(exclude_none=True, exclude={"idle_timeout_minutes", "max_duration_minutes"})
-    session = await svc.sessions.open(
-        principal, session_options, start.idle_timeout_minutes, start.max_duration_minutes
-    )
+    # As a session start does (refusals by name; in a thread, as it may resolve host names).
+    plan = await asyncio.to_thread(session_options.plan, start, svc.settings)
+    session = await svc.sessions.open(principal, plan)
     try:
         async with session.lock:
             assert session.driver is not None

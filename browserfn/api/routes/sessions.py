@@ -3,6 +3,7 @@ execute / scrape / screenshot, replay, and the CDP WebSocket itself."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import dataclasses
@@ -11,37 +12,24 @@ import time
 from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, WebSocket
+from fastapi import APIRouter, Query, Request, WebSocket
 from fastapi.responses import FileResponse, Response
-from pydantic import BaseModel, ConfigDict, Field
 
 from browserfn import inbox_actions
 from browserfn.api import identities
 from browserfn.api.access import requires
 from browserfn.api.deps import LinkBaseDep, PrincipalDep, Services, ServicesDep
 from browserfn.api.routes.functions import PageQuery, PageSizeQuery
-from browserfn.browser import cdp_proxy, model_actions, replay
+from browserfn.browser import cdp_proxy, model_actions, replay, session_options, viewer
 from browserfn.browser.llm import Caller, require
 from browserfn.browser.observe import observation, page_actions, pick
 from browserfn.browser.scrape import ScrapeOptions, extract, scrape_page
+from browserfn.browser.session_options import StartSessionRequest
 from browserfn.errors import Conflict, Forbidden, InvalidInput, NotFound
 from browserfn.models import Scope, SessionRecord, utcnow
 
 #: A run's key may open and drive sessions (a guest run's: only its own run's).
 router = APIRouter(prefix="/sessions", tags=["sessions"], dependencies=[requires(Scope.SESSIONS)])
-
-
-class StartSessionRequest(BaseModel):
-    """Notte's SessionStartRequest; options this server does not act on are accepted and echoed."""
-
-    model_config = ConfigDict(extra="allow")
-    idle_timeout_minutes: int | None = Field(default=None, ge=1, le=24 * 60)
-    max_duration_minutes: int | None = Field(default=None, ge=1, le=24 * 60)
-    browser_type: str = Field(default="chromium", json_schema_extra={"enum": ["chromium", "chrome"]})
-    viewport_width: int | None = Field(default=None, ge=100, le=8000)
-    viewport_height: int | None = Field(default=None, ge=100, le=8000)
-    #: Sent by every page of the session (header and navigator.userAgent): one printable ASCII line.
-    user_agent: str | None = Field(default=None, min_length=1, max_length=512, pattern=r"^[\x20-\x7e]+$")
 
 
 @contextlib.contextmanager
@@ -65,6 +53,12 @@ def cdp_url(svc: Services, session_id: str, base_url: str) -> str:
     return f"{_ws_base(base_url)}/sessions/{session_id}/cdp?token={svc.sessions.cdp_token(session_id)}"
 
 
+def _viewer_link(svc: Services, session: SessionRecord, base_url: str) -> str:
+    return viewer.link(
+        base_url, svc.sessions.cdp_token(session.session_id), session.session_id, session.created_at.timestamp()
+    )
+
+
 def session_response(svc: Services, session: SessionRecord, base_url: str) -> dict[str, Any]:
     """Notte's SessionResponse, plus which run opened the session."""
     end = session.closed_at or utcnow()
@@ -82,9 +76,9 @@ def session_response(svc: Services, session: SessionRecord, base_url: str) -> di
         "closed_by": session.closed_by,
         "error": session.closed_by if session.status == "error" else None,
         "cdp_url": cdp_url(svc, session.session_id, base_url) if session.active else None,
-        "viewer_url": None,
+        "viewer_url": _viewer_link(svc, session, base_url) if session.active else None,
         "browser_type": "chromium",
-        "proxies": False,
+        "proxies": bool(session.options.get("proxies")),
         "solve_captchas": False,
         "user_agent": session.options.get("user_agent"),
         "viewport_width": session.options.get("viewport_width"),
@@ -98,19 +92,37 @@ def session_response(svc: Services, session: SessionRecord, base_url: str) -> di
 
 @router.post("/start")
 async def start_session(
-    svc: ServicesDep, principal: PrincipalDep, base_url: LinkBaseDep, body: StartSessionRequest | None = None
+    request: Request,
+    svc: ServicesDep,
+    principal: PrincipalDep,
+    base_url: LinkBaseDep,
+    body: StartSessionRequest | None = None,
 ) -> dict:
-    """Open a session on its own Chromium process (taken from the ready pool)."""
+    """Open a session: on a pooled Chromium, on one launched with the options it needs (user agent,
+    proxy, chrome_args), or on the browser at `cdp_url`. An option this server cannot honour is
+    refused by name (see browser/session_options.py)."""
     body = body or StartSessionRequest()
-    if body.browser_type not in ("chromium", "chrome"):
-        raise InvalidInput(f"browser_type {body.browser_type!r} is not available here; use 'chromium'")
-    options = body.model_dump(exclude_none=True, exclude={"idle_timeout_minutes", "max_duration_minutes"})
-    if options.get("vault_id") is not None:
+    # In a thread: a cdp_url's host name is resolved (the address policy), which may take a while.
+    plan = await asyncio.to_thread(session_options.plan, body, svc.settings, _legacy_client(request))
+    vault_id = plan.options.get("vault_id")
+    if vault_id is not None:
         if Scope.BROWSER_DATA not in principal.scopes:  # a guest run may not type the caller's credentials
             raise Forbidden("vault_id: a run of another account's shared function cannot use this account's vaults")
-        await identities.check_session_vault(svc, principal.account_id, options["vault_id"])
-    session = await svc.sessions.open(principal, options, body.idle_timeout_minutes, body.max_duration_minutes)
+        await identities.check_session_vault(svc, principal.account_id, vault_id)
+    session = await svc.sessions.open(principal, plan)
     return session_response(svc, session.record(svc.sessions.owner_url), base_url)
+
+
+def _legacy_client(request: Request) -> bool:
+    """A Python notte-sdk before 1.10, which sends every start option with its default."""
+    if request.headers.get("x-notte-request-origin") != "sdk-python":
+        return False
+    version = request.headers.get("x-notte-sdk-version", "")
+    try:
+        major, minor = (int(part) for part in version.split(".")[:2])
+    except ValueError:
+        return False
+    return (major, minor) < (1, 10)
 
 
 @router.get("", dependencies=[requires(Scope.LIST_SESSIONS)])
@@ -162,15 +174,20 @@ async def debug_session(
     """Notte's SessionDebugResponse: `ws.cdp` is the CDP WebSocket URL."""
     session = await svc.sessions.active(principal, session_id)
     url = cdp_url(svc, session_id, base_url)
+    token, created_s = svc.sessions.cdp_token(session_id), session.created_at.timestamp()
+    page_url = viewer.link(base_url, token, session_id, created_s)
+    recording = (
+        f"{_ws_base(base_url)}/sessions/{session_id}/viewer/ws?{viewer.query(token, session_id, created_s)}&raw=1"
+    )
     tabs = []
     if session.driver is not None:
         for index, page in enumerate(session.driver.pages):
             with _browser_errors(session_id):
                 title = await page.title()
             tabs.append(
-                {"metadata": {"tab_id": index, "title": title, "url": page.url}, "debug_url": "", "ws_url": url}
+                {"metadata": {"tab_id": index, "title": title, "url": page.url}, "debug_url": page_url, "ws_url": url}
             )
-    return {"debug_url": "", "ws": {"cdp": url, "recording": "", "logs": ""}, "tabs": tabs}
+    return {"debug_url": page_url, "ws": {"cdp": url, "recording": recording, "logs": ""}, "tabs": tabs}
 
 
 @router.post("/{session_id}/page/execute")
@@ -255,7 +272,7 @@ async def observe(
         with _browser_errors(session_id):
             page = await session.driver.page()
             actions = await page_actions(page)
-            session.driver.observed = {action["id"]: action["selector"] for action in actions}
+            await session.driver.remember(page, actions)
             if chat is not None and instructions:
                 caller = Caller(principal.account_id, principal.run_id, session_id)
                 actions = await pick(chat, actions, instructions, page.url, caller)
