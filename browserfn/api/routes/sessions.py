@@ -279,14 +279,6 @@ async def observe(
             return await observation(page, session.driver.pages, actions, started)
 
 
-@router.get("/{session_id}/offset")
-async def session_offset(svc: ServicesDep, principal: PrincipalDep, session_id: str) -> dict[str, int]:
-    """Notte's SessionOffsetResponse: the actions done in the session so far (an agent started
-    with `session_offset` is told about those after it)."""
-    session = await svc.sessions.active(principal, session_id)
-    return {"offset": session.steps}
-
-
 async def _screenshot(svc: ServicesDep, principal: PrincipalDep, session_id: str) -> tuple[bytes, Any]:
     session = await svc.sessions.active(principal, session_id)
     if session.driver is None:
