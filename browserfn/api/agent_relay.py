@@ -17,6 +17,7 @@ from browserfn.api.guards import replaying
 from browserfn.api.relay import forward, path_and_query
 from browserfn.browser import cdp_proxy
 from browserfn.store.ops import agents
+from browserfn.store.tx import Unstorable
 
 _AGENT_CALL = re.compile(r"^/agents/(?P<agent_id>[^/]+)/(?P<call>stop|debug/logs)$")
 
@@ -59,14 +60,20 @@ class AgentRelay:
             return None
         if not isinstance(session_id, str) or self.services.sessions.hosted(session_id) is not None:
             return None
-        record = await self.services.store.get_session(session_id)
+        try:
+            record = await self.services.store.get_session(session_id)
+        except Unstorable:  # an id no session can have: answered here, by the route's own checks
+            return None
         return self._elsewhere(record.owner_url, False) if record is not None and record.active else None
 
     async def _agent_owner(self, scope: Scope) -> str | None:
         match = _AGENT_CALL.match(scope["path"])
         if match is None:
             return None
-        found = await self.services.store.call(agents.owner, match["agent_id"])
+        try:
+            found = await self.services.store.call(agents.owner, match["agent_id"])
+        except Unstorable:
+            return None
         if found is None or not found[1]:  # unknown or ended: answered here, from the store
             return None
         return self._elsewhere(found[0], self.services.agents.running_here(match["agent_id"]))

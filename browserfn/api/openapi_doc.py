@@ -34,7 +34,14 @@ _CHANGES = {"post", "put", "patch", "delete"}
 _KEY_HEADERS = {"authorization", "x-notte-api-key"}
 _METHODS = {"get", "post", "put", "patch", "delete"}
 #: Operations that need an operator's setting (a mail domain, an SMS or LLM provider): 501 without.
-_NEEDS_SETUP = ("/personas", "/sessions/{session_id}/page/scrape", "/sessions/{session_id}/page/observe")
+_NEEDS_SETUP = (
+    "/personas",
+    "/agents",
+    "/scrape",  # and /scrape_from_html
+    "/sessions/{session_id}/page/scrape",
+    "/sessions/{session_id}/page/observe",
+    "/sessions/{session_id}/page/execute",  # actions needing a model, a solver or an SMS provider
+)
 
 
 def _error_schema() -> dict[str, Any]:

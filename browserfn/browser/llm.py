@@ -308,5 +308,8 @@ def from_settings(settings: Settings) -> ModelLayer | None:
 def require(layer: ModelLayer | None, what: str) -> ModelLayer:
     """`layer`, or the 501 that says `what` needs a model."""
     if layer is None:
-        raise NeedsLLM(f"{what} needs a language model, and this server has none configured (setting llm_model)")
+        raise NeedsLLM(
+            f"{what} needs a language model, and this server has none configured"
+            " (setting llm_model: BROWSERFN_LLM_MODEL)"
+        )
     return layer

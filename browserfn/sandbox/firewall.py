@@ -64,6 +64,15 @@ def allow_api_ports(ports: set[int]) -> bool:
     return True
 
 
+def release_api_ports(ports: set[int]) -> None:
+    """This server has stopped serving runs on `ports`: take them out of the ports runs may reach
+    (DNS stays). Each port on its own, added first, so an absent one cannot fail the others."""
+    if shutil.which("nft") is None:
+        return
+    for port in sorted(ports - {53}):
+        _nft(f"add element inet {TABLE} api_ports {{ {port} }}\ndelete element inet {TABLE} api_ports {{ {port} }}\n")
+
+
 _DEVTOOLS_COMMENT = "browserfn-devtools-v2"
 
 

@@ -429,6 +429,15 @@ class ProcessPool:
             await asyncio.wait(self._retiring)
         if self._forkserver is not None:
             await self._forkserver.close()
+        close_api_ports()
+
+
+def close_api_ports() -> None:
+    """This server no longer serves runs: its API ports are ordinary local ports again, closed to
+    runs (left open, a port another program takes later would be reachable from every run)."""
+    if _FIREWALLED_PORTS:
+        firewall.release_api_ports(_FIREWALLED_PORTS)
+        _FIREWALLED_PORTS.clear()
 
 
 class ForkServer:

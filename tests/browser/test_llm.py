@@ -331,7 +331,7 @@ def test_features_that_need_a_model_answer_501_without_one(browser_server: LiveS
             answer = api.post(path, json=body)
             assert answer.status_code == 501, (path, answer.text)
             assert (
-                "needs a language model, and this server has none configured (setting llm_model)"
+                "needs a language model, and this server has none configured (setting llm_model: BROWSERFN_LLM_MODEL)"
                 in (answer.json()["message"])
             )
         unmapped = api.post(f"/sessions/{sid}/page/execute", json={"type": "form_fill", "value": {"email": "a@b.c"}})

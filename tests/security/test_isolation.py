@@ -4,8 +4,10 @@ the OS isolation is the boundary, not the restricted policy."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -195,7 +197,9 @@ def test_another_accounts_run_is_out_of_reach_through_the_api_and_the_files(
 
 
 FORK_BOMB = """
+import json
 import os
+import subprocess
 def run():
     while True:
         try:
@@ -375,3 +379,21 @@ def test_chromium_runs_with_its_own_sandbox_as_the_run_user(server: LiveServer, 
     result = httpx.Response(200, content=record["result"]).json()
     assert result["text"] == "sandboxed"
     assert result["uid"] >= RUN_UID_BASE
+
+
+def _ports_runs_may_reach() -> set[int]:
+    listed = subprocess.run(
+        ["nft", "-j", "list", "set", "inet", "browserfn", "api_ports"], capture_output=True, text=True, check=True
+    )
+    elements = json.loads(listed.stdout)["nftables"][1]["set"].get("elem", [])
+    return {int(e) for e in elements}
+
+
+def test_a_stopped_servers_api_port_is_closed_to_runs_again(fresh_server: LiveServer) -> None:
+    """Left open, the port would be reachable from every run once another program listens there."""
+    with fresh_server.client() as api:
+        function_id = deploy(api, "def run():\n    return 1\n")
+        assert run(api, function_id)["state"] == "succeeded"
+    assert fresh_server.port in _ports_runs_may_reach()
+    fresh_server.stop()
+    assert fresh_server.port not in _ports_runs_may_reach()
