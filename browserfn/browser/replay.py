@@ -44,8 +44,9 @@ def find_ffmpeg(setting: str) -> str | None:
 @dataclasses.dataclass(frozen=True)
 class Frame:
     name: str  #: file name in the replay directory
-    t_ms: int  #: milliseconds since the session started
+    t_ms: int  #: the moment it shows, in milliseconds since the session started
     url: str  #: the page shown
+    shot_ms: int  #: when the screenshot was taken (later than t_ms for an action's frame)
 
 
 class Recorder:
@@ -86,15 +87,15 @@ class Recorder:
         if self._pending:
             return
         self._now.clear()
-        task = asyncio.create_task(self._capture_when_quiet(page))
+        task = asyncio.create_task(self._capture_when_quiet(page, self._elapsed_ms()))
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
 
-    async def _capture_when_quiet(self, page: Any | None) -> None:
+    async def _capture_when_quiet(self, page: Any | None, asked_ms: int) -> None:
         while not self._now.is_set() and (quiet := self._quiet_s()) < QUIET_S:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._now.wait(), QUIET_S - quiet)
-        await self.capture(page)
+        await self.capture(page, asked_ms)
 
     async def settle(self) -> None:
         """Have the frame an earlier action asked for taken now, and wait for it (bounded by the
@@ -102,20 +103,27 @@ class Recorder:
         self._now.set()
         await asyncio.gather(*self._pending, return_exceptions=True)
 
-    async def capture(self, page: Any | None) -> None:
-        """Add a frame of `page` now; a page that cannot be shot (closing, hung) adds none."""
+    def _elapsed_ms(self) -> int:
+        return int((time.monotonic() - self._started) * 1000)
+
+    async def capture(self, page: Any | None, asked_ms: int | None = None) -> None:
+        """Add a frame of `page` now; a page that cannot be shot (closing, hung) adds none.
+        `asked_ms`: when the action whose result it shows ended. The frame is dated then (kept
+        after the frames before it), not when the shot was taken: a line the script logs right
+        after that action must find it, however late the quiet-time shot comes on a busy machine."""
         if page is None:
             return
         url = self.mask_text(str(page.url))
         async with self._lock:
-            t_ms = int((time.monotonic() - self._started) * 1000)
+            shot_ms = self._elapsed_ms()
+            t_ms = max(shot_ms if asked_ms is None else asked_ms, self._frames[-1].t_ms if self._frames else 0)
             name = f"{len(self._frames):05d}.jpg"
             try:
                 data = await page.screenshot(type="jpeg", quality=60, timeout=SCREENSHOT_TIMEOUT_MS)
             except Exception:
                 return
             await asyncio.to_thread((self.directory / name).write_bytes, data)
-            self._frames.append(Frame(name, t_ms, url))
+            self._frames.append(Frame(name, t_ms, url, shot_ms))
 
     async def stop(self) -> None:
         """Stop capturing, frames asked for and not yet taken included: the session is closing,
@@ -124,13 +132,13 @@ class Recorder:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        self._duration_ms = int((time.monotonic() - self._started) * 1000)
+        self._duration_ms = self._elapsed_ms()
 
     async def finish(self) -> None:
         """After `stop`: encode the video when ffmpeg is there, then write the manifest (from then
         on the replay is served)."""
         async with self._lock:
-            duration_ms = self._duration_ms or int((time.monotonic() - self._started) * 1000)
+            duration_ms = self._duration_ms or self._elapsed_ms()
             has_video = await self._encode(duration_ms)
             manifest = {
                 "frames": [dataclasses.asdict(frame) for frame in self._frames],

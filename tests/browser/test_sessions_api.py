@@ -198,9 +198,12 @@ def test_a_sessions_browser_holds_its_one_page_and_no_hidden_browser_ui(bapi: ht
 def test_an_actions_frame_waits_until_the_session_is_quiet(bapi: httpx.Client, site: LocalSite) -> None:
     """A screenshot holds the page's renderer: the frame an action asks for is taken once its
     session has had no call for replay.QUIET_S, not while the script keeps calling, and it still
-    shows the page that action left."""
+    shows the page that action left, dated when that action ended (so a line the script logs
+    right after it finds that frame, however late the shot)."""
+    started = time.monotonic()
     sid = bapi.post("/sessions/start", json={}).json()["session_id"]
     assert _act(bapi, sid, type="goto", url=f"{site.url}/")["success"] is True
+    acted_ms = (time.monotonic() - started) * 1000
     busy_until = time.monotonic() + 1.5
     while time.monotonic() < busy_until:  # the script's calls for 1.5 s, 30 ms apart (under the rate limit)
         assert bapi.get(f"/sessions/{sid}/debug").status_code == 200
@@ -210,5 +213,6 @@ def test_an_actions_frame_waits_until_the_session_is_quiet(bapi: httpx.Client, s
     assert bapi.delete(f"/sessions/{sid}/stop").json()["status"] == "closed"
     frames = _replay(bapi, sid)["frames"]
     assert frames[0]["url"] == f"{site.url}/"
-    assert frames[0]["t_ms"] >= 1500, frames  # none while the calls came (the first tick is at 2 s)
+    assert frames[0]["shot_ms"] >= 1500, frames  # none while the calls came (the first tick is at 2 s)
+    assert frames[0]["t_ms"] <= acted_ms, frames  # the session started after `started`
     assert frames[-1]["url"] == f"{site.url}/form"
