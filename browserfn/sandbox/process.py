@@ -355,6 +355,8 @@ class ProcessPool:
 
     def start(self) -> None:
         isolation.sweep_stale_cgroups()
+        if isolation.can_drop_privileges():  # a server killed outright left its API ports open to runs
+            firewall.prune_api_ports()
         self._warming = asyncio.create_task(self._warm())
 
     async def _warm(self) -> None:
@@ -436,7 +438,7 @@ def close_api_ports() -> None:
     """This server no longer serves runs: its API ports are ordinary local ports again, closed to
     runs (left open, a port another program takes later would be reachable from every run)."""
     if _FIREWALLED_PORTS:
-        firewall.release_api_ports(_FIREWALLED_PORTS)
+        firewall.release_api_ports()
         _FIREWALLED_PORTS.clear()
 
 

@@ -11,6 +11,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -397,3 +398,23 @@ def test_a_stopped_servers_api_port_is_closed_to_runs_again(fresh_server: LiveSe
     assert fresh_server.port in _ports_runs_may_reach()
     fresh_server.stop()
     assert fresh_server.port not in _ports_runs_may_reach()
+
+
+def test_a_killed_servers_api_port_is_closed_to_runs_by_the_next_server(tmp_path: Path) -> None:
+    """A server killed outright cannot take its ports out of the set: the next one to start does."""
+    killed = LiveServer(tmp_path / "killed", warm_processes=0).start()
+    try:
+        with killed.client() as api:
+            assert run(api, deploy(api, "def run():\n    return 1\n"))["state"] == "succeeded"
+        assert killed.port in _ports_runs_may_reach()
+    finally:
+        killed.kill()
+    assert killed.port in _ports_runs_may_reach()  # nobody took it out
+    following = LiveServer(tmp_path / "following", warm_processes=0).start()
+    try:
+        with following.client() as api:  # its own port is open to its runs
+            assert run(api, deploy(api, "def run():\n    return 1\n"))["state"] == "succeeded"
+        assert killed.port not in _ports_runs_may_reach()
+        assert following.port in _ports_runs_may_reach()
+    finally:
+        following.stop()
