@@ -39,6 +39,14 @@ SOURCES = (USER_UPLOAD, SESSION_DOWNLOAD)
 _FILE_ID = re.compile(r"^[0-9a-f]{32}$")
 _SESSION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
 MAX_NAME_CHARS = 255
+#: Characters a file name never keeps: controls, and the invisible and bidi ones (a name shows
+#: as what it is). Lone surrogates go too (no store keeps them).
+_UNSAFE_CHARS = r"\x00-\x1f\x7f-\x9f\xad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb"
+_UNSAFE = re.compile(rf"[{_UNSAFE_CHARS}\ud800-\udfff]")
+#: A name given in a URL path (legacy /storage routes) is taken only if already plain: 1 to
+#: MAX_NAME_CHARS characters, no leading dot, no slash, backslash or colon (a directory or a
+#: Windows drive), none of those characters.
+STRICT_NAME_PATTERN = rf"^[^./\\:{_UNSAFE_CHARS}][^/\\:{_UNSAFE_CHARS}]{{0,{MAX_NAME_CHARS - 1}}}$"
 _TEXT_FIELDS = ("id", "session_id", "filename", "mime_type", "checksum", "source")
 CHUNK = 1024 * 1024
 #: How long Notte says a file is kept (`expires_at`); browserfn keeps it until it is deleted.
@@ -74,19 +82,12 @@ class StoredFile:
 
 def clean_name(name: str | None) -> str:
     """The file name a caller gave, as a plain name: its last path component (either slash), no
-    control characters; InvalidInput if nothing usable is left."""
-    base = PureWindowsPath(str(name or "")).name.split("/")[-1]
-    base = "".join(ch for ch in base if ch.isprintable())
+    unsafe characters; InvalidInput if nothing usable is left. A STRICT_NAME_PATTERN name is
+    its own plain name."""
+    base = _UNSAFE.sub("", PureWindowsPath(str(name or "")).name.split("/")[-1])
     if base in ("", ".", "..") or len(base) > MAX_NAME_CHARS:
         raise InvalidInput(f"invalid file name {name!r}: give a plain name of 1 to {MAX_NAME_CHARS} characters")
     return base
-
-
-def strict_name(name: str) -> str:
-    """A name given in a URL path (legacy /storage routes): refused unless already plain."""
-    if clean_name(name) != name or name.startswith("."):
-        raise InvalidInput(f"invalid file name {name!r}: no directories, no leading dot, no control characters")
-    return name
 
 
 def check_file_id(file_id: str) -> str:

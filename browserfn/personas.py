@@ -69,12 +69,11 @@ class PersonaService:
         return self._settings.mail_domain.lower()
 
     async def create(
-        self, account_id: str, name: str | None, *, create_vault: bool, create_phone_number: bool, provider: str
+        self, account_id: str, name: str | None, *, create_vault: bool, create_phone_number: bool
     ) -> PersonaRecord:
+        """A persona with a mailbox on this server's mail domain (Notte's 'notte' provider)."""
         if create_phone_number:
             raise sms_not_available(self._settings)
-        if provider != "notte":
-            raise InvalidInput(f"email_provider {provider!r} is not available here: this server hosts 'notte' ones")
         if name is not None and (not name.strip() or len(name) > MAX_NAME_CHARS):
             raise InvalidInput(f"name must be 1 to {MAX_NAME_CHARS} characters")
         domain = self._domain()

@@ -15,9 +15,10 @@ import functools
 import json
 import re
 import secrets as token_source
-from typing import Any
+from typing import Annotated, Any
 
 import pyotp
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
 
 from browserfn.config import Settings
 from browserfn.errors import Conflict, InvalidInput, NotFound
@@ -27,10 +28,8 @@ from browserfn.store.base import Store
 from browserfn.store.ops import vaults as ops
 from browserfn.store.ops.vaults import CardRecord, CredentialRecord, VaultRecord
 
-#: The credential fields Notte defines; the secret ones are sealed.
-CREDENTIAL_FIELDS = ("email", "username", "password", "mfa_secret")
+#: The secret credential fields, sealed.
 SECRET_CREDENTIAL_FIELDS = ("password", "mfa_secret")
-CARD_FIELDS = ("card_holder_name", "card_number", "card_cvv", "card_full_expiration")
 MAX_FIELD_CHARS = 1024
 MAX_NAME_CHARS = 256
 MAX_CREDENTIALS_PER_VAULT = 1000
@@ -47,50 +46,104 @@ def _domain_extractor() -> Any:
 
 def site_of(url: str) -> str:
     """The key a URL's credentials are stored under: its registrable domain, as the SDK computes it
-    ("github.com" for https://www.github.com/login; an IP address or "localhost" as is)."""
+    ("github.com" for https://www.github.com/login; an IP address, "localhost" or a public suffix
+    as is). Every URL matching SITE_URL_PATTERN has one."""
     parts = _domain_extractor()(url.strip())
-    site = ".".join(part for part in (parts.domain, parts.suffix) if part) if parts.domain else ""
+    # A public suffix alone ("co.uk") has no registrable domain: the host is the site.
+    site = ".".join(part for part in (parts.domain, parts.suffix) if part) if parts.domain else parts.suffix
     if not _HOST.fullmatch(site):
         raise InvalidInput(f"url {url[:200]!r} has no domain name")
     return str(site).lower()
 
 
-def _text(fields: dict[str, Any], name: str, *, required: bool) -> str | None:
-    value = fields.get(name)
-    if value is None:
-        if required:
-            raise InvalidInput(f"{name} is required")
-        return None
-    if not isinstance(value, str) or not value or len(value) > MAX_FIELD_CHARS or "\x00" in value:
-        raise InvalidInput(f"{name} must be a non-empty string of at most {MAX_FIELD_CHARS} characters")
-    return value
+#: A name must show something: a character that is not white space (as str.strip reads it).
+NOT_BLANK_PATTERN = r"[^\s\x1c-\x1f]"
+#: What a vault's text fields may hold: 1 to MAX_FIELD_CHARS characters, no NUL (which no store keeps).
+VaultText = Annotated[str, StringConstraints(min_length=1, max_length=MAX_FIELD_CHARS, pattern=r"^[^\x00]+$")]
+_B32 = "[A-Za-z2-7]"
+#: A base32 TOTP secret as pyotp decodes it: whole 8-character groups and a tail of 2, 4, 5 or 7
+#: characters (padding optional), at least 112 bits (the minimum pyotp enforces).
+MFA_SECRET_PATTERN = (
+    rf"^(?:{_B32}{{8}}){{2}}(?:{_B32}{{7}}=?|{_B32}{{8}}(?:{_B32}{{8}})*"
+    rf"(?:{_B32}{{2}}(?:======)?|{_B32}{{4}}(?:====)?|{_B32}{{5}}(?:===)?|{_B32}{{7}}=?)?)$"
+)
+MfaSecret = Annotated[
+    str,
+    Field(pattern=MFA_SECRET_PATTERN, description="A base32 TOTP secret (at least 112 bits), not a one-time code"),
+]
+#: A URL (or bare host name) with a host: what a credential is keyed by (`site_of`).
+SITE_URL_PATTERN = (
+    r"^(?:[A-Za-z][A-Za-z0-9+.-]*://)?(?:[^\s/?#@]+@)?[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*\.?"
+    r"(?::[0-9]{1,5})?(?:[/?#]\S*)?$"
+)
+
+
+class _Credentials(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    password: VaultText
+    mfa_secret: MfaSecret | None = None
+
+
+class CredentialsByEmail(_Credentials):
+    """Notte's CredentialsDict signing in with an e-mail."""
+
+    email: VaultText
+    username: None = None
+
+
+class CredentialsByUsername(_Credentials):
+    """Notte's CredentialsDict signing in with a username."""
+
+    email: None = None
+    username: VaultText
+
+
+#: Notte's CredentialsDict: a password, exactly one of email and username, maybe an MFA secret.
+Credentials = CredentialsByEmail | CredentialsByUsername
+
+
+class CreditCard(BaseModel):
+    """Notte's CreditCardDict: every field required."""
+
+    model_config = ConfigDict(extra="forbid")
+    card_holder_name: VaultText
+    card_number: VaultText
+    card_cvv: VaultText
+    card_full_expiration: VaultText
+
+
+_CREDENTIALS: TypeAdapter[Credentials] = TypeAdapter(Credentials)
+
+
+_PATTERN_MEANS = {"mfa_secret": "must be a base32 TOTP secret of at least 112 bits, not a one-time code"}
+
+
+def _invalid(what: str, exc: ValidationError) -> InvalidInput:
+    """One line naming each wrong field once (a union's branches repeat them)."""
+    problems: dict[str, str] = {}
+    for error in exc.errors():
+        field = str(error["loc"][-1]) if error["loc"] else "value"
+        if error["type"] == "string_pattern_mismatch":
+            problems[field] = _PATTERN_MEANS.get(field, "must not contain NUL")
+        else:
+            problems.setdefault(field, error["msg"])
+    return InvalidInput(f"{what}: " + "; ".join(f"{field}: {msg}" for field, msg in problems.items()))
 
 
 def check_credentials(fields: dict[str, Any]) -> dict[str, str]:
-    """Notte's CredentialsDict: a password, exactly one of email and username, maybe an MFA secret
-    (a base32 TOTP secret, not a one-time code)."""
-    unknown = sorted(set(fields) - set(CREDENTIAL_FIELDS))
-    if unknown:
-        raise InvalidInput(f"credentials: unknown fields {unknown}; known: {list(CREDENTIAL_FIELDS)}")
-    email, username = _text(fields, "email", required=False), _text(fields, "username", required=False)
-    if (email is None) == (username is None):
-        raise InvalidInput("credentials: give exactly one of email and username")
-    checked = {"password": _text(fields, "password", required=True) or ""}
-    mfa_secret = _text(fields, "mfa_secret", required=False)
-    if mfa_secret is not None:
-        try:
-            pyotp.TOTP(mfa_secret).now()
-        except Exception as exc:  # pyotp raises binascii.Error, ValueError... for a non-base32 secret
-            raise InvalidInput("credentials: mfa_secret must be a base32 TOTP secret, not a one-time code") from exc
-        checked["mfa_secret"] = mfa_secret
-    return checked | ({"email": email} if email else {"username": username or ""})
+    """The credentials as stored (no empty fields), or InvalidInput naming what is wrong."""
+    try:
+        checked = _CREDENTIALS.validate_python(fields)
+    except ValidationError as exc:
+        raise _invalid("credentials (a password and exactly one of email and username)", exc) from exc
+    return checked.model_dump(exclude_none=True)
 
 
 def check_card(fields: dict[str, Any]) -> dict[str, str]:
-    unknown = sorted(set(fields) - set(CARD_FIELDS))
-    if unknown:
-        raise InvalidInput(f"credit_card: unknown fields {unknown}; known: {list(CARD_FIELDS)}")
-    return {name: _text(fields, name, required=True) or "" for name in CARD_FIELDS}
+    try:
+        return CreditCard.model_validate(fields).model_dump()
+    except ValidationError as exc:
+        raise _invalid("credit_card", exc) from exc
 
 
 def check_name(name: str) -> str:

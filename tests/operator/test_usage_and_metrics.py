@@ -154,8 +154,9 @@ def test_usage_matches_the_runs_made_and_is_per_account(server: LiveServer) -> N
             bad = api.get("/usage", params=params)
             assert (bad.status_code, bad.json()["status"]) == (422, 422), bad.text
             assert "period" in bad.json()["message"]
-        bad = api.get("/usage/logs", params={"only_active": "true"})
-        assert bad.status_code == 422 and "only_active" in bad.json()["message"]
+        bad = api.get("/usage/logs", params={"only_current_token": "true"})
+        assert bad.status_code == 422 and "only_current_token" in bad.json()["message"]
+        assert api.get("/usage/logs", params={"only_active": "true"}).status_code == 200  # Notte's default
 
     # another account: nothing of it
     theirs = httpx.get(f"{server.url}/usage", headers={"x-notte-api-key": other}).json()

@@ -89,7 +89,7 @@ def test_credential_and_card_checks() -> None:
     with pytest.raises(InvalidInput, match="base32"):
         check_credentials({"email": "e", "password": "p", "mfa_secret": "12 34 56!"})
     assert totp_now(secret) == pyotp.TOTP(secret).now()
-    with pytest.raises(InvalidInput, match="card_cvv is required"):
+    with pytest.raises(InvalidInput, match="card_cvv: Field required"):
         check_card({"card_holder_name": "a", "card_number": "1", "card_full_expiration": "01/30"})
 
 

@@ -4,7 +4,7 @@ Phone numbers and SMS answer 501: they need a provider this server does not have
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
@@ -15,7 +15,7 @@ from browserfn.api.identities import PersonasDep, PrincipalDep
 from browserfn.api.routes.functions import PageQuery, PageSizeQuery
 from browserfn.models import Scope
 from browserfn.personas import EmailRecord, PersonaRecord, sms_not_available
-from browserfn.vaults import MAX_NAME_CHARS
+from browserfn.vaults import MAX_NAME_CHARS, NOT_BLANK_PATTERN
 
 # A run of the account may use and keep its identities (a sign-up stores what it made); a guest
 # run (another account's shared function) may not.
@@ -31,8 +31,10 @@ class PersonaCreateRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     create_vault: bool = False
     create_phone_number: bool = False
-    email_provider: str = "notte"
-    name: str | None = Field(default=None, min_length=1, max_length=MAX_NAME_CHARS)
+    email_provider: Literal["notte"] = Field(
+        default="notte", description="Only 'notte': the mailbox is on this server's mail domain"
+    )
+    name: str | None = Field(default=None, min_length=1, max_length=MAX_NAME_CHARS, pattern=NOT_BLANK_PATTERN)
 
 
 class PersonaUpdateRequest(BaseModel):
@@ -80,7 +82,6 @@ async def create_persona(
         body.name,
         create_vault=body.create_vault,
         create_phone_number=body.create_phone_number,
-        provider=body.email_provider,
     )
     return persona_response(persona)
 

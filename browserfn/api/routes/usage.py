@@ -18,9 +18,17 @@ from browserfn.models import utcnow
 from browserfn.store.ops import usage
 
 router = APIRouter(prefix="/usage", tags=["usage"])
+_MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
+#: A month as `month_of` reads it: "May 2025", "Sep 2025" or "2025-05" (years 1000 to 2999), or empty.
+_SHORT = "Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Oct|Nov|Dec"
+PERIOD_PATTERN = rf"^(?:(?:{_MONTHS}|{_SHORT}) [12][0-9]{{3}}|[12][0-9]{{3}}-(?:0?[1-9]|1[0-2]))?$"
 PeriodQuery = Annotated[
     str | None,
-    Query(max_length=40, description="The monthly period, e.g. `May 2025` (or `2025-05`); default: this month"),
+    Query(
+        max_length=40,
+        pattern=PERIOD_PATTERN,
+        description="The monthly period, e.g. `May 2025` (or `2025-05`); default (absent or empty): this month",
+    ),
 ]
 
 
@@ -86,16 +94,20 @@ async def get_usage_logs(
     page: PageQuery = 1,
     page_size: PageSizeQuery = 10,
     endpoint: Annotated[str | None, Query(max_length=100, description="Only this endpoint's records")] = None,
-    only_active: Annotated[bool, Query(description="Not applicable to usage records: only false")] = False,
-    only_current_token: Annotated[bool, Query(description="Not applicable to usage records: only false")] = False,
+    only_active: Annotated[bool, Query(description="Accepted for Notte's clients; no effect on usage records")] = True,
+    only_current_token: Annotated[
+        bool,
+        Query(
+            description="Usage records are the account's, not a key's: only false", json_schema_extra={"enum": [False]}
+        ),
+    ] = False,
     period: PeriodQuery = None,
 ) -> dict[str, Any]:
     """The account's usage records in the period, newest first: one per run
     (`workflows.runs.start`, its duration), per browser session (`sessions.start`) and per
     metered model call."""
-    for name, value in (("only_active", only_active), ("only_current_token", only_current_token)):
-        if value:
-            raise InvalidInput(f"{name}=true does not apply to usage records; leave it out")
+    if only_current_token:
+        raise InvalidInput("only_current_token=true does not apply: usage records are the account's, not a key's")
     now = utcnow()
     _, start, end = month_of(period, now)
     offset = (page - 1) * page_size

@@ -13,34 +13,44 @@ from browserfn.api.access import requires
 from browserfn.api.identities import PrincipalDep, VaultsDep
 from browserfn.api.routes.functions import PageQuery, PageSizeQuery
 from browserfn.models import Scope
-from browserfn.vaults import MAX_NAME_CHARS, CredentialRecord, VaultRecord
+from browserfn.vaults import (
+    MAX_NAME_CHARS,
+    NOT_BLANK_PATTERN,
+    SITE_URL_PATTERN,
+    CredentialRecord,
+    Credentials,
+    CreditCard,
+    VaultRecord,
+)
 
 # A run of the account may use and keep its identities (a sign-up stores what it made); a guest
 # run (another account's shared function) may not.
 router = APIRouter(prefix="/vaults", tags=["vaults"], dependencies=[requires(Scope.BROWSER_DATA)])
 VaultIdPath = Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
-UrlQuery = Annotated[str, Query(min_length=1, max_length=2048, description="A URL of the site (or its domain)")]
+_SITE_URL_DOC = "A URL of the site (or its host name): credentials are kept per registrable domain"
+SiteUrl = Annotated[str, Field(min_length=1, max_length=2048, pattern=SITE_URL_PATTERN, description=_SITE_URL_DOC)]
+UrlQuery = Annotated[str, Query(min_length=1, max_length=2048, pattern=SITE_URL_PATTERN, description=_SITE_URL_DOC)]
 
 
 class VaultCreateRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(default="default", min_length=1, max_length=MAX_NAME_CHARS)
+    name: str = Field(default="default", min_length=1, max_length=MAX_NAME_CHARS, pattern=NOT_BLANK_PATTERN)
 
 
 class VaultUpdateRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=MAX_NAME_CHARS)
+    name: str = Field(min_length=1, max_length=MAX_NAME_CHARS, pattern=NOT_BLANK_PATTERN)
 
 
 class AddCredentialsRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    url: str = Field(min_length=1, max_length=2048)
-    credentials: dict[str, Any]
+    url: SiteUrl
+    credentials: Credentials
 
 
 class AddCreditCardRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    credit_card: dict[str, Any]
+    credit_card: CreditCard
 
 
 def vault_response(vault: VaultRecord) -> dict[str, Any]:
@@ -112,7 +122,7 @@ async def add_credentials(
     vaults: VaultsDep, principal: PrincipalDep, vault_id: VaultIdPath, body: AddCredentialsRequest
 ) -> dict[str, str]:
     """Set the credentials of the site of `url` (replacing the site's earlier ones)."""
-    await vaults.add_credentials(principal.account_id, vault_id, body.url, body.credentials)
+    await vaults.add_credentials(principal.account_id, vault_id, body.url, body.credentials.model_dump())
     return {"status": "success"}
 
 
@@ -137,7 +147,7 @@ async def set_card(
     vaults: VaultsDep, principal: PrincipalDep, vault_id: VaultIdPath, body: AddCreditCardRequest
 ) -> dict[str, str]:
     """The vault's one card (replacing an earlier one)."""
-    await vaults.set_card(principal.account_id, vault_id, body.credit_card)
+    await vaults.set_card(principal.account_id, vault_id, body.credit_card.model_dump())
     return {"status": "success"}
 
 
