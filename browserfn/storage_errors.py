@@ -35,7 +35,8 @@ def is_storage_failure(exc: BaseException) -> bool:
 def describe(exc: BaseException) -> str:
     """What to tell a caller: the storage's problem, without internals."""
     text = str(exc).lower()
-    if "full" in text or (isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)):
+    full_os = isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
+    if full_os or "full" in text or "no space left" in text or isinstance(exc, psycopg.errors.DiskFull):
         return "the server's disk is full"
     if isinstance(exc, psycopg.OperationalError):
         return "the server's database cannot be reached"

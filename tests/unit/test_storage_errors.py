@@ -7,6 +7,8 @@ import errno
 import sqlite3
 from pathlib import Path
 
+import psycopg
+
 from browserfn.storage_errors import describe, is_storage_failure
 
 
@@ -22,3 +24,11 @@ def test_a_wrong_statement_is_a_bug_and_a_full_disk_is_not(tmp_path: Path) -> No
     wrapped.__cause__ = full
     assert is_storage_failure(wrapped)
     assert not is_storage_failure(OSError(errno.ENOENT, "gone"))
+
+
+def test_a_full_postgresql_disk_is_told_as_one() -> None:
+    """PostgreSQL's disk_full (SQLSTATE 53100) is an OperationalError, as a lost connection is:
+    the caller is told the disk is full, not that the database cannot be reached."""
+    full = psycopg.errors.DiskFull('could not extend file "base/16384/2619": No space left on device')
+    assert is_storage_failure(full) and describe(full) == "the server's disk is full"
+    assert describe(psycopg.OperationalError("connection refused")) == "the server's database cannot be reached"
