@@ -56,8 +56,13 @@ def site_of(url: str) -> str:
     return str(site).lower()
 
 
-#: A name must show something: a character that is not white space (as str.strip reads it).
-NOT_BLANK_PATTERN = r"[^\s\x1c-\x1f]"
+#: White space as str.strip reads it, spelled out: regex engines disagree on `\s` (ECMA's has
+#: U+FEFF but not U+0085, Python's has U+001C-U+001F...).
+SPACE_CHARS = r"\t\n\x0b\x0c\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+#: A name must show something: a character that is not white space.
+NOT_BLANK_PATTERN = rf"[^{SPACE_CHARS}]"
+#: What no URL character is: white space or a control character.
+NOT_IN_URL = rf"{SPACE_CHARS}\x00-\x1f\x7f-\x9f\ufeff"
 #: What a vault's text fields may hold: 1 to MAX_FIELD_CHARS characters, no NUL (which no store keeps).
 VaultText = Annotated[str, StringConstraints(min_length=1, max_length=MAX_FIELD_CHARS, pattern=r"^[^\x00]+$")]
 _B32 = "[A-Za-z2-7]"
@@ -73,8 +78,8 @@ MfaSecret = Annotated[
 ]
 #: A URL (or bare host name) with a host: what a credential is keyed by (`site_of`).
 SITE_URL_PATTERN = (
-    r"^(?:[A-Za-z][A-Za-z0-9+.-]*://)?(?:[^\s/?#@]+@)?[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*\.?"
-    r"(?::[0-9]{1,5})?(?:[/?#]\S*)?$"
+    rf"^(?:[A-Za-z][A-Za-z0-9+.-]*://)?(?:[^{NOT_IN_URL}/?#@]+@)?[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*\.?"
+    rf"(?::[0-9]{{1,5}})?(?:[/?#][^{NOT_IN_URL}]*)?$"
 )
 
 

@@ -6,7 +6,8 @@ give, all in the one error shape `{"status", "message"}` (422s may add `detail`)
 - 404 on every operation with a path parameter; 409 on every operation that changes something
   (the resource's state may forbid it); 413 and 422 on every operation with a body or parameters;
 - 503 everywhere (the storage fails, e.g. a full disk), 504 on calls relayed to a session's host;
-- 501 where a feature needs an operator's setting (personas, LLM scrape and observe).
+- 501 where a feature needs an operator's setting (personas, LLM scrape and observe, inferred
+  response formats).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ _NEEDS_SETUP = (
     "/sessions/{session_id}/page/scrape",
     "/sessions/{session_id}/page/observe",
     "/sessions/{session_id}/page/execute",  # actions needing a model, a solver or an SMS provider
+    "/sessions/{session_id}/workflow/code",  # infer_response_format
 )
 
 
@@ -92,6 +94,9 @@ def document_errors(app: FastAPI) -> dict[str, Any]:
             responses = operation.setdefault("responses", {})
             for code in _codes(path, method, operation):
                 responses[code] = {"description": _DESCRIPTIONS[code], "content": error}
+            for code, declared in responses.items():  # an error answer a route declares has the one shape too
+                if code in _DESCRIPTIONS:
+                    declared.setdefault("content", error)
     app.openapi_schema = schema
     return schema
 

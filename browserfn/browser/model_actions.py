@@ -43,7 +43,10 @@ async def execute(
     kind = str(action.get("type"))
     try:
         if kind == "scrape":
-            return await _scrape(driver, action, layer, caller)
+            scraped = await _scrape(driver, action, layer, caller)
+            if scraped.outcome.success and driver.data is not None:  # it joins the trajectory (workflow/code)
+                driver.data.record_action(action)
+            return scraped
         if kind == "form_fill":
             found = await driver.execute(action)  # the inputs that say what they take, and the vault
             if found.success or layer is None or "no input on the page" not in found.message:

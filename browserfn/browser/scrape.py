@@ -5,12 +5,14 @@ Notte's `structured` (`{success, data, error}`)."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import re
 from typing import Any
 from urllib.parse import urljoin
 
+import soupsieve
 from bs4 import BeautifulSoup
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
@@ -57,11 +59,17 @@ class ScrapeOptions:
         if model is not None and not isinstance(model, str):
             raise InvalidInput("model must be a string (a model name such as 'openai/gpt-4o-mini')")
         check_schema(schema)
+        selector = body.get("selector") or None
+        if selector is not None:
+            try:
+                soupsieve.compile(selector)
+            except (soupsieve.SelectorSyntaxError, TypeError) as exc:
+                raise InvalidInput(f"selector {str(selector)[:200]!r} is not a CSS selector") from exc
         return cls(
             scrape_links=bool(body.get("scrape_links", True)),
             scrape_images=bool(body.get("scrape_images", False)),
             only_main_content=bool(body.get("only_main_content", False)),
-            selector=body.get("selector") or None,
+            selector=selector,
             ignored_tags=tuple(body.get("ignored_tags") or ()),
             instructions=instructions or None,
             response_format=schema,
@@ -84,7 +92,8 @@ def html_to_markdown(html: str, options: ScrapeOptions, base_url: str | None = N
     if base_url:
         for name, attribute in (("a", "href"), ("img", "src")):
             for element in root.find_all(name, attrs={attribute: True}):
-                element[attribute] = urljoin(base_url, str(element[attribute]))
+                with contextlib.suppress(ValueError):  # a link urllib cannot parse ("http://[") stays as written
+                    element[attribute] = urljoin(base_url, str(element[attribute]))
     strip = []
     if not options.scrape_links:
         strip.append("a")
@@ -125,6 +134,26 @@ async def extract(
     if data is None:
         return {"success": False, "data": None, "error": "the model found nothing to extract (it answered null)"}
     return {"success": True, "data": data, "error": None}
+
+
+INFER_SYSTEM = (
+    "You write the JSON Schema (draft 2020-12) of the data a user asks to extract from a web page. Answer "
+    'with the schema only, as JSON: {"type": "object", "properties": {...}, "required": [...]}, one property '
+    "per thing the request names."
+)
+
+
+async def infer_response_format(llm: ModelLayer, instructions: str, caller: Caller) -> dict[str, Any] | None:
+    """A JSON schema for what `instructions` ask a scrape for, written by the model; None when
+    its answer is not a JSON schema of an object."""
+    try:
+        answer = await llm.json_answer(
+            INFER_SYSTEM, f"What to extract: {instructions}", caller=caller, purpose="infer_response_format"
+        )
+        schema = check_schema(answer)
+    except (LLMAnswerNotJSON, InvalidInput):
+        return None
+    return schema if schema is not None and schema.get("type") == "object" else None
 
 
 def schema_mismatch(schema: dict[str, Any], data: Any) -> str | None:

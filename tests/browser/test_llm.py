@@ -196,6 +196,30 @@ def test_the_model_a_request_names_must_be_allowed() -> None:
     )
 
 
+def test_the_exported_script_can_carry_a_response_format_the_model_writes(
+    session_on: tuple[httpx.Client, str], peer: ChatPeer
+) -> None:
+    api, sid = session_on
+    peer.reply('{"name": "red apples", "price_eur": 3}')
+    scraped = api.post(f"/sessions/{sid}/page/execute", json={"type": "scrape", "instructions": "the product"})
+    assert scraped.status_code == 200 and scraped.json()["success"], scraped.text
+    plain = api.get(f"/sessions/{sid}/workflow/code", params={"as_workflow": False}).json()
+    assert [a.get("response_format") for a in plain["json_actions"] if a["type"] == "scrape"] == [None]
+
+    schema = Product.model_json_schema()
+    peer.reply(json.dumps(schema))
+    inferred = api.get(f"/sessions/{sid}/workflow/code", params={"as_workflow": False, "infer_response_format": True})
+    assert inferred.status_code == 200, inferred.text
+    (scrape,) = [a for a in inferred.json()["json_actions"] if a["type"] == "scrape"]
+    assert scrape["response_format"] == schema and scrape["instructions"] == "the product"
+    assert f"response_format={schema!r}" in inferred.json()["python_script"]
+    assert "What to extract: the product" in peer.requests[-1]["messages"][1]["content"]
+
+    peer.reply("a schema? sorry")  # an answer that is no schema leaves the scrape as it was
+    unsure = api.get(f"/sessions/{sid}/workflow/code", params={"infer_response_format": True}).json()
+    assert [a.get("response_format") for a in unsure["json_actions"] if a["type"] == "scrape"] == [None]
+
+
 def test_one_shot_scrape_returns_markdown_and_structured_data(
     llm_server: LiveServer, peer: ChatPeer, site: LocalSite
 ) -> None:
@@ -224,12 +248,10 @@ def test_one_shot_scrape_returns_markdown_and_structured_data(
         assert plain.json()["markdown"].startswith("# Contact us")
 
         refused = {
-            "url must be an http(s) URL": {"url": "file:///etc/passwd"},
-            "unknown field(s): colour": {"url": site.url, "colour": "red"},
-            "proxies is not supported by a one-shot scrape here; use a session for it": {
-                "url": site.url,
-                "proxies": True,
-            },
+            "url: String should match pattern": {"url": "file:///etc/passwd"},
+            "colour: Extra inputs are not permitted": {"url": site.url, "colour": "red"},
+            "proxies.literal[False]: Input should be False": {"url": site.url, "proxies": True},
+            "selector '>>' is not a CSS selector": {"url": site.url, "selector": ">>"},
             "model 'anthropic/claude-3' is not allowed on this server; allowed: openai/peer-model": {
                 "url": site.url,
                 "instructions": "x",
@@ -238,7 +260,9 @@ def test_one_shot_scrape_returns_markdown_and_structured_data(
         }
         for message, request in refused.items():
             answer = api.post("/scrape", json=request)
-            assert (answer.status_code, answer.json()["message"]) == (422, message)
+            assert answer.status_code == 422 and message in answer.json()["message"], answer.text
+        unreachable = api.post("/scrape", json={"url": "http://127.0.0.1:9/"})  # nothing listens on port 9
+        assert unreachable.status_code == 404 and "could not open http://127.0.0.1:9/" in unreachable.json()["message"]
 
     peer.reply('{"name": "pears", "price_eur": 2}')
     got = run_node(

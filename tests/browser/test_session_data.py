@@ -273,6 +273,9 @@ def test_offset_debug_tab_and_the_exported_script_repeats_the_actions(
             assert api.get(f"/sessions/{sid}/debug/tab", params={"tab_idx": 5}).status_code == 404
     code = notte.sessions.get_session_script(sid, as_workflow=True)
     assert [a["type"] for a in code.json_actions] == ["goto", "goto", "goto_new_tab"]
+    with browser_server.client() as api:  # inferring scrapes' response formats needs a model
+        no_model = api.get(f"/sessions/{sid}/workflow/code", params={"infer_response_format": True})
+        assert no_model.status_code == 501 and "BROWSERFN_LLM_MODEL" in no_model.json()["message"], no_model.text
     steps = notte.sessions.get_session_script(sid, as_workflow=False).python_script
     assert steps.splitlines()[0] == f"session.execute(type='goto', url='{data_site.url}/page-one?from=session')"
     assert notte.sessions.offset(sid).offset == 3  # closed: from the store

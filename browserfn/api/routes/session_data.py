@@ -27,6 +27,8 @@ from browserfn.api.errors import error_response
 from browserfn.api.routes.sessions import _browser_errors, cdp_url
 from browserfn.browser import cookies as cookie_shapes
 from browserfn.browser import script_export
+from browserfn.browser.llm import Caller, require
+from browserfn.browser.scrape import infer_response_format as inferred_format
 from browserfn.browser.session_data import network_batches, read_actions
 from browserfn.errors import InvalidInput, NotFound
 from browserfn.files import USER_UPLOAD, FileStore, StoredFile
@@ -300,15 +302,25 @@ async def workflow_code(
     principal: PrincipalDep,
     session_id: str,
     as_workflow: bool = True,
-    infer_response_format: bool = False,
+    infer_response_format: Annotated[
+        bool,
+        Query(
+            description="Give each scrape with instructions but no response_format one the model writes"
+            " (501 without a model: setting BROWSERFN_LLM_MODEL)"
+        ),
+    ] = False,
 ) -> dict[str, Any]:
     """Notte's AgentFunctionCodeResponse: the session's successful actions as a Python script
     using the SDK (`as_workflow`: a whole function file with `run()`; else only the steps) and
     as the JSON action list."""
-    if infer_response_format:
-        raise InvalidInput("infer_response_format needs an LLM and is not supported by this server")
     await svc.sessions.get(principal, session_id)
     actions = read_actions(svc.sessions.session_dir(session_id))
+    if infer_response_format:
+        layer = require(svc.sessions.llm, "infer_response_format")
+        caller = Caller(principal.account_id, principal.run_id, session_id)
+        for action in actions:
+            if action.get("type") == "scrape" and action.get("instructions") and action.get("response_format") is None:
+                action["response_format"] = await inferred_format(layer, str(action["instructions"]), caller)
     return {"python_script": script_export.python_script(actions, as_workflow), "json_actions": actions}
 
 

@@ -93,7 +93,10 @@ async def get_usage_logs(
     principal: PrincipalDep,
     page: PageQuery = 1,
     page_size: PageSizeQuery = 10,
-    endpoint: Annotated[str | None, Query(max_length=100, description="Only this endpoint's records")] = None,
+    endpoint: Annotated[
+        str | None,
+        Query(max_length=100, pattern=r"^[A-Za-z0-9_.-]+$", description="Only this endpoint's records"),
+    ] = None,
     only_active: Annotated[bool, Query(description="Accepted for Notte's clients; no effect on usage records")] = True,
     only_current_token: Annotated[
         bool,

@@ -38,6 +38,7 @@ MODEL_ENDPOINTS = {
     "observe": "page.observe",
     "agent": "agents.start",
     "form_fill": "page.execute",
+    "infer_response_format": "sessions.script",
 }
 
 
