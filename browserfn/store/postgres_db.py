@@ -15,7 +15,8 @@ import psycopg
 import sqlalchemy as sa
 from psycopg.rows import dict_row
 
-from browserfn.errors import BrowserfnError
+from browserfn import storage_errors
+from browserfn.errors import ServiceUnavailable
 from browserfn.store import migrate
 from browserfn.store.database import Database
 from browserfn.store.tx import Params, Row, Tx, check, pyformat
@@ -29,8 +30,8 @@ Conn = psycopg.Connection[dict[str, Any]]
 RECONNECT_BUDGET_S = 30.0
 
 
-class DatabaseUnavailable(BrowserfnError):
-    status_code = 503
+class DatabaseUnavailable(ServiceUnavailable):
+    """503 with Retry-After: the database cannot be reached, or its disk is full."""
 
 
 class PostgresTx(Tx):
@@ -122,9 +123,12 @@ class PostgresDatabase(Database):
                 conn = self._connection()
                 with conn.transaction():
                     return op(PostgresTx(conn), *args, **kwargs)
+            except psycopg.errors.DiskFull as exc:  # not a lost connection: a retry would only keep the caller waiting
+                log.warning("the database's disk is full (%s)", exc)
+                raise DatabaseUnavailable(storage_errors.unavailable_message(exc)) from exc
             except psycopg.OperationalError as exc:
                 if time.monotonic() > deadline:
-                    raise DatabaseUnavailable(f"database unavailable: {exc}") from exc
+                    raise DatabaseUnavailable(storage_errors.unavailable_message(exc)) from exc
                 log.warning("database unreachable (%s); retrying in %.1f s", exc, delay)
                 time.sleep(delay)
                 delay = min(delay * 2, 2.0)
