@@ -34,6 +34,8 @@ def _problem(error: dict[str, Any]) -> str:
     if loc == ("body",) and error.get("type") in ("model_attributes_type", "dict_type", "missing"):
         # FastAPI reads a JSON body only when Content-Type says so; anything else arrives as no object.
         return "body: must be a JSON object, sent with 'Content-Type: application/json'"
+    if error.get("type") == "string_pattern_mismatch" and "\x00" in str(error.get("input", "")):
+        return f"{_where(loc)}: contains the NUL character (\\u0000), which cannot be stored"
     if error.get("type") == "json_invalid":
         return f"body is not valid JSON ({error.get('ctx', {}).get('error', 'parse error')})"
     return f"{_where(loc)}: {error.get('msg', 'invalid')}"

@@ -20,7 +20,7 @@ KeyIdPath = Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 class CreateKeyRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field("default", min_length=1, max_length=100, description="A label for the key")
+    name: str = Field("default", min_length=1, max_length=100, pattern=r"^[^\x00]+$", description="A label for the key")
 
 
 class KeyRecord(BaseModel):

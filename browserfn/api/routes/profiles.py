@@ -130,9 +130,17 @@ async def import_profile_state(
 
 
 class SaveProfileRequest(BaseModel):
-    """Notte's SessionProfileSaveRequest."""
+    """Notte's SessionProfileSaveRequest: `profile_id` or `name`, not both."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "not": {
+                "required": ["profile_id", "name"],
+                "properties": {"profile_id": {"type": "string"}, "name": {"type": "string"}},
+            }
+        },
+    )
     profile_id: str | None = Field(default=None, min_length=1, max_length=64)
     name: Name = None
 

@@ -20,7 +20,11 @@ FunctionIdPath = Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
 class SecretValue(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    value: str = Field(max_length=secrets.MAX_VALUE_BYTES, description="Given to runs as an environment variable")
+    value: str = Field(
+        max_length=secrets.MAX_VALUE_BYTES,
+        pattern=r"^[^\x00]*$",
+        description="Given to runs as an environment variable (so no NUL character)",
+    )
 
 
 class SecretNames(BaseModel):
