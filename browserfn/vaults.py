@@ -78,7 +78,8 @@ MfaSecret = Annotated[
 ]
 #: A URL (or bare host name) with a host: what a credential is keyed by (`site_of`).
 SITE_URL_PATTERN = (
-    rf"^(?:[A-Za-z][A-Za-z0-9+.-]*://)?(?:[^{NOT_IN_URL}/?#@]+@)?[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*\.?"
+    rf"^(?:[A-Za-z][A-Za-z0-9+.-]*://)?(?:[^{NOT_IN_URL}/?#@]+@)?"
+    r"(?:[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*\.?|\[[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*\])"
     rf"(?::[0-9]{{1,5}})?(?:[/?#][^{NOT_IN_URL}]*)?$"
 )
 
