@@ -107,7 +107,7 @@ export class SessionCard {
     this.show(0);
   }
 
-  // Show frame `index` (clamped); listeners hear its moment.
+  // Show frame `index` (clamped); listeners hear its index.
   show(index) {
     if (!this.frames.length) return;
     index = Math.max(0, Math.min(this.frames.length - 1, index));
@@ -120,15 +120,20 @@ export class SessionCard {
     this.box.querySelector("[data-testid=replay-slider]").value = String(index);
     this.box.querySelector("[data-testid=frame-caption]").textContent =
       "frame " + (index + 1) + " of " + this.frames.length + " · " + new Date(frame.at).toLocaleTimeString() + " · " + frame.url;
-    for (const listener of this.listeners) listener(frame.at);
+    for (const listener of this.listeners) listener(index);
   }
 
   // The frame the page showed at `ms` (epoch): the last one taken by then, else the first.
   showAt(ms) {
+    this.stop();
+    this.show(this.indexAt(ms));
+  }
+
+  // The index of the frame the page showed at `ms` (epoch): the last one dated by then, else 0.
+  indexAt(ms) {
     let found = 0;
     this.frames.forEach((frame, i) => { if (frame.at <= ms) found = i; });
-    this.stop();
-    this.show(found);
+    return found;
   }
 
   togglePlay() {

@@ -1,6 +1,6 @@
 // One run: summary, live logs, result, variables, and its browser session. Logs and the
 // session's replay share one timeline: a log line's click shows the page at that moment, and
-// the frame on screen marks the last line logged by then.
+// the frame on screen marks the last line whose click shows it or an earlier one.
 import * as api from "./api.js";
 import { SessionCard, stampMs } from "./replay.js";
 import { badge, duration, esc, h, when } from "./ui.js";
@@ -15,6 +15,9 @@ function logLine(line) {
   return open + '<span class="ts">' + esc(parts[0]) + '</span> | <span class="lvl-' + esc(level) + '">' + esc(parts[1]) + "</span> | " +
     esc(parts[2]) + " | " + esc(parts.slice(3).join(" | ")) + "</span>";
 }
+
+// A stamp has whole seconds: a line stands for the page as it was by the end of its second.
+function lineMoment(line) { return Number(line.dataset.at) + 999; }
 
 export async function runPage(fid, rid, query, signal) {
   const base = "/functions/" + encodeURIComponent(fid) + "/runs/" + encodeURIComponent(rid);
@@ -32,8 +35,7 @@ export async function runPage(fid, rid, query, signal) {
     if (!line || !page.card) return;
     for (const other of logs.querySelectorAll(".picked")) other.classList.remove("picked");
     line.classList.add("picked");
-    // A stamp has whole seconds: the page as it was by the end of that second.
-    page.card.showAt(Number(line.dataset.at) + 999);
+    page.card.showAt(lineMoment(line));
   });
   renderRun(run, page);
   let refreshed = run.state === "running";
@@ -75,9 +77,10 @@ function showSession(sessionId, page) {
   box.classList.remove("muted");
   const card = page.card = new SessionCard(box, sessionId, page.signal);
   const logs = document.getElementById("logs");
-  card.onFrame((at) => {
+  card.onFrame((index) => {
+    // The last line whose click shows this frame or an earlier one: the two ways agree.
     let last = null;
-    for (const line of logs.querySelectorAll("[data-at]")) { if (Number(line.dataset.at) <= at) last = line; }
+    for (const line of logs.querySelectorAll("[data-at]")) { if (card.indexAt(lineMoment(line)) <= index) last = line; }
     for (const other of logs.querySelectorAll(".now")) if (other !== last) other.classList.remove("now");
     if (last) last.classList.add("now");
   });
