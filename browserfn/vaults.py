@@ -15,17 +15,20 @@ import functools
 import json
 import re
 import secrets as token_source
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyotp
 
 from browserfn.config import Settings
 from browserfn.errors import Conflict, InvalidInput, NotFound
 from browserfn.models import utcnow
-from browserfn.secrets import MIN_MASKED_CHARS, Sealer
+from browserfn.secrets import MIN_MASKED_CHARS, Masker, Sealer
 from browserfn.store.base import Store
 from browserfn.store.ops import vaults as ops
 from browserfn.store.ops.vaults import CardRecord, CredentialRecord, VaultRecord
+
+if TYPE_CHECKING:
+    from browserfn.browser.sessions import Session
 
 #: The credential fields Notte defines; the secret ones are sealed.
 CREDENTIAL_FIELDS = ("email", "username", "password", "mfa_secret")
@@ -213,3 +216,11 @@ class SessionVault:
 
     async def card(self) -> dict[str, str] | None:
         return await self._service.card_or_none(self.account_id, self.vault_id)
+
+    def attach(self, session: Session) -> None:
+        """Have the session's actions fill placeholders from this vault, and mask what they type
+        from it in the session's replay."""
+        assert session.driver is not None
+        session.driver.vault = self
+        if session.recorder is not None:
+            session.recorder.mask_text = lambda text: Masker(self.used).text(text)

@@ -24,6 +24,8 @@ class Agent:
     model: str
     max_steps: int
     session_offset: int | None = None
+    vault_id: str | None = None  #: the vault it fills credentials from (its persona's, or the session's)
+    persona_id: str | None = None
     created_at: dt.datetime = dataclasses.field(default_factory=utcnow)
     state: str = RUNNING
     success: bool | None = None
