@@ -18,8 +18,8 @@ from typing import Any
 from browserfn import inbox_actions
 from browserfn.browser.sessions import Session
 from browserfn.browser.vault_fill import PLACEHOLDERS, VaultLookup
-from browserfn.errors import Forbidden, InvalidInput
-from browserfn.models import Principal, Scope
+from browserfn.errors import InvalidInput
+from browserfn.models import Principal
 from browserfn.personas import PersonaRecord, PersonaService
 from browserfn.secrets import Masker
 from browserfn.vaults import SessionVault, VaultService
@@ -100,8 +100,6 @@ async def resolve(
 ) -> AgentIdentity:
     """The agent's vault and persona, checked: the caller's own (another account's: 404), a vault
     agreeing with the persona's and the session's. Without either, the session's vault if any."""
-    if (vault_id or persona_id) and Scope.BROWSER_DATA not in principal.scopes:
-        raise Forbidden("vault_id, persona_id: a run of another account's shared function cannot use this account's")
     account = principal.account_id
     persona = await personas.get(account, persona_id) if persona_id else None
     chosen = vault_id or (persona.vault_id if persona is not None else None)

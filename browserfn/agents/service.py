@@ -70,11 +70,11 @@ class AgentService:
         """Start an agent on the caller's open session (the request is already checked), with
         the vault and persona it names (the caller's: 404 otherwise), reporting to `notify`."""
         session = await self._sessions.active(principal, request["session_id"])
-        layer = require(self.layer, "an agent")
-        model = layer.resolve(request.get("reasoning_model"), "reasoning_model")
         who = await identity.resolve(
             self._vaults, self._personas, principal, session, request.get("vault_id"), request.get("persona_id")
         )
+        layer = require(self.layer, "an agent")
+        model = layer.resolve(request.get("reasoning_model"), "reasoning_model")
         if notify is not None:
             await notifier.check_host(self._policy, notify)
         busy = [a for a in self._agents.values() if a.session_id == session.session_id and a.active]

@@ -32,7 +32,6 @@ SCHEMA_SAYS_LESS = {
     "GET /sessions/{session_id}/workflow/code",  # infer_response_format=true needs a model: 422
     "POST /storage/uploads/{filename}",  # a file name's allowed characters
     "POST /storage/{session_id}/downloads/{filename}",
-    "POST /agents/start",  # vault_id and persona_id are refused until agents use them (issue 20)
     "POST /scrape",  # a URL's shape
     "POST /scrape_from_html",  # the frames' shape
     "GET /usage",

@@ -14,9 +14,10 @@ from browserfn import tokens
 from browserfn.agents import notifier, workflow
 from browserfn.api.access import requires
 from browserfn.api.deps import PrincipalDep, ServicesDep
+from browserfn.api.openapi_doc import ERROR_SCHEMA
 from browserfn.api.routes.functions import PageQuery, PageSizeQuery
 from browserfn.browser.scrape import check_schema
-from browserfn.errors import InvalidInput
+from browserfn.errors import Forbidden, InvalidInput
 from browserfn.models import Scope
 
 #: A run's key may run agents on the sessions it sees (Notte's function scripts do).
@@ -56,9 +57,20 @@ class StartAgentRequest(BaseModel):
         return notifier.check_type(value)
 
 
-@router.post("/start")
+#: The body names a session, and maybe a vault and a persona: each may be unknown or another account's.
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {
+        "description": "The session, vault or persona is not found, or another account's",
+        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ERROR_SCHEMA}"}}},
+    }
+}
+
+
+@router.post("/start", responses=_NOT_FOUND)
 async def start_agent(svc: ServicesDep, principal: PrincipalDep, body: StartAgentRequest) -> dict[str, Any]:
     """Start an agent on one of the caller's open sessions; it runs until it completes."""
+    if (body.vault_id or body.persona_id) and Scope.BROWSER_DATA not in principal.scopes:
+        raise Forbidden("vault_id, persona_id: a run of another account's shared function cannot use this account's")
     agent = await svc.agents.start(principal, body.model_dump(exclude={"notifier_config"}), body.notifier_config)
     return agent.response()
 
