@@ -1,10 +1,11 @@
 """Agents with a vault, a persona and a notifier, through the Python client 1.9.7
-(`client.Agent(session=..., vault=..., persona=..., notifier=...)`), against a real server, real
-Chromium, the scripted model (tests/browser/llm_peer.py) and real SMTP: an agent logs in (password
-and 2FA code) from a vault while the model never receives a secret; an agent reads a code e-mailed
-to its persona (delivered over SMTP to the server's mail listener) and types it; an agent's report
-is e-mailed over STARTTLS with login to an SMTP server (aiosmtpd); other accounts' vaults and
-personas are not found, and notifier types the server cannot deliver are refused by name."""
+(`client.Agent(session=..., vault=..., persona=..., notifier=...)`) and the TypeScript client
+(`client.Agent({session, vault_id})`), against a real server, real Chromium, the scripted model
+(tests/browser/llm_peer.py) and real SMTP: an agent logs in (password and 2FA code) from a vault
+while the model never receives a secret; an agent reads a code e-mailed to its persona (delivered
+over SMTP to the server's mail listener) and types it; an agent's report is e-mailed over STARTTLS
+with login to an SMTP server (aiosmtpd); other accounts' vaults and personas are not found, and
+notifier types the server cannot deliver are refused by name."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ from tests.browser.identity_site import IdentitySite
 from tests.browser.llm_peer import API_KEY, ChatPeer
 from tests.browser.test_agents import answer, page_of
 from tests.live_server import LiveServer, free_port
+from tests.node_client import run_node
 from tests.sdk197_client import run_sdk197
 from tests.tls_proxy import self_signed
 
@@ -156,6 +158,32 @@ def test_an_agent_logs_in_from_a_vault_and_the_model_never_sees_a_secret(
     for shown in (json.dumps(status), json.dumps(code), replay.text, server.log_path.read_text()):
         assert PASSWORD not in shown and MFA_SECRET not in shown
     assert f"client.Session(vault_id={vault_id!r})" in code["python_script"]
+
+
+def test_a_typescript_agent_logs_in_from_a_vault(server: LiveServer, peer: ChatPeer, site: IdentitySite) -> None:
+    with server.client() as api:
+        vault_id = api.post("/vaults/create", json={"name": "ts logins"}).json()["vault_id"]
+        credentials = {"username": LOGIN, "password": PASSWORD, "mfa_secret": MFA_SECRET}
+        api.post(f"/vaults/{vault_id}/credentials", json={"url": site.url, "credentials": credentials})
+    peer.reply(*([login_model] * 8))
+    got = run_node(
+        f"""
+        const session = client.Session({{}});
+        await session.start();
+        const agent = client.Agent({{ session, vault_id: {json.dumps(vault_id)}, max_steps: 6 }});
+        const done = await agent.run({{ task: "Sign in to the site", url: {json.dumps(f"{site.url}/login")} }});
+        await session.stop();
+        report({{ success: done.success, answer: done.answer }});
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        process.exit(0);  // the client's log socket leaves a timer running
+        """,
+        url=server.url,
+        key=server.key,
+        timeout_s=300,
+    )
+    assert got == {"success": True, "answer": "ended on Signed in"}
+    assert dict(site.received[-2:])["/login"] == {"login": LOGIN, "pw": PASSWORD}
+    assert PASSWORD not in json.dumps(peer.requests) and MFA_SECRET not in json.dumps(peer.requests)
 
 
 def persona_model(body: dict[str, Any]) -> str:
