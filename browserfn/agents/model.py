@@ -80,6 +80,8 @@ class Agent:
             "state": self.state,
             "reason": self.reason,
             "reasoning_model": self.model,
+            "vault_id": self.vault_id,
+            "persona_id": self.persona_id,
             "max_steps": self.max_steps,
             "usage": self.usage(),
         }

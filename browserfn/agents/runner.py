@@ -139,12 +139,13 @@ class Runner:
             if session.recorder is not None:
                 await session.recorder.settle()
             outcome = await session.driver.execute(action)
+            message = self.who.mask(outcome.message)  # what it typed from the vault, e.g. echoed by the page
             session.steps += 1
-            session.actions.append({"action": action, "success": outcome.success, "message": outcome.message})
+            session.actions.append({"action": action, "success": outcome.success, "message": message})
             if session.recorder is not None and session.driver is not None:
                 session.recorder.capture_soon(session.driver.current())
         session.touch()
-        return {"success": outcome.success, "message": self.who.mask(outcome.message)}
+        return {"success": outcome.success, "message": message}
 
     def _step(
         self,

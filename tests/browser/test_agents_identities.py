@@ -150,6 +150,7 @@ def test_an_agent_logs_in_from_a_vault_and_the_model_never_sees_a_secret(
     system = peer.requests[-1]["messages"][0]["content"]
     assert "login credentials for these sites: 127.0.0.1" in system and "mycoolpassword for the password" in system
     status = wait_ended(server, got["agent_id"])
+    assert (status["vault_id"], status["persona_id"]) == (vault_id, None)
     assert [s["action"]["type"] for s in status["steps"]] == ["goto", "fill", "fill", "fill", "completion"]
     assert status["steps"][2]["action"]["value"] == "mycoolpassword"  # the placeholder, as the model wrote it
     with server.client() as api:
@@ -228,6 +229,7 @@ def test_an_agent_reads_a_code_from_its_personas_inbox(server: LiveServer, peer:
     assert f"first name Grace, last name Hopper, e-mail {persona['email']}" in system
     assert '{"type": "email_read"}' in system
     status = wait_ended(server, got["agent_id"])
+    assert (status["vault_id"], status["persona_id"]) == (persona["vault_id"], persona["persona_id"])
     assert [s["action"]["type"] for s in status["steps"]] == ["goto", "email_read", "fill", "completion"]
     assert status["steps"][1]["result"]["success"] is True
 
