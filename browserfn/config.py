@@ -164,6 +164,10 @@ class Settings:
     llm_client_default_models: tuple[str, ...] = ("gemini/gemini-3.5-flash", "vertex_ai/gemini-3.5-flash")
     #: Time one LLM request may take.
     llm_timeout_s: float = 60.0
+    #: How a JSON schema (structured scrape) is asked of the model: "json_schema" (OpenAI's response_format, which
+    #: hosted providers, vLLM and llama.cpp's llama-server take) or "json_object" ({"type": "json_object",
+    #: "schema": ...}, what llama-cpp-python's server takes: it refuses the other).
+    llm_schema_format: str = "json_schema"
     #: Proxies (http://user:password@host:port, comma-separated) a session started with proxies=True uses (the
     #: first one); empty: proxies=True is refused.
     session_proxy_pool: tuple[str, ...] = ()

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from browserfn.config import Settings
 from browserfn.errors import InvalidInput
 from browserfn.models import utcnow
-from browserfn.personas import EmailRecord, PersonaService, sms_not_available
+from browserfn.personas import EmailRecord, PersonaRecord, PersonaService, sms_not_available
 from browserfn.verification import verification_of
 
 TYPES = frozenset({"email_read", "email_verification_read", "sms_read"})
@@ -68,6 +68,17 @@ def _from_domain(email: EmailRecord, domain: str) -> bool:
     return sender == domain or sender.endswith("." + domain)
 
 
+async def read_emails(
+    personas: PersonaService, persona: PersonaRecord, limit: int, within: dt.timedelta | None, only_unread: bool
+) -> InboxOutcome:
+    """The persona's newest e-mails (newest first), as `email_read` answers them."""
+    found = await personas.emails(
+        persona.account_id, persona.persona_id, limit=limit, within=within, only_unread=only_unread
+    )
+    emails = [_email_data(e) for e in found]
+    return InboxOutcome(True, f"Read {len(emails)} emails from {persona.email}", json.dumps(emails), {"emails": emails})
+
+
 async def execute(
     settings: Settings, personas: PersonaService, account_id: str, vault_id: str | None, action: dict[str, Any]
 ) -> InboxOutcome:
@@ -79,13 +90,7 @@ async def execute(
         persona = await personas.of_vault(account_id, vault_id) if vault_id else None
         if persona is None:
             return InboxOutcome(False, "email_read needs a session started with the vault_id of a persona's vault")
-        found = await personas.emails(
-            account_id, persona.persona_id, limit=request.limit, within=request.timedelta,
-            only_unread=request.only_unread,
-        )  # fmt: skip
-        emails = [_email_data(e) for e in found]
-        message = f"Read {len(emails)} emails from {persona.email}"
-        return InboxOutcome(True, message, json.dumps(emails), {"emails": emails})
+        return await read_emails(personas, persona, request.limit, request.timedelta, request.only_unread)
     verification: _VerificationRead = _parse(_VerificationRead, action)
     persona = await personas.resolve(account_id, verification.mailbox_id)
     recent = await personas.emails(

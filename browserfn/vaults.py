@@ -15,7 +15,11 @@ import functools
 import json
 import re
 import secrets as token_source
+<<<<<<< HEAD
 from typing import Annotated, Any
+=======
+from typing import TYPE_CHECKING, Any
+>>>>>>> llm20
 
 import pyotp
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
@@ -23,12 +27,20 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapte
 from browserfn.config import Settings
 from browserfn.errors import Conflict, InvalidInput, NotFound
 from browserfn.models import utcnow
-from browserfn.secrets import MIN_MASKED_CHARS, Sealer
+from browserfn.secrets import MIN_MASKED_CHARS, Masker, Sealer
 from browserfn.store.base import Store
 from browserfn.store.ops import vaults as ops
 from browserfn.store.ops.vaults import CardRecord, CredentialRecord, VaultRecord
 
+<<<<<<< HEAD
 #: The secret credential fields, sealed.
+=======
+if TYPE_CHECKING:
+    from browserfn.browser.sessions import Session
+
+#: The credential fields Notte defines; the secret ones are sealed.
+CREDENTIAL_FIELDS = ("email", "username", "password", "mfa_secret")
+>>>>>>> llm20
 SECRET_CREDENTIAL_FIELDS = ("password", "mfa_secret")
 MAX_FIELD_CHARS = 1024
 MAX_NAME_CHARS = 256
@@ -272,3 +284,11 @@ class SessionVault:
 
     async def card(self) -> dict[str, str] | None:
         return await self._service.card_or_none(self.account_id, self.vault_id)
+
+    def attach(self, session: Session) -> None:
+        """Have the session's actions fill placeholders from this vault, and mask what they type
+        from it in the session's replay."""
+        assert session.driver is not None
+        session.driver.vault = self
+        if session.recorder is not None:
+            session.recorder.mask_text = lambda text: Masker(self.used).text(text)

@@ -24,6 +24,8 @@ class Agent:
     model: str
     max_steps: int
     session_offset: int | None = None
+    vault_id: str | None = None  #: the vault it fills credentials from (its persona's, or the session's)
+    persona_id: str | None = None
     created_at: dt.datetime = dataclasses.field(default_factory=utcnow)
     state: str = RUNNING
     success: bool | None = None
@@ -78,6 +80,8 @@ class Agent:
             "state": self.state,
             "reason": self.reason,
             "reasoning_model": self.model,
+            "vault_id": self.vault_id,
+            "persona_id": self.persona_id,
             "max_steps": self.max_steps,
             "usage": self.usage(),
         }

@@ -10,7 +10,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from browserfn.agents import steps
+from browserfn.agents import identity, steps
 from browserfn.agents.model import Agent
 from browserfn.browser.llm import Caller, LLMUnavailable, ModelCall, ModelLayer
 from browserfn.browser.observe import page_actions
@@ -32,6 +32,7 @@ class Runner:
     layer: ModelLayer
     retries: int  #: further attempts after an invalid answer or a failing provider
     on_step: Callable[[Agent, dict[str, Any]], Awaitable[None]]
+    who: identity.AgentIdentity = dataclasses.field(default_factory=identity.AgentIdentity)
 
     @property
     def caller(self) -> Caller:
@@ -46,6 +47,7 @@ class Runner:
             for n, done in enumerate(self.session.actions[agent.session_offset :]):
                 line = steps.history_line(n + 1, done["action"], bool(done["success"]), str(done["message"]), False)
                 history.append(line)
+        identity.attach(self.who, self.session)
         agent.start_url = await self._current_url()
         if agent.url:
             await self._first_goto(agent.url)
@@ -105,8 +107,8 @@ class Runner:
     ) -> tuple[steps.Decision, int]:
         agent = self.agent
         messages = [
-            {"role": "system", "content": steps.system_prompt(agent.response_format)},
-            {"role": "user", "content": steps.user_prompt(agent.task, history, page)},
+            {"role": "system", "content": steps.system_prompt(agent.response_format, self.who.prompt())},
+            {"role": "user", "content": self.who.mask(steps.user_prompt(agent.task, history, page))},
         ]
         problem = ""
         for attempt in range(1, self.retries + 2):
@@ -118,7 +120,7 @@ class Runner:
                 problem = str(exc)
                 continue
             try:
-                return steps.decide(text, page, agent.response_format), attempt
+                return steps.decide(text, page, agent.response_format, self.who.action_types), attempt
             except steps.BadAnswer as exc:
                 problem = f"the model's answer is not a valid action: {exc}"
                 messages += [
@@ -128,6 +130,8 @@ class Runner:
         raise AgentFailed(f"{problem} (after {self.retries + 1} attempts)")
 
     async def _execute(self, action: dict[str, Any]) -> dict[str, Any]:
+        if action["type"] == "email_read":
+            return await self.who.read_emails()
         session = self.session
         async with session.lock:
             self._check_session()
@@ -135,12 +139,13 @@ class Runner:
             if session.recorder is not None:
                 await session.recorder.settle()
             outcome = await session.driver.execute(action)
+            message = self.who.mask(outcome.message)  # what it typed from the vault, e.g. echoed by the page
             session.steps += 1
-            session.actions.append({"action": action, "success": outcome.success, "message": outcome.message})
+            session.actions.append({"action": action, "success": outcome.success, "message": message})
             if session.recorder is not None and session.driver is not None:
                 session.recorder.capture_soon(session.driver.current())
         session.touch()
-        return {"success": outcome.success, "message": outcome.message}
+        return {"success": outcome.success, "message": message}
 
     def _step(
         self,

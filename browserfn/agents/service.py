@@ -1,7 +1,8 @@
 """Agents: start one on a session, follow it, stop it, export its steps. Each runs as a task of
 this process on a session hosted here; it is stored when it starts, after each step and when it
 ends (any server answers for it), and watchers (the clients' log WebSocket) are told of each step
-and of its end. Agents a previous life of this process left running end `failed` at its start."""
+and of its end; its notifier, if it has one, is sent its report. Agents a previous life of this
+process left running end `failed` at its start."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import logging
 import uuid
 from typing import Any
 
+from browserfn.agents import identity, notifier
 from browserfn.agents.model import FAILED, STOPPED, SUCCEEDED, Agent
 from browserfn.agents.runner import AgentFailed, Runner, failed_step
 from browserfn.browser.llm import ModelLayer, require
@@ -18,8 +20,11 @@ from browserfn.browser.sessions import Session, SessionManager
 from browserfn.config import Settings
 from browserfn.errors import Conflict, NotFound
 from browserfn.models import Principal
+from browserfn.netpolicy import AddressPolicy
+from browserfn.personas import PersonaService
 from browserfn.store.base import Store
 from browserfn.store.ops import agents as stored
+from browserfn.vaults import VaultService
 
 log = logging.getLogger(__name__)
 RESTARTED = "the server restarted while it ran"
@@ -38,6 +43,12 @@ class AgentService:
         self._closing = False
         #: Why an agent's task was cancelled, when not on request (its session closed).
         self._cancelled_for: dict[str, str] = {}
+        self._vaults = VaultService(settings, store)
+        self._personas = PersonaService(settings, store, self._vaults)
+        self._policy = AddressPolicy(settings.outbound_allowed_hosts)
+        #: Notifiers of the agents running here (in memory only: they hold a password).
+        self._notifiers: dict[str, notifier.EmailNotifier] = {}
+        self._deliveries: set[asyncio.Task[None]] = set()
         sessions.on_session_closed(self._session_closed)
 
     @property
@@ -53,11 +64,19 @@ class AgentService:
         if self.layer is not None:
             self.layer.warm_up()
 
-    async def start(self, principal: Principal, request: dict[str, Any]) -> Agent:
-        """Start an agent on the caller's open session (the request is already checked)."""
+    async def start(
+        self, principal: Principal, request: dict[str, Any], notify: notifier.EmailNotifier | None = None
+    ) -> Agent:
+        """Start an agent on the caller's open session (the request is already checked), with
+        the vault and persona it names (the caller's: 404 otherwise), reporting to `notify`."""
+        session = await self._sessions.active(principal, request["session_id"])
+        who = await identity.resolve(
+            self._vaults, self._personas, principal, session, request.get("vault_id"), request.get("persona_id")
+        )
         layer = require(self.layer, "an agent")
         model = layer.resolve(request.get("reasoning_model"), "reasoning_model")
-        session = await self._sessions.active(principal, request["session_id"])
+        if notify is not None:
+            await notifier.check_host(self._policy, notify)
         busy = [a for a in self._agents.values() if a.session_id == session.session_id and a.active]
         if busy:
             raise Conflict(f"session {session.session_id} already runs agent {busy[0].agent_id}: stop it first")
@@ -72,10 +91,14 @@ class AgentService:
             model=model,
             max_steps=request["max_steps"],
             session_offset=request.get("session_offset"),
+            vault_id=who.vault_id,
+            persona_id=who.persona.persona_id if who.persona is not None else None,
         )
         await self._store.call(stored.create, agent, self._sessions.owner_url)
         self._agents[agent.agent_id] = agent
-        runner = Runner(agent, session, layer, self._settings.agent_answer_retries, self._step_taken)
+        if notify is not None:
+            self._notifiers[agent.agent_id] = notify
+        runner = Runner(agent, session, layer, self._settings.agent_answer_retries, self._step_taken, who)
         task = asyncio.create_task(self._run(runner), name=f"agent {agent.agent_id}")
         self._tasks[agent.agent_id] = task
         task.add_done_callback(lambda _: self._tasks.pop(agent.agent_id, None))
@@ -127,6 +150,16 @@ class AgentService:
             await self._store.call(stored.save, agent)
             for queue in self._watchers.pop(agent.agent_id, set()):
                 queue.put_nowait(None)
+            if (notify := self._notifiers.pop(agent.agent_id, None)) is not None:
+                delivery = asyncio.create_task(self._notify(notify, agent), name=f"notify {agent.agent_id}")
+                self._deliveries.add(delivery)
+                delivery.add_done_callback(self._deliveries.discard)
+
+    async def _notify(self, notify: notifier.EmailNotifier, agent: Agent) -> None:
+        try:
+            await notifier.deliver(self._policy, notify, agent)
+        except Exception as exc:  # the agent has ended: the failure is the operator's to see, in the log
+            log.warning("agent %s: its report could not be sent: %s: %s", agent.agent_id, type(exc).__name__, exc)
 
     def running_here(self, agent_id: str) -> bool:
         return agent_id in self._tasks
@@ -183,3 +216,5 @@ class AgentService:
         await asyncio.gather(*self._tasks.values(), return_exceptions=True)
         for agent in self._agents.values():
             await self._end(agent, FAILED, False, "the server shut down", "the server shut down while it ran")
+        if self._deliveries:  # reports of agents that just ended: a little time to go out
+            await asyncio.wait(self._deliveries, timeout=notifier.SEND_TIMEOUT_S / 3)

@@ -82,11 +82,13 @@ def initial_state(next_goal: str = "Start working on the task") -> dict[str, Any
     }
 
 
-def system_prompt(response_format: dict[str, Any] | None) -> str:
+def system_prompt(response_format: dict[str, Any] | None, identity: str = "") -> str:
+    """The action format, then what the agent knows of who it acts for, then the answer's schema."""
+    prompt = f"{SYSTEM}\n{identity}" if identity else SYSTEM
     if response_format is None:
-        return SYSTEM
+        return prompt
     return (
-        f"{SYSTEM}\nThe completion's answer must be a JSON object matching this JSON schema:\n"
+        f"{prompt}\nThe completion's answer must be a JSON object matching this JSON schema:\n"
         f"{json.dumps(response_format)}"
     )
 
@@ -141,8 +143,12 @@ def _need_string(action: dict[str, Any], key: str) -> str:
     return value
 
 
-def decide(text: str, page: PageView, response_format: dict[str, Any] | None) -> Decision:
-    """The model's answer as a Decision; BadAnswer saying what is wrong with it."""
+def decide(
+    text: str, page: PageView, response_format: dict[str, Any] | None, more_types: tuple[str, ...] = ()
+) -> Decision:
+    """The model's answer as a Decision; BadAnswer saying what is wrong with it. `more_types`:
+    actions allowed beyond the browser's (`email_read` for an agent with a persona), taking no
+    parameters."""
     try:
         answer = parse_json(text)
     except LLMAnswerNotJSON as exc:
@@ -151,8 +157,8 @@ def decide(text: str, page: PageView, response_format: dict[str, Any] | None) ->
         raise BadAnswer('the answer must be a JSON object with "state" and "action" (an object with a "type")')
     raw = answer["action"]
     kind = raw.get("type")
-    if kind not in ACTION_TYPES:
-        raise BadAnswer(f"unknown action type {kind!r}; use one of: {', '.join(ACTION_TYPES)}")
+    if kind not in ACTION_TYPES + more_types:
+        raise BadAnswer(f"unknown action type {kind!r}; use one of: {', '.join(ACTION_TYPES + more_types)}")
     action: dict[str, Any] = {"type": kind}
     if kind in _INTERACTIONS:
         ids = {a["id"]: a for a in page.actions}

@@ -16,7 +16,7 @@ def json_actions(agent: Agent) -> list[dict[str, Any]]:
         found.append({"type": "goto", "url": agent.start_url})
     for step in agent.steps:
         action, result = dict(step["action"]), step.get("result") or {}
-        if action.get("type") == "completion" or not result.get("success"):
+        if action.get("type") in ("completion", "email_read") or not result.get("success"):
             continue
         if step.get("selector"):
             action.pop("id", None)
@@ -38,12 +38,13 @@ def python_script(agent: Agent, as_workflow: bool) -> str:
         return "\n".join(calls) + "\n"
     body = "\n".join(f"        {line}" for line in calls) or "        pass"
     task = " ".join(agent.task.split())[:200].replace('"""', "'''")
+    vault = f"vault_id={agent.vault_id!r}" if agent.vault_id else ""  # its placeholders fill from the vault
     return (
         f'"""Replays agent {agent.agent_id} with no model. Its task: {task}"""\n\n'
         "from notte_sdk import NotteClient\n\n"
         "client = NotteClient()\n\n\n"
         "def run():\n"
-        "    with client.Session() as session:\n"
+        f"    with client.Session({vault}) as session:\n"
         f"{body}\n"
         "        return session.scrape()\n"
     )

@@ -50,10 +50,7 @@ def attach_vault(svc: Services, session: Session) -> None:
     vault_id = session.options.get("vault_id")
     if not vault_id or session.driver is None or session.driver.vault is not None:
         return
-    vault = vault_service(svc).for_session(session.account_id, str(vault_id))
-    session.driver.vault = vault
-    if session.recorder is not None:
-        session.recorder.mask_text = lambda text: Masker(vault.used).text(text)
+    vault_service(svc).for_session(session.account_id, str(vault_id)).attach(session)
 
 
 def mask_typed(session: Session, message: str, data: str | None) -> tuple[str, str | None]:

@@ -104,6 +104,10 @@ def _litellm() -> Any:
     return _LITELLM
 
 
+#: How a JSON schema may be asked of a model (Settings.llm_schema_format).
+SCHEMA_FORMATS = ("json_schema", "json_object")
+
+
 def _provider(model: str) -> str:
     return model.split("/", 1)[0] if "/" in model else ""
 
@@ -117,8 +121,12 @@ class ModelLayer:
         base_url: str | None = None,
         api_key: str | None = None,
         timeout_s: float = 60.0,
+        schema_format: str = "json_schema",
     ) -> None:
+        if schema_format not in SCHEMA_FORMATS:
+            raise ValueError(f"llm_schema_format must be one of {SCHEMA_FORMATS}, not {schema_format!r}")
         self.default_model = default_model
+        self._schema_format = schema_format
         self.allowed = tuple(allowed)
         self.client_defaults = tuple(client_defaults)
         self._base_url = base_url
@@ -190,11 +198,11 @@ class ModelLayer:
         any JSON object). LLMUnavailable when the provider fails. Every call is recorded (and
         appended to `calls` if given)."""
         chosen = model or self.default_model
-        response_format: dict[str, Any] = (
-            {"type": "json_schema", "json_schema": {"name": "answer", "schema": schema}}
-            if schema is not None
-            else {"type": "json_object"}
-        )
+        response_format: dict[str, Any] = {"type": "json_object"}
+        if schema is not None and self._schema_format == "json_object":
+            response_format["schema"] = schema
+        elif schema is not None:
+            response_format = {"type": "json_schema", "json_schema": {"name": "answer", "schema": schema}}
         litellm = await self._litellm()
         started, at = time.monotonic(), dt.datetime.now(dt.UTC)
         tokens_in = tokens_out = 0
@@ -302,6 +310,7 @@ def from_settings(settings: Settings) -> ModelLayer | None:
         settings.llm_base_url,
         settings.llm_api_key,
         settings.llm_timeout_s,
+        settings.llm_schema_format,
     )
 
 

@@ -1,7 +1,8 @@
 """A small website that checks what a vault fills: a login form with a second step asking for a
-TOTP code, and a checkout form taking a card. It plays the real site: it knows the account's
-password, MFA secret and card, checks what it receives (POST bodies, never URLs), and says on the
-resulting page whether it was right. It keeps what it received for the test to inspect."""
+TOTP code, a checkout form taking a card, and a page asking for a code it e-mailed (`code`). It
+plays the real site: it knows the account's password, MFA secret and card, checks what it
+receives (POST bodies, never URLs), and says on the resulting page whether it was right. It keeps
+what it received for the test to inspect."""
 
 from __future__ import annotations
 
@@ -35,6 +36,12 @@ CHECKOUT = """<!doctype html><html><head><title>Checkout</title></head><body><ma
 <button type="submit">Pay</button></form></main></body></html>"""
 
 
+VERIFY = """<!doctype html><html><head><title>Confirm your e-mail</title></head><body><main>
+<h1>We e-mailed you a code</h1><form action="/verify" method="post">
+<label>Code from the e-mail <input name="code"></label>
+<button type="submit">Confirm</button></form></main></body></html>"""
+
+
 def _page(title: str, text: str) -> str:
     return f"<html><head><title>{title}</title></head><body><h1>{html.escape(text)}</h1></body></html>"
 
@@ -43,6 +50,7 @@ class IdentitySite:
     def __init__(self, login: str, password: str, mfa_secret: str, card: dict[str, str]) -> None:
         self.login, self.password, self.mfa_secret, self.card = login, password, mfa_secret, card
         self.received: list[tuple[str, dict[str, str]]] = []  #: (path, form) of every POST
+        self.code = ""  #: the code /verify expects (the test e-mails it)
         site = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -58,7 +66,7 @@ class IdentitySite:
                 self.wfile.write(data)
 
             def do_GET(self) -> None:
-                pages = {"/login": LOGIN, "/checkout": CHECKOUT}
+                pages = {"/login": LOGIN, "/checkout": CHECKOUT, "/verify": VERIFY}
                 if self.path in pages:
                     self._send(pages[self.path])
                 else:
@@ -82,6 +90,9 @@ class IdentitySite:
         if path == "/otp":
             ok = pyotp.TOTP(self.mfa_secret).verify(form.get("otp", ""), valid_window=1)
             return _page("Signed in", f"Welcome {self.login}") if ok else _page("Login failed", "wrong code")
+        if path == "/verify":
+            ok = bool(self.code) and form.get("code") == self.code
+            return _page("Confirmed", "e-mail confirmed") if ok else _page("Not confirmed", "wrong code")
         if path == "/pay":
             month, _, year = self.card["card_full_expiration"].partition("/")
             expected = {

@@ -358,8 +358,8 @@ def test_agents_are_private_and_bad_starts_are_clear(agent_server: LiveServer, p
         refused = {
             "reasoning_model": ("anthropic/claude-sonnet-4-5", 422, "reasoning_model 'anthropic/claude-sonnet-4-5' "
                                 "is not allowed on this server; allowed: openai/peer-model, openai/peer-*"),
-            "vault_id": ("v1", 422, "vault_id is not supported by this server's agents yet; "
-                         "start the agent without it"),
+            "vault_id": ("v1", 404, "vault v1 not found"),
+            "persona_id": ("persona_1", 404, "persona persona_1 not found"),
             "max_steps": (0, 422, None),
             "response_format": ({"type": "nonsense"}, 422, None),
             "colour": ("red", 422, None),

@@ -194,6 +194,8 @@ def test_the_model_a_request_names_must_be_allowed() -> None:
         "reasoning_model 'anthropic/claude-sonnet-4-5' is not allowed on this server; "
         "allowed: ollama/llama3, openai/*, gemini/gemini-2.0-flash"
     )
+    with pytest.raises(ValueError, match="llm_schema_format must be one of"):  # at the server's start
+        llm.from_settings(Settings(llm_model="openai/local", llm_schema_format="grammar"))
 
 
 def test_the_exported_script_can_carry_a_response_format_the_model_writes(

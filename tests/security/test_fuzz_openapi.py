@@ -25,11 +25,9 @@ ONLY = {label.strip() for label in os.environ.get("BROWSERFN_FUZZ_ONLY", "").spl
 #: Uploads whose schema-valid bodies are refused for what a schema cannot say: the file must be a
 #: Python script defining `run` (a 422 naming the problem). Every other check still runs on them.
 SCRIPT_UPLOADS = {"POST /functions/", "POST /functions/{function_id}"}
-#: Known gap (issue 16, point 8): these schemas do not yet say everything their handlers refuse,
-#: so a schema-valid request can get a 422. Answers are documented and well-formed; only the
-#: "schema-valid must be accepted" check is skipped for them until their schemas say it.
+#: Operations where what is accepted depends on more than the body, so a schema-valid request can
+#: get a (documented, well-formed) 422: only the "schema-valid must be accepted" check is skipped.
 SCHEMA_SAYS_LESS = {
-    "POST /agents/start",  # vault_id and persona_id are refused until agents use them (issue 20)
     # solve_captchas=true is taken from Notte's 1.9 Python clients, which send it on every start
     # (as not asked for), and refused from others: the client's version decides, not the body.
     "POST /sessions/start",

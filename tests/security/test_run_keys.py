@@ -205,3 +205,18 @@ def test_every_route_but_its_own_sessions_refuses_a_guest_runs_key(
             if (status == 403) == allowed:
                 wrong.append((method, template, status))
     assert wrong == []
+
+
+def test_a_guest_runs_key_cannot_start_an_agent_with_a_vault_or_persona(
+    server: LiveServer, account: httpx.Client
+) -> None:
+    """An agent with `vault_id` or `persona_id` types or reads the account's identities: a guest
+    run's key may not (as it may not start a session with a vault)."""
+    with server.client(server.create_key(f"author-{uuid.uuid4().hex[:8]}")) as author:
+        holder = deploy(author, HOLDER, name="shared-holder")
+        assert author.patch(f"/functions/{holder}", json={"shared": True}).json()["shared"] is True
+    with leaked_run_key(account, holder) as guest, server.client(guest.key) as script:
+        for field in ("vault_id", "persona_id"):
+            answer = script.post("/agents/start", json={"session_id": "s-1", "task": "log in", field: "x-1"})
+            assert answer.status_code == 403, answer.text
+            assert answer.json()["message"].startswith("vault_id, persona_id: a run of another account's shared")

@@ -11,12 +11,13 @@ from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from browserfn import tokens
-from browserfn.agents import workflow
+from browserfn.agents import notifier, workflow
 from browserfn.api.access import requires
 from browserfn.api.deps import PrincipalDep, ServicesDep
+from browserfn.api.openapi_doc import ERROR_SCHEMA
 from browserfn.api.routes.functions import PageQuery, PageSizeQuery
 from browserfn.browser.scrape import check_schema
-from browserfn.errors import InvalidInput
+from browserfn.errors import Forbidden, InvalidInput
 from browserfn.models import Scope
 
 #: A run's key may run agents on the sessions it sees (Notte's function scripts do).
@@ -38,28 +39,39 @@ class StartAgentRequest(BaseModel):
     #: Accepted, no effect: the agent reads the page as text (its actions and Markdown), not screenshots.
     use_vision: bool = True
     max_steps: int = Field(default=20, ge=1, le=150)
-    vault_id: str | None = None
-    persona_id: str | None = None
-    notifier_config: dict[str, Any] | None = None
+    #: The vault whose credentials the agent may type (the model sees placeholders, never a secret).
+    vault_id: str | None = Field(default=None, min_length=1, max_length=200)
+    #: The persona the agent acts for (its identity; its inbox through `email_read`; its vault).
+    persona_id: str | None = Field(default=None, min_length=1, max_length=200)
+    #: Notte's e-mail notifier, sent the agent's report when it ends; other types are refused.
+    notifier_config: notifier.EmailNotifier | None = None
 
     @field_validator("response_format")
     @classmethod
     def _schema(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
         return check_schema(value)
 
-
-def _refuse_unsupported(body: StartAgentRequest) -> None:
-    """Options this server cannot honour yet are refused by name, not ignored."""
-    for name in ("vault_id", "persona_id", "notifier_config"):
-        if getattr(body, name) is not None:
-            raise InvalidInput(f"{name} is not supported by this server's agents yet; start the agent without it")
+    @field_validator("notifier_config", mode="before")
+    @classmethod
+    def _notifier_type(cls, value: Any) -> Any:
+        return notifier.check_type(value)
 
 
-@router.post("/start")
+#: The body names a session, and maybe a vault and a persona: each may be unknown or another account's.
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {
+        "description": "The session, vault or persona is not found, or another account's",
+        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ERROR_SCHEMA}"}}},
+    }
+}
+
+
+@router.post("/start", responses=_NOT_FOUND)
 async def start_agent(svc: ServicesDep, principal: PrincipalDep, body: StartAgentRequest) -> dict[str, Any]:
     """Start an agent on one of the caller's open sessions; it runs until it completes."""
-    _refuse_unsupported(body)
-    agent = await svc.agents.start(principal, body.model_dump())
+    if (body.vault_id or body.persona_id) and Scope.BROWSER_DATA not in principal.scopes:
+        raise Forbidden("vault_id, persona_id: a run of another account's shared function cannot use this account's")
+    agent = await svc.agents.start(principal, body.model_dump(exclude={"notifier_config"}), body.notifier_config)
     return agent.response()
 
 

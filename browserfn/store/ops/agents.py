@@ -12,7 +12,7 @@ from browserfn.store.tx import Row, Tx, data, insert_sql, text, undata, untext, 
 COLUMNS = ("agent_id", "account_id", "session_id", "run_id", "owner_url", "request", "model", "state", "active",
            "success", "answer", "reason", "start_url", "steps", "created_at", "closed_at")  # fmt: skip
 INSERT = insert_sql("agents", COLUMNS)
-_REQUEST = ("task", "url", "response_format", "max_steps", "session_offset")
+_REQUEST = ("task", "url", "response_format", "max_steps", "session_offset", "vault_id", "persona_id")
 
 
 def agent(row: Row) -> Agent:
@@ -29,6 +29,8 @@ def agent(row: Row) -> Agent:
         response_format=request.get("response_format"),
         max_steps=request["max_steps"],
         session_offset=request.get("session_offset"),
+        vault_id=request.get("vault_id"),
+        persona_id=request.get("persona_id"),
     )
     found.state = row["state"]
     found.success = None if row["success"] is None else bool(row["success"])
