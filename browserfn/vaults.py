@@ -15,11 +15,7 @@ import functools
 import json
 import re
 import secrets as token_source
-<<<<<<< HEAD
-from typing import Annotated, Any
-=======
-from typing import TYPE_CHECKING, Any
->>>>>>> llm20
+from typing import TYPE_CHECKING, Annotated, Any
 
 import pyotp
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
@@ -32,15 +28,10 @@ from browserfn.store.base import Store
 from browserfn.store.ops import vaults as ops
 from browserfn.store.ops.vaults import CardRecord, CredentialRecord, VaultRecord
 
-<<<<<<< HEAD
-#: The secret credential fields, sealed.
-=======
 if TYPE_CHECKING:
     from browserfn.browser.sessions import Session
 
-#: The credential fields Notte defines; the secret ones are sealed.
-CREDENTIAL_FIELDS = ("email", "username", "password", "mfa_secret")
->>>>>>> llm20
+#: The secret credential fields, sealed.
 SECRET_CREDENTIAL_FIELDS = ("password", "mfa_secret")
 MAX_FIELD_CHARS = 1024
 MAX_NAME_CHARS = 256
