@@ -26,11 +26,15 @@ router = APIRouter(prefix="/agents", tags=["agents"], dependencies=[requires(Sco
 REFUSED = 4401
 
 
+#: An id the store can look up (it refuses the NUL character).
+NO_NUL = r"^[^\x00]+$"
+
+
 class StartAgentRequest(BaseModel):
     """Notte's AgentStartRequest (both clients' fields); unknown fields are refused."""
 
     model_config = ConfigDict(extra="forbid")
-    session_id: str = Field(min_length=1)
+    session_id: str = Field(min_length=1, pattern=NO_NUL)
     task: str = Field(min_length=1, max_length=20_000)
     url: str | None = Field(default=None, pattern=r"^https?://")
     response_format: dict[str, Any] | None = None
@@ -40,9 +44,9 @@ class StartAgentRequest(BaseModel):
     use_vision: bool = True
     max_steps: int = Field(default=20, ge=1, le=150)
     #: The vault whose credentials the agent may type (the model sees placeholders, never a secret).
-    vault_id: str | None = Field(default=None, min_length=1, max_length=200)
+    vault_id: str | None = Field(default=None, min_length=1, max_length=200, pattern=NO_NUL)
     #: The persona the agent acts for (its identity; its inbox through `email_read`; its vault).
-    persona_id: str | None = Field(default=None, min_length=1, max_length=200)
+    persona_id: str | None = Field(default=None, min_length=1, max_length=200, pattern=NO_NUL)
     #: Notte's e-mail notifier, sent the agent's report when it ends; other types are refused.
     notifier_config: notifier.EmailNotifier | None = None
 
