@@ -1,7 +1,14 @@
 """PostgreSQL, the scale-out backend: several API servers and workers share it. Operations run
 on a few threads, each with its own connection (psycopg, synchronous: it releases the GIL while
 it waits on the network), each operation in one transaction, retried whole while the database
-is unreachable (a restart, a failover)."""
+is unreachable (a restart, a failover).
+
+Each transaction runs in psycopg's pipeline mode: a statement is sent at once, and the client
+waits only where the operation reads a result. BEGIN goes with the first statement, and what
+the operation does not read (`Tx.send`, `Tx.lock`, `Tx.notify`, `Tx.many`) goes with the next
+read or with COMMIT, so an operation costs one round trip per read plus one for COMMIT. Locks
+taken late in a transaction (the account's, while dispatching) are then held for the server's
+work only, not for client round trips."""
 
 from __future__ import annotations
 
@@ -38,9 +45,10 @@ class PostgresTx(Tx):
     skip_locked = " FOR UPDATE SKIP LOCKED"
     for_update = " FOR UPDATE"
 
-    def __init__(self, conn: Conn) -> None:
+    def __init__(self, conn: Conn, pipeline: psycopg.Pipeline) -> None:
         #: The psycopg connection, for PostgreSQL-only pieces (postgres_dispatch.py).
         self.conn = conn
+        self._pipeline = pipeline
 
     def one(self, sql: str, params: Params | None = None) -> Row | None:
         check(params)
@@ -52,7 +60,13 @@ class PostgresTx(Tx):
 
     def run(self, sql: str, params: Params | None = None) -> int:
         check(params)
-        return self.conn.execute(pyformat(sql), params).rowcount
+        cursor = self.conn.execute(pyformat(sql), params)
+        self._pipeline.sync()  # its row count has come back
+        return cursor.rowcount
+
+    def send(self, sql: str, params: Params | None = None) -> None:
+        check(params)
+        self.conn.execute(pyformat(sql), params)
 
     def many(self, sql: str, rows: Iterable[Params]) -> None:
         sets = list(rows)
@@ -105,7 +119,8 @@ class PostgresDatabase(Database):
     def _connection(self) -> Conn:
         conn: Conn | None = getattr(self._local, "conn", None)
         if conn is None or conn.closed or conn.broken:
-            fresh = psycopg.connect(self.dsn, row_factory=dict_row, autocommit=False)
+            # Autocommit: psycopg sends nothing of its own; BEGIN and COMMIT are the pipeline's.
+            fresh = psycopg.connect(self.dsn, row_factory=dict_row, autocommit=True)
             with self._guard:
                 if conn is not None:
                     self._connections.remove(conn)
@@ -119,12 +134,29 @@ class PostgresDatabase(Database):
         deadline = time.monotonic() + RECONNECT_BUDGET_S
         while True:
             try:
-                conn = self._connection()
-                with conn.transaction():
-                    return op(PostgresTx(conn), *args, **kwargs)
+                return self._pipelined(self._connection(), op, args, kwargs)
             except psycopg.OperationalError as exc:
                 if time.monotonic() > deadline:
                     raise DatabaseUnavailable(f"database unavailable: {exc}") from exc
                 log.warning("database unreachable (%s); retrying in %.1f s", exc, delay)
                 time.sleep(delay)
                 delay = min(delay * 2, 2.0)
+
+    @staticmethod
+    def _pipelined(conn: Conn, op: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]) -> T:
+        """`op` in one transaction, committed if it returns; rolled back if it or the commit fails."""
+        try:
+            with conn.pipeline() as pipeline:
+                conn.execute("BEGIN")
+                result = op(PostgresTx(conn, pipeline), *args, **kwargs)
+                conn.execute("COMMIT")
+            # Leaving the pipeline waited for every result: any statement's error, or the
+            # commit's, has been raised.
+            return result
+        except BaseException:
+            if not conn.broken and conn.pgconn.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                try:
+                    conn.execute("ROLLBACK")
+                except psycopg.Error as exc:  # the error that got us here is the one to raise
+                    log.warning("rollback failed: %r", exc)
+            raise
