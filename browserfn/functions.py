@@ -103,7 +103,7 @@ class FunctionService:
         self, principal: Principal, function_id: str, version: str | None
     ) -> tuple[Function, FunctionVersion | None]:
         """`get_visible` and the version `version_of` would find (None: not found), read together."""
-        found = await self._store.call(function_ops.with_version, function_id, version)
+        found = await self._store.read(function_ops.with_version, function_id, version)
         function = _visible(principal, function_id, found[0] if found is not None else None)
         return function, found[1] if found is not None else None
 

@@ -136,7 +136,9 @@ class ProcrastinateExecutor(Executor):
             await asyncio.sleep(REAP_INTERVAL_S)
 
     async def reap(self) -> None:
-        """End the runs of workers that stopped sending heartbeats."""
+        """End the runs of workers that stopped sending heartbeats, and hand on slots that a
+        process dying right after a run's end did not (postgres_dispatch.py)."""
+        await self._store.fill_free_slots()
         manager = self.app.job_manager
         stalled_s = self._settings.worker_stalled_s
         await manager.prune_stalled_workers(seconds_since_heartbeat=stalled_s)

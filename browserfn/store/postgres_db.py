@@ -45,10 +45,16 @@ class PostgresTx(Tx):
     skip_locked = " FOR UPDATE SKIP LOCKED"
     for_update = " FOR UPDATE"
 
-    def __init__(self, conn: Conn, pipeline: psycopg.Pipeline) -> None:
+    def __init__(self, conn: Conn, pipeline: psycopg.Pipeline | None) -> None:
         #: The psycopg connection, for PostgreSQL-only pieces (postgres_dispatch.py).
         self.conn = conn
+        #: None: a read (`Database.read`), outside any transaction block, where writes are refused.
         self._pipeline = pipeline
+
+    def _writing(self) -> psycopg.Pipeline:
+        if self._pipeline is None:
+            raise TypeError("a store read may not write: run it with `call`")
+        return self._pipeline
 
     def one(self, sql: str, params: Params | None = None) -> Row | None:
         check(params)
@@ -60,25 +66,30 @@ class PostgresTx(Tx):
 
     def run(self, sql: str, params: Params | None = None) -> int:
         check(params)
+        pipeline = self._writing()
         cursor = self.conn.execute(pyformat(sql), params)
-        self._pipeline.sync()  # its row count has come back
+        pipeline.sync()  # its row count has come back
         return cursor.rowcount
 
     def send(self, sql: str, params: Params | None = None) -> None:
         check(params)
+        self._writing()
         self.conn.execute(pyformat(sql), params)
 
     def many(self, sql: str, rows: Iterable[Params]) -> None:
         sets = list(rows)
         for params in sets:
             check(params)
+        self._writing()
         with self.conn.cursor() as cur:
             cur.executemany(pyformat(sql), sets)
 
     def lock(self, key: str) -> None:
+        self._writing()
         self.conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (key,))
 
     def notify(self, channel: str, payload: str) -> None:
+        self._writing()
         self.conn.execute("SELECT pg_notify(%s, %s)", (channel, payload))
 
 
@@ -114,7 +125,10 @@ class PostgresDatabase(Database):
             self._connections.clear()
 
     async def call(self, op: Callable[Concatenate[Tx, P], T], *args: P.args, **kwargs: P.kwargs) -> T:
-        return await self._threads.call(self._transaction, op, args, kwargs)
+        return await self._threads.call(self._retried, self._pipelined, op, args, kwargs)
+
+    async def read(self, op: Callable[Concatenate[Tx, P], T], *args: P.args, **kwargs: P.kwargs) -> T:
+        return await self._threads.call(self._retried, self._outside_transaction, op, args, kwargs)
 
     def _connection(self) -> Conn:
         conn: Conn | None = getattr(self._local, "conn", None)
@@ -129,18 +143,24 @@ class PostgresDatabase(Database):
             self._local.conn = conn = fresh
         return conn
 
-    def _transaction(self, op: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]) -> T:
+    def _retried(self, how: Callable[..., T], op: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]) -> T:
+        """`how(connection, op, args, kwargs)`, whole again while the database is unreachable."""
         delay = 0.1
         deadline = time.monotonic() + RECONNECT_BUDGET_S
         while True:
             try:
-                return self._pipelined(self._connection(), op, args, kwargs)
+                return how(self._connection(), op, args, kwargs)
             except psycopg.OperationalError as exc:
                 if time.monotonic() > deadline:
                     raise DatabaseUnavailable(f"database unavailable: {exc}") from exc
                 log.warning("database unreachable (%s); retrying in %.1f s", exc, delay)
                 time.sleep(delay)
                 delay = min(delay * 2, 2.0)
+
+    @staticmethod
+    def _outside_transaction(conn: Conn, op: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]) -> T:
+        """A read: each statement on its own (autocommit), one round trip each."""
+        return op(PostgresTx(conn, None), *args, **kwargs)
 
     @staticmethod
     def _pipelined(conn: Conn, op: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]) -> T:

@@ -1,8 +1,17 @@
 """Admission of queued runs into Procrastinate jobs, at most N running per account across
-every worker. A run gets its job exactly when it takes a slot: in the transaction that queues
-it if a slot is free, or in the one that ends a run of the same account (hand-off, oldest
-first). The account's lock (the one queue admission takes, ops/runs.py) orders these
-transactions, so no two take the same slot."""
+every worker. A run gets its job when it takes a slot: in the transaction that queues it if a
+slot is free, or in the one that follows the end of a run of the same account (hand-off,
+oldest first). The account's lock (the one queue admission takes, ops/runs.py) orders these
+transactions, so no two take the same slot.
+
+The hand-off is a transaction of its own, right after the end has committed: lock, then one
+statement that counts and fills the free slots (it sees every transaction that held the lock
+before, so a run queued while the end was committing is seen, or saw the slot free itself).
+It is sent in one round trip, and when no run waits it writes nothing, so its commit does not
+wait for the disk: the lock is held for the server's work alone, not for a run's end to be
+made durable. A process that dies between a run's end and its hand-off leaves the slot free
+for the account's next queued run, end, or the sweep every process makes with its reaper
+(`PostgresStore.fill_free_slots`)."""
 
 from __future__ import annotations
 

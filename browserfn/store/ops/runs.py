@@ -8,7 +8,8 @@
 - A dense ordinal per (function, account) makes any page of an account's history a range read.
 - Queueing a run counts the account's queue and inserts in one step under the account's lock,
   so a burst never queues more than the limit; on PostgreSQL with distributed execution,
-  `dispatch` (postgres_dispatch.py) gives free slots their jobs in the same transaction.
+  `dispatch` (postgres_dispatch.py) gives free slots their jobs in the same transaction (a run's
+  end hands its slot on in a transaction of its own, right after: SQLStore.finish_run).
 """
 
 from __future__ import annotations
@@ -275,7 +276,6 @@ def finish(
     reason: str | None,
     result_message: Callable[[Run], str],
     extra_events: list[NewEvent],
-    dispatch: Dispatch | None = None,
 ) -> Run | None:
     """End an active run and append `extra_events` then its `result` event; None if it had ended.
     One statement ends the run and numbers its last events; what follows is not waited for."""
@@ -287,8 +287,6 @@ def finish(
         return None
     ended = run(row)
     _store_events(tx, run_id, row["last_event_seq"], [*extra_events, NewEvent(EventType.RESULT, result_message(ended))])
-    if dispatch is not None:
-        dispatch(tx, ended.account_id)
     return ended
 
 
@@ -339,6 +337,12 @@ def job_of(tx: Tx, run_id: str) -> int | None:
     """The Procrastinate job executing this run, if it has one."""
     job: int | None = tx.value("SELECT job_id FROM runs WHERE run_id = :id", {"id": run_id})
     return job
+
+
+def accounts_waiting(tx: Tx) -> list[str]:
+    """Accounts with queued runs that have no job yet (waiting for a slot)."""
+    found = tx.all("SELECT DISTINCT account_id FROM runs WHERE state = 'queued' AND job_id IS NULL")
+    return [row["account_id"] for row in found]
 
 
 def of_jobs(tx: Tx, job_ids: list[int]) -> list[Run]:
