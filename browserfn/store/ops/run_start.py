@@ -36,16 +36,16 @@ def begin(tx: Tx, run_id: str, started_at: dt.datetime, token_hash: str, guest_t
     """Move a queued run to running with the owner's key (`token_hash`), or the guest's when the
     function is another account's; None if the run was no longer queued (stopped meanwhile)."""
     fields = {"started_at": started_at, "token_hash": token_hash}
-    row = runs.transition(tx, run_id, [RunState.QUEUED], RunState.RUNNING, fields)
-    if row is None:
+    started = runs.transition(tx, run_id, [RunState.QUEUED], RunState.RUNNING, fields)
+    if started is None:
         return None
-    found = tx.one(_VERSION, {"id": row.function_id, "version": row.function_version})
+    found = tx.one(_VERSION, {"id": started.function_id, "version": started.function_version})
     if found is None:
-        return RunStart(row, None, False, [], [])
-    guest = found["owner"] != row.account_id
+        return RunStart(started, None, False, [], [])
+    guest = found["owner"] != started.account_id
     if guest:
         tx.send("UPDATE runs SET token_hash = :hash WHERE run_id = :id", {"hash": guest_token_hash, "id": run_id})
-    found_secrets = [] if guest else secrets.of_run(tx, row.account_id, row.function_id)
+    found_secrets = [] if guest else secrets.of_run(tx, started.account_id, started.function_id)
     return RunStart(
-        row, functions.function_version(found), guest, found_secrets, vaults.sealed_secrets(tx, row.account_id)
+        started, functions.function_version(found), guest, found_secrets, vaults.sealed_secrets(tx, started.account_id)
     )
