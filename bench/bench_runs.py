@@ -10,13 +10,17 @@
 3. embedded vs PostgreSQL + Procrastinate with 1, 2 and 4 workers: throughput and dispatch
    latency (start request sent -> `run()` entered) p50/p99 (issue 4).
 
-    .venv/bin/python -m bench.bench_runs [--runs 200] [--skip-postgres]
+   With section 3: statements and transactions per run on PostgreSQL, by process (the server's
+   statement log, bench/pg_statements.py), and CPU per run of each process.
+
+    .venv/bin/python -m bench.bench_runs [--runs 200] [--skip-postgres | --only-postgres] [--workers 1,2,4]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import shutil
 import statistics
@@ -30,9 +34,10 @@ from typing import Any
 import httpx
 
 from bench.common import header, percentile, summary
-from bench.process_cpu import tree_cpu
+from bench.pg_statements import StatementLog, backends
+from bench.process_cpu import TreeCpu, own_cpu_s, tree_cpu
 from tests.live_server import LiveServer
-from tests.scaleout.cluster import Cluster
+from tests.scaleout.cluster import Cluster, Node
 from tests.store.conftest import scratch_database
 
 TRIVIAL = "def run():\n    return 1\n"
@@ -139,29 +144,113 @@ def embedded_figures(runs: int) -> None:
             server.stop()
 
 
-def postgres_figures(runs: int) -> None:
+def postgres_figures(runs: int, workers_list: list[int]) -> None:
     print("\n## 3. scale-out: PostgreSQL + Procrastinate, one API server, N workers (concurrency 32)")
-    for workers in (1, 2, 4):
+    print("Beside it, the embedded server with the same client, probe and settings (4 warm processes).")
+    print("CPU per run from /proc (bench/process_cpu.py); PostgreSQL's: its backends for this database.")
+    embedded = embedded_peer(runs)
+    for workers in workers_list:
         for dsn in scratch_database():
             with tempfile.TemporaryDirectory() as tmp:
+                statements = StatementLog(dsn.rsplit("/", 1)[1]) if workers == 1 else None
                 cluster = Cluster(dsn, Path(tmp), warm_processes=4, account_concurrency=64, account_queue_limit=10_000)
                 try:
                     api = cluster.api()
-                    for _ in range(workers):
-                        cluster.worker(api, concurrency=max(1, 32 // workers))
+                    nodes = [cluster.worker(api, concurrency=max(1, 32 // workers)) for _ in range(workers)]
                     probe = deploy(str(api.url), cluster.key, PROBE)
                     asyncio.run(load(str(api.url), cluster.key, probe, 10, 4))  # warm-up
+                    serving = backends(dsn.rsplit("/", 1)[1])  # its connections, opened by now
+                    before = cluster_cpu(serving, api, nodes)
                     rate, dispatch = asyncio.run(load(str(api.url), cluster.key, probe, runs, 32))
+                    cpu = cluster_cpu(serving, api, nodes) - before
+                    spread = percentile(dispatch, 99) / statistics.median(dispatch)
                     print(
-                        f"{workers} worker(s): {rate:7.1f} runs/s   dispatch {summary(dispatch)}"
-                        f"   p99/p50 {percentile(dispatch, 99) / statistics.median(dispatch):.1f}"
+                        f"{workers} worker(s): {rate:7.1f} runs/s = {rate / embedded:.2f}x embedded   "
+                        f"dispatch {summary(dispatch)}   p99/p50 {spread:.1f}"
                     )
-                    if workers == 1:
+                    print(f"{'':14}CPU per run: {cpu.per_run(runs)}")
+                    if statements is not None:
+                        print(statement_figures(statements, str(api.url), cluster.key))
                         reader = cluster.api()
                         latency = log_latency(cluster, str(api.url), str(reader.url))
                         print(f"  live log line, worker -> another API server's SSE: {summary(latency)}")
                 finally:
                     cluster.close()
+
+
+def embedded_peer(runs: int) -> float:
+    """Runs per second of the embedded server at concurrency 32 with section 3's client and probe."""
+    with tempfile.TemporaryDirectory() as tmp:
+        server = LiveServer(Path(tmp), warm_processes=4, extra_args=("--account-concurrency", "64"))
+        server.start()
+        try:
+            assert server.process is not None
+            probe = deploy(server.url, server.key, PROBE)
+            asyncio.run(load(server.url, server.key, probe, 10, 4))  # warm-up
+            before = tree_cpu(server.process.pid)
+            rate, dispatch = asyncio.run(load(server.url, server.key, probe, runs, 32))
+            cpu = tree_cpu(server.process.pid) - before
+        finally:
+            server.stop()
+    print(f"embedded:    {rate:7.1f} runs/s   dispatch {summary(dispatch)}")
+    print(
+        f"{'':14}CPU per run: server {cpu.own_s * 1000 / runs:.1f} ms + fork server and runs "
+        f"{cpu.descendants_s * 1000 / runs:.1f} ms = {(cpu.own_s + cpu.descendants_s) * 1000 / runs:.1f} ms"
+    )
+    return rate
+
+
+@dataclasses.dataclass(frozen=True)
+class ClusterCpu:
+    api: TreeCpu
+    workers: TreeCpu
+    postgres_s: float
+
+    def __sub__(self, earlier: ClusterCpu) -> ClusterCpu:
+        return ClusterCpu(self.api - earlier.api, self.workers - earlier.workers, self.postgres_s - earlier.postgres_s)
+
+    def per_run(self, runs: int) -> str:
+        ms = 1000 / runs
+        total = self.api.own_s + self.workers.own_s + self.workers.descendants_s + self.postgres_s
+        return (
+            f"API {self.api.own_s * ms:.1f} ms, worker {self.workers.own_s * ms:.1f} ms + fork server and runs "
+            f"{self.workers.descendants_s * ms:.1f} ms, PostgreSQL {self.postgres_s * ms:.1f} ms = {total * ms:.1f} ms"
+        )
+
+
+def cluster_cpu(backend_pids: list[int], api: Node, workers: list[Node]) -> ClusterCpu:
+    total = TreeCpu(0.0, 0.0)
+    for node in workers:
+        total = total + tree_cpu(node.pid)
+    return ClusterCpu(tree_cpu(api.pid), total, own_cpu_s(backend_pids))
+
+
+def statement_figures(log: StatementLog, url: str, key: str, n: int = 50) -> str:
+    """Statements and transactions per trivial run, sequential, by process, less what the same
+    processes send when idle (heartbeats, reapers, schedulers) over as long."""
+    trivial = deploy(url, key, TRIVIAL)
+
+    async def one_by_one(count: int) -> None:
+        async with httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {key}"}) as client:
+            for _ in range(count):
+                await start(client, trivial, {})
+
+    asyncio.run(one_by_one(5))  # warm-up: every statement prepared
+    log.mark()
+    t0 = time.perf_counter()
+    asyncio.run(one_by_one(n))
+    busy_s = time.perf_counter() - t0
+    busy = log.read()
+    log.mark()
+    time.sleep(busy_s)
+    idle = log.read()
+    lines = [f"  PostgreSQL per trivial run ({n} sequential, idle rate subtracted; BEGIN and COMMIT are statements):"]
+    for name in sorted(busy):
+        if name.startswith(("api", "worker")):
+            statements = (busy[name].statements - idle[name].statements) / n
+            transactions = (busy[name].transactions - idle[name].transactions) / n
+            lines.append(f"    {name.split('-')[0]:7} {statements:5.1f} statements  {transactions:5.1f} transactions")
+    return "\n".join(lines)
 
 
 def log_latency(cluster: Cluster, runner_api: str, reader_api: str) -> list[float]:
@@ -187,13 +276,16 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--skip-postgres", action="store_true")
+    parser.add_argument("--only-postgres", action="store_true", help="section 3 alone (with its embedded peer)")
+    parser.add_argument("--workers", default="1,2,4", help="section 3's worker counts, comma-separated")
     args = parser.parse_args()
     header("browserfn runs: latency, throughput, scale-out")
-    print("\n## 0. floor: what every run costs before any of browserfn's own work")
-    subprocess.run([sys.executable, "-m", "bench.fork_floor"], check=True)
-    embedded_figures(args.runs)
+    if not args.only_postgres:
+        print("\n## 0. floor: what every run costs before any of browserfn's own work")
+        subprocess.run([sys.executable, "-m", "bench.fork_floor"], check=True)
+        embedded_figures(args.runs)
     if not args.skip_postgres:
-        postgres_figures(args.runs)
+        postgres_figures(args.runs, [int(n) for n in args.workers.split(",")])
 
 
 if __name__ == "__main__":

@@ -22,6 +22,9 @@ class TreeCpu:
     def __sub__(self, earlier: TreeCpu) -> TreeCpu:
         return TreeCpu(self.own_s - earlier.own_s, self.descendants_s - earlier.descendants_s)
 
+    def __add__(self, other: TreeCpu) -> TreeCpu:
+        return TreeCpu(self.own_s + other.own_s, self.descendants_s + other.descendants_s)
+
 
 def _stat_fields(pid: int) -> list[str] | None:
     """The fields of /proc/PID/stat after the command name (which may hold spaces), or None if
@@ -37,6 +40,11 @@ def _times(fields: list[str]) -> tuple[float, float]:
     """(own, reaped children's) CPU seconds of one process."""
     utime, stime, cutime, cstime = (int(value) for value in fields[11:15])
     return (utime + stime) * _TICK_S, (cutime + cstime) * _TICK_S
+
+
+def own_cpu_s(pids: list[int]) -> float:
+    """CPU seconds the processes still alive of `pids` have used themselves."""
+    return sum(_times(fields)[0] for pid in pids if (fields := _stat_fields(pid)) is not None)
 
 
 def tree_cpu(pid: int) -> TreeCpu:

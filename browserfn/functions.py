@@ -13,6 +13,7 @@ from browserfn.config import Settings
 from browserfn.errors import Conflict, Forbidden, InvalidInput, NotFound
 from browserfn.models import Function, FunctionVersion, Principal, utcnow
 from browserfn.store.base import Store
+from browserfn.store.ops import functions as function_ops
 
 #: Life of a code link (`url` of GET /functions/{id}), as a replay link's.
 CODE_LINK_TTL_S = 3600
@@ -29,6 +30,23 @@ def check_run_timeout(settings: Settings, timeout_s: float) -> float:
 class Upload:
     filename: str
     content: bytes
+
+
+def _visible(principal: Principal, function_id: str, function: Function | None) -> Function:
+    """The caller's own function, or a shared one; anything else does not exist for them."""
+    if function is None or (function.account_id != principal.account_id and not function.shared):
+        raise NotFound(f"function {function_id} not found")
+    return function
+
+
+def existing_version(function: Function, version: str | None, found: FunctionVersion | None) -> FunctionVersion:
+    """The version asked for (the latest when `version` is None), as read: NotFound if it was not."""
+    if found is None:
+        wanted = version or function.latest_version
+        raise NotFound(
+            f"function {function.function_id} has no version {wanted!r} (versions: {list(function.versions)})"
+        )
+    return found
 
 
 class FunctionService:
@@ -79,10 +97,15 @@ class FunctionService:
 
     async def get_visible(self, principal: Principal, function_id: str) -> Function:
         """The caller's own function, or a shared one; anything else does not exist for them."""
-        function = await self._store.get_function(function_id)
-        if function is None or (function.account_id != principal.account_id and not function.shared):
-            raise NotFound(f"function {function_id} not found")
-        return function
+        return _visible(principal, function_id, await self._store.get_function(function_id))
+
+    async def visible_with_version(
+        self, principal: Principal, function_id: str, version: str | None
+    ) -> tuple[Function, FunctionVersion | None]:
+        """`get_visible` and the version `version_of` would find (None: not found), read together."""
+        found = await self._store.read(function_ops.with_version, function_id, version)
+        function = _visible(principal, function_id, found[0] if found is not None else None)
+        return function, found[1] if found is not None else None
 
     async def get_owned(self, principal: Principal, function_id: str) -> Function:
         function = await self.get_visible(principal, function_id)
@@ -91,13 +114,8 @@ class FunctionService:
         return function
 
     async def version_of(self, function: Function, version: str | None) -> FunctionVersion:
-        wanted = version or function.latest_version
-        found = await self._store.get_function_version(function.function_id, wanted)
-        if found is None:
-            raise NotFound(
-                f"function {function.function_id} has no version {wanted!r} (versions: {list(function.versions)})"
-            )
-        return found
+        found = await self._store.get_function_version(function.function_id, version or function.latest_version)
+        return existing_version(function, version, found)
 
     async def list_functions(self, principal: Principal, page: int, page_size: int) -> tuple[list[Function], bool]:
         found = await self._store.list_functions(principal.account_id, (page - 1) * page_size, page_size + 1)

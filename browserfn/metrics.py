@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-from browserfn.models import ACTIVE_STATES, RunState
+from browserfn.models import ACTIVE_STATES, Run, RunState
 from browserfn.store.base import Store
 from browserfn.store.ops import usage
 
@@ -89,20 +89,20 @@ class Metrics:
         return generate_latest(self.registry)
 
 
-def run_end_listener(metrics: Metrics, store: Store) -> Callable[[str], Awaitable[None]]:
-    """For `executor.on_run_ended`: the ended run's state and times, read back from the store."""
+def run_end_listener(metrics: Metrics, store: Store) -> Callable[[str, Run | None], Awaitable[None]]:
+    """For `executor.on_run_ended`: the ended run's state and times (read back from the store
+    when the executor did not hand the run over)."""
 
-    async def run_ended(run_id: str) -> None:
+    async def run_ended(run_id: str, ended: Run | None) -> None:
         try:
-            run = await store.get_run(run_id)
+            run = ended or await store.get_run(run_id)
         except Exception as error:
             if is_store_error(error):
                 metrics.store_error("run_end")
             raise
         if run is None:
             return
-        ended = (run.ended_at or run.updated_at).timestamp()
         started = run.started_at.timestamp() if run.started_at else None
-        metrics.run_ended(run.state, run.created_at.timestamp(), started, ended)
+        metrics.run_ended(run.state, run.created_at.timestamp(), started, (run.ended_at or run.updated_at).timestamp())
 
     return run_ended

@@ -114,9 +114,9 @@ class SecretVault(Sealer):
     async def delete(self, account_id: str, function_id: str | None, name: str) -> bool:
         return await self._store.delete_secret(account_id, function_id or _ACCOUNT_SCOPE, name)
 
-    async def for_run(self, account_id: str, function_id: str) -> dict[str, str]:
-        """The run's secrets by name; a function's secret wins over the account's of that name."""
-        found = await self._store.run_secrets(account_id, function_id)
+    def unseal_run_secrets(self, found: list[tuple[str, str, bytes]]) -> dict[str, str]:
+        """A run's secrets by name, from their (scope, name, ciphertext) as the store read them
+        (ops/secrets.py `of_run`); a function's secret wins over the account's of that name."""
         ordered = sorted(found, key=lambda r: r[0] != _ACCOUNT_SCOPE)  # account first, function overrides
         return {name: self._cipher().decrypt(token).decode() for _, name, token in ordered}
 

@@ -246,11 +246,12 @@ class VaultService:
         if not await self._store.call(ops.delete_card, account_id, vault_id):
             raise NotFound(f"vault {vault_id} holds no credit card")
 
-    async def secret_values(self, account_id: str) -> list[str]:
-        """Every secret the account's vaults hold (passwords, MFA secrets, card numbers, CVVs,
-        expirations), for masking what a run leaves behind."""
+    def unseal_masked(self, sealed_secrets: list[bytes]) -> list[str]:
+        """Every secret an account's vaults hold (passwords, MFA secrets, card numbers, CVVs,
+        expirations), for masking what a run leaves behind, from the sealed credentials and cards
+        the store read (ops/vaults.py `sealed_secrets`)."""
         values: list[str] = []
-        for sealed in await self._store.call(ops.sealed_secrets, account_id):
+        for sealed in sealed_secrets:
             values += [v for v in json.loads(self._door.unseal(sealed)).values() if isinstance(v, str)]
         return [v for v in values if len(v) >= MIN_MASKED_CHARS]
 

@@ -130,11 +130,11 @@ class WebhookDispatcher:
         await self._store.set_run_callback(run_id, url)
         run = await self._store.get_run(run_id)
         if run is not None and not run.state.is_active:
-            await self.run_ended(run_id)
+            await self.run_ended(run_id, run)
 
-    async def run_ended(self, run_id: str) -> None:
+    async def run_ended(self, run_id: str, ended: Run | None) -> None:
         """The executor's run-ended listener: owe one delivery per receiver."""
-        run = await self._store.get_run(run_id)
+        run = ended or await self._store.get_run(run_id)
         if run is None:
             return
         webhooks, callback = await self._store.run_receivers(run.function_id, run_id)

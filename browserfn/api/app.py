@@ -39,6 +39,7 @@ from browserfn.executor import create_bus, create_executor
 from browserfn.functions import FunctionService
 from browserfn.mail import mail_listener
 from browserfn.metrics import Metrics, run_end_listener
+from browserfn.models import Run
 from browserfn.runs import RunService
 from browserfn.scheduler import Scheduler
 from browserfn.store import open_store
@@ -63,7 +64,11 @@ def build_services(settings: Settings) -> Services:
             await store.call(model_calls.record, call)
 
         browser_sessions.llm.on_call(record_model_call)
-    executor.on_run_ended(browser_sessions.close_run_sessions)
+
+    async def close_run_sessions(run_id: str, _: Run | None) -> None:
+        await browser_sessions.close_run_sessions(run_id)
+
+    executor.on_run_ended(close_run_sessions)
     metrics = Metrics()
     executor.on_run_ended(run_end_listener(metrics, store))
     return Services(

@@ -10,8 +10,9 @@ from collections.abc import Awaitable, Callable
 from browserfn.models import Run
 
 log = logging.getLogger(__name__)
-#: Called with a run's id after it ended, whatever the way (browser sessions close on it).
-RunEndedListener = Callable[[str], Awaitable[None]]
+#: Called with a run's id after it ended, whatever the way (browser sessions close on it), and
+#: the run as it ended when the caller has it (None: the listener reads it if it needs it).
+RunEndedListener = Callable[[str, Run | None], Awaitable[None]]
 
 
 class Executor(abc.ABC):
@@ -21,10 +22,10 @@ class Executor(abc.ABC):
     def on_run_ended(self, listener: RunEndedListener) -> None:
         self._ended_listeners.append(listener)
 
-    async def _notify_ended(self, run_id: str) -> None:
+    async def _notify_ended(self, run_id: str, ended: Run | None = None) -> None:
         for listener in self._ended_listeners:
             try:
-                await listener(run_id)
+                await listener(run_id, ended)
             except Exception:  # a listener's failure must not stop the others or the engine
                 log.exception("run-ended listener failed for %s", run_id)
 

@@ -97,7 +97,7 @@ class LocalExecutor(Executor):
             self._running[account_id] -= 1
             self._workers.pop(worker.run_id, None)
             self._dispatch(account_id)
-            await self._notify_ended(worker.run_id)
+            await self._notify_ended(worker.run_id, worker.ended)
 
     async def stop(self, run_id: str) -> bool:
         running = self._workers.get(run_id)
@@ -113,5 +113,5 @@ class LocalExecutor(Executor):
         stopped = await end_run(
             self._store, self._bus, run_id, RunState.STOPPED, result=None, reason=STOPPED_ON_REQUEST
         )
-        await self._notify_ended(run_id)
+        await self._notify_ended(run_id, stopped)
         return stopped is not None

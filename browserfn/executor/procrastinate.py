@@ -104,7 +104,7 @@ class ProcrastinateExecutor(Executor):
                 worker.request_stop()
             await execution
         finally:
-            await self._notify_ended(run_id)
+            await self._notify_ended(run_id, worker.ended)
 
     async def submit(self, run: Run) -> None:
         """Nothing to do: the store deferred the run's job when it took a slot."""
@@ -124,7 +124,7 @@ class ProcrastinateExecutor(Executor):
         stopped = await end_run(
             self._store, self._bus, run_id, RunState.STOPPED, result=None, reason=STOPPED_ON_REQUEST
         )
-        await self._notify_ended(run_id)
+        await self._notify_ended(run_id, stopped)
         return stopped is not None
 
     async def _reap_forever(self) -> None:
@@ -136,7 +136,9 @@ class ProcrastinateExecutor(Executor):
             await asyncio.sleep(REAP_INTERVAL_S)
 
     async def reap(self) -> None:
-        """End the runs of workers that stopped sending heartbeats."""
+        """End the runs of workers that stopped sending heartbeats, and hand on slots that a
+        process dying right after a run's end did not (postgres_dispatch.py)."""
+        await self._store.fill_free_slots()
         manager = self.app.job_manager
         stalled_s = self._settings.worker_stalled_s
         await manager.prune_stalled_workers(seconds_since_heartbeat=stalled_s)
@@ -149,8 +151,8 @@ class ProcrastinateExecutor(Executor):
                 f"the worker executing this run stopped sending heartbeats for {stalled_s:g} s "
                 "(killed or cut off); the run was not retried"
             )
-            await end_run(self._store, self._bus, run.run_id, RunState.FAILED, result=None, reason=reason)
-            await self._notify_ended(run.run_id)
+            ended = await end_run(self._store, self._bus, run.run_id, RunState.FAILED, result=None, reason=reason)
+            await self._notify_ended(run.run_id, ended)
         for job_id in by_job:
             if job_id is not None:
                 await manager.finish_job_by_id_async(job_id, status=Status.FAILED, delete_job=False)

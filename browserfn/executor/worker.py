@@ -17,6 +17,7 @@ from browserfn.models import EventType, FunctionVersion, NewEvent, Run, RunState
 from browserfn.sandbox import bytecode, protocol
 from browserfn.sandbox.process import ProcessPool, RunProcess, base_environment, isolation_options
 from browserfn.store.base import Store
+from browserfn.store.ops import run_start
 from browserfn.vaults import VaultService
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,8 @@ class RunWorker:
         self._stop_reason = STOPPED_ON_REQUEST
         #: Why the run ended, while its end cannot be stored yet (the storage fails); else None.
         self.unstored_end: str | None = None
+        #: The run as this worker ended it (None: not ended here, e.g. stopped while queued).
+        self.ended: Run | None = None
 
     def request_stop(self, reason: str = "") -> None:
         """Kill the run's process tree; the run ends STOPPED with this reason."""
@@ -64,10 +67,17 @@ class RunWorker:
         self._stop_requested.set()
 
     async def execute(self) -> None:
-        token = tokens.new_run_token()  # the run's key while it runs (its end clears it)
-        fields = {"started_at": utcnow(), "token_hash": tokens.hash_secret(token)}
+        # The run's key while it runs (its end clears it): the owner's, or a guest's when the
+        # function is another account's; the store records the hash of the one that applies.
+        owner_token, guest_token = tokens.new_run_token(), tokens.new_run_token(guest=True)
         try:
-            run = await self._store.transition_run(self.run_id, [RunState.QUEUED], RunState.RUNNING, fields)
+            start = await self._store.call(
+                run_start.begin,
+                self.run_id,
+                utcnow(),
+                tokens.hash_secret(owner_token),
+                tokens.hash_secret(guest_token),
+            )
         except Exception as exc:
             if not storage_errors.is_storage_failure(exc):
                 raise
@@ -75,10 +85,10 @@ class RunWorker:
             reason = f"browserfn could not start the run: {storage_errors.describe(exc)}"
             await self._end(RunState.FAILED, reason=reason)
             return
-        if run is None:
+        if start is None:
             return  # stopped while queued
         try:
-            await self._execute(run, token)
+            await self._execute(start, guest_token if start.guest else owner_token)
         except Exception as exc:
             if self._stop_requested.is_set():  # stopped while its process was being set up
                 await self._end(RunState.STOPPED, reason=self._stop_reason)
@@ -95,7 +105,7 @@ class RunWorker:
         """End the run; while the storage fails, keep trying (waiters are told it is pending)."""
         for attempt in itertools.count():
             try:
-                await end_run(
+                self.ended = await end_run(
                     self._store,
                     self._bus,
                     self.run_id,
@@ -115,8 +125,8 @@ class RunWorker:
                 self.unstored_end = None
                 return
 
-    async def _execute(self, run: Run, token: str) -> None:
-        version = await self._store.get_function_version(run.function_id, run.function_version)
+    async def _execute(self, start: run_start.RunStart, token: str) -> None:
+        run, version = start.run, start.version
         if version is None:
             return await self._end(RunState.FAILED, reason=f"version {run.function_version} of the function is gone")
         any_keyword = scripts.takes_any_keyword(version.code)
@@ -124,11 +134,9 @@ class RunWorker:
         if problem is not None:
             return await self._end(RunState.FAILED, reason=problem)
         timeout_s = run.timeout_s or self._settings.run_timeout_s
-        handed = await self._key_and_secrets(run, token)
-        if handed is None:
-            return None  # ended meanwhile
-        token, secret_env = handed
-        vault_values = await VaultService(self._settings, self._store).secret_values(run.account_id)
+        # A guest run (a function another account shared) gets none of either account's secrets.
+        secret_env = secrets.SecretVault(self._settings, self._store).unseal_run_secrets(start.secrets)
+        vault_values = VaultService(self._settings, self._store).unseal_masked(start.vault_sealed)
         self._mask = secrets.Masker([*secret_env.values(), *vault_values])
         process = await self._hand_over(run, version, token, secret_env)
         try:
@@ -140,20 +148,6 @@ class RunWorker:
             self._pool.retire(process)
         # The result has come and the pipes have closed (or the exit, once the whole tree is dead).
         await self._end(state, result=result, reason=reason)
-
-    async def _key_and_secrets(self, run: Run, token: str) -> tuple[str, dict[str, str]] | None:
-        """The key and the secrets the run's process gets. A run of a function another account
-        shared is a guest (SECURITY.md): none of either account's secrets, and a guest key, which
-        may drive only the sessions the run opens, replaces `token` (never handed out)."""
-        function = await self._store.get_function(run.function_id)
-        if function is not None and function.account_id == run.account_id:
-            vault = secrets.SecretVault(self._settings, self._store)
-            return token, await vault.for_run(run.account_id, run.function_id)
-        guest_token = tokens.new_run_token(guest=True)
-        fields = {"token_hash": tokens.hash_secret(guest_token)}
-        if await self._store.transition_run(run.run_id, [RunState.RUNNING], RunState.RUNNING, fields) is None:
-            return None
-        return guest_token, {}
 
     async def _hand_over(
         self, run: Run, version: FunctionVersion, token: str, secret_env: dict[str, str]

@@ -48,6 +48,10 @@ class Store(AutomationStore, abc.ABC):
         `await store.call(profiles.create, profile)`. How resources without methods here are reached."""
         return await self.db.call(op, *args, **kwargs)
 
+    async def read(self, op: Callable[Concatenate[Tx, P], T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run a store operation that only reads (`Database.read`): `await store.read(runs.get, run_id)`."""
+        return await self.db.read(op, *args, **kwargs)
+
     @abc.abstractmethod
     async def open(self) -> None:
         """Connect and bring the schema up to date."""

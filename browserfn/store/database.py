@@ -27,3 +27,9 @@ class Database(abc.ABC):
     @abc.abstractmethod
     async def call(self, op: Callable[Concatenate[Tx, P], T], *args: P.args, **kwargs: P.kwargs) -> T:
         """`op(tx, *args, **kwargs)` in one transaction: committed if it returns, rolled back if it raises."""
+
+    async def read(self, op: Callable[Concatenate[Tx, P], T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """`op` that only reads (plain SELECTs): where the backend can, without a transaction
+        block (each statement sees what was committed when it began, as it would inside a
+        READ COMMITTED transaction, without BEGIN and COMMIT). A write in it is refused."""
+        return await self.call(op, *args, **kwargs)

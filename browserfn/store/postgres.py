@@ -20,11 +20,20 @@ class PostgresStore(SQLStore):
         self.dsn = dsn
         install = dispatch.install_schema if dispatch is not None else None
         super().__init__(PostgresDatabase(dsn, pool_size, install), dispatch.fill_slots if dispatch else None)
+        self._dispatcher = dispatch
 
     # -- distributed execution --------------------------------------------------------------------
     async def job_of(self, run_id: str) -> int | None:
         """The Procrastinate job executing this run, if it has one."""
-        return await self.call(runs.job_of, run_id)
+        return await self.read(runs.job_of, run_id)
+
+    async def fill_free_slots(self) -> None:
+        """Give every account's free slots to its waiting runs: what the end of a run does right
+        after it commits, again, for an end whose process died between the two."""
+        if self._dispatcher is None:
+            return
+        for account_id in await self.read(runs.accounts_waiting):
+            await self.call(self._dispatcher.fill_slots, account_id)
 
     async def runs_of_jobs(self, job_ids: list[int]) -> list[Run]:
-        return await self.call(runs.of_jobs, job_ids)
+        return await self.read(runs.of_jobs, job_ids)

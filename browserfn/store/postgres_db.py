@@ -1,7 +1,14 @@
 """PostgreSQL, the scale-out backend: several API servers and workers share it. Operations run
 on a few threads, each with its own connection (psycopg, synchronous: it releases the GIL while
 it waits on the network), each operation in one transaction, retried whole while the database
-is unreachable (a restart, a failover)."""
+is unreachable (a restart, a failover).
+
+Each transaction runs in psycopg's pipeline mode: a statement is sent at once, and the client
+waits only where the operation reads a result. BEGIN goes with the first statement, and what
+the operation does not read (`Tx.send`, `Tx.lock`, `Tx.notify`, `Tx.many`) goes with the next
+read or with COMMIT, so an operation costs one round trip per read plus one for COMMIT. Locks
+taken late in a transaction (the account's, while dispatching) are then held for the server's
+work only, not for client round trips."""
 
 from __future__ import annotations
 
@@ -39,9 +46,16 @@ class PostgresTx(Tx):
     skip_locked = " FOR UPDATE SKIP LOCKED"
     for_update = " FOR UPDATE"
 
-    def __init__(self, conn: Conn) -> None:
+    def __init__(self, conn: Conn, pipeline: psycopg.Pipeline | None) -> None:
         #: The psycopg connection, for PostgreSQL-only pieces (postgres_dispatch.py).
         self.conn = conn
+        #: None: a read (`Database.read`), outside any transaction block, where writes are refused.
+        self._pipeline = pipeline
+
+    def _writing(self) -> psycopg.Pipeline:
+        if self._pipeline is None:
+            raise TypeError("a store read may not write: run it with `call`")
+        return self._pipeline
 
     def one(self, sql: str, params: Params | None = None) -> Row | None:
         check(params)
@@ -53,19 +67,30 @@ class PostgresTx(Tx):
 
     def run(self, sql: str, params: Params | None = None) -> int:
         check(params)
-        return self.conn.execute(pyformat(sql), params).rowcount
+        pipeline = self._writing()
+        cursor = self.conn.execute(pyformat(sql), params)
+        pipeline.sync()  # its row count has come back
+        return cursor.rowcount
+
+    def send(self, sql: str, params: Params | None = None) -> None:
+        check(params)
+        self._writing()
+        self.conn.execute(pyformat(sql), params)
 
     def many(self, sql: str, rows: Iterable[Params]) -> None:
         sets = list(rows)
         for params in sets:
             check(params)
+        self._writing()
         with self.conn.cursor() as cur:
             cur.executemany(pyformat(sql), sets)
 
     def lock(self, key: str) -> None:
+        self._writing()
         self.conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (key,))
 
     def notify(self, channel: str, payload: str) -> None:
+        self._writing()
         self.conn.execute("SELECT pg_notify(%s, %s)", (channel, payload))
 
 
@@ -101,12 +126,16 @@ class PostgresDatabase(Database):
             self._connections.clear()
 
     async def call(self, op: Callable[Concatenate[Tx, P], T], *args: P.args, **kwargs: P.kwargs) -> T:
-        return await self._threads.call(self._transaction, op, args, kwargs)
+        return await self._threads.call(self._retried, self._pipelined, op, args, kwargs)
+
+    async def read(self, op: Callable[Concatenate[Tx, P], T], *args: P.args, **kwargs: P.kwargs) -> T:
+        return await self._threads.call(self._retried, self._outside_transaction, op, args, kwargs)
 
     def _connection(self) -> Conn:
         conn: Conn | None = getattr(self._local, "conn", None)
         if conn is None or conn.closed or conn.broken:
-            fresh = psycopg.connect(self.dsn, row_factory=dict_row, autocommit=False)
+            # Autocommit: psycopg sends nothing of its own; BEGIN and COMMIT are the pipeline's.
+            fresh = psycopg.connect(self.dsn, row_factory=dict_row, autocommit=True)
             with self._guard:
                 if conn is not None:
                     self._connections.remove(conn)
@@ -115,14 +144,13 @@ class PostgresDatabase(Database):
             self._local.conn = conn = fresh
         return conn
 
-    def _transaction(self, op: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]) -> T:
+    def _retried(self, how: Callable[..., T], op: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]) -> T:
+        """`how(connection, op, args, kwargs)`, whole again while the database is unreachable."""
         delay = 0.1
         deadline = time.monotonic() + RECONNECT_BUDGET_S
         while True:
             try:
-                conn = self._connection()
-                with conn.transaction():
-                    return op(PostgresTx(conn), *args, **kwargs)
+                return how(self._connection(), op, args, kwargs)
             except psycopg.errors.DiskFull as exc:  # not a lost connection: a retry would only keep the caller waiting
                 log.warning("the database's disk is full (%s)", exc)
                 raise DatabaseUnavailable(storage_errors.unavailable_message(exc)) from exc
@@ -132,3 +160,27 @@ class PostgresDatabase(Database):
                 log.warning("database unreachable (%s); retrying in %.1f s", exc, delay)
                 time.sleep(delay)
                 delay = min(delay * 2, 2.0)
+
+    @staticmethod
+    def _outside_transaction(conn: Conn, op: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]) -> T:
+        """A read: each statement on its own (autocommit), one round trip each."""
+        return op(PostgresTx(conn, None), *args, **kwargs)
+
+    @staticmethod
+    def _pipelined(conn: Conn, op: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]) -> T:
+        """`op` in one transaction, committed if it returns; rolled back if it or the commit fails."""
+        try:
+            with conn.pipeline() as pipeline:
+                conn.execute("BEGIN")
+                result = op(PostgresTx(conn, pipeline), *args, **kwargs)
+                conn.execute("COMMIT")
+            # Leaving the pipeline waited for every result: any statement's error, or the
+            # commit's, has been raised.
+            return result
+        except BaseException:
+            if not conn.broken and conn.pgconn.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                try:
+                    conn.execute("ROLLBACK")
+                except psycopg.Error as exc:  # the error that got us here is the one to raise
+                    log.warning("rollback failed: %r", exc)
+            raise

@@ -6,6 +6,7 @@ queued runs to jobs (`dispatch`, postgres_dispatch.py)."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -36,8 +37,11 @@ from browserfn.store.database import Database
 from browserfn.store.ops import accounts, functions, runs, schedules, secrets, sessions, webhooks
 from browserfn.tokens import new_id
 
+log = logging.getLogger(__name__)
+
 
 class SQLStore(Store):
+    # Operations that only read run with `read` (on PostgreSQL: no BEGIN and COMMIT around them).
     def __init__(self, db: Database, dispatch: runs.Dispatch | None = None) -> None:
         self.db = db
         self._dispatch = dispatch
@@ -58,13 +62,13 @@ class SQLStore(Store):
         )
 
     async def list_api_keys(self, account_id: str) -> list[ApiKey]:
-        return await self.call(accounts.list_api_keys, account_id)
+        return await self.read(accounts.list_api_keys, account_id)
 
     async def revoke_api_key(self, account_id: str, key_id: str) -> bool:
         return await self.call(accounts.revoke_api_key, account_id, key_id)
 
     async def find_principal(self, secret_hash: str) -> Principal | None:
-        return await self.call(accounts.find_principal, secret_hash)
+        return await self.read(accounts.find_principal, secret_hash)
 
     async def server_secret(self) -> bytes:
         return await self.call(accounts.server_secret)
@@ -74,13 +78,13 @@ class SQLStore(Store):
         return await self.call(functions.create, function, version)
 
     async def get_function(self, function_id: str) -> Function | None:
-        return await self.call(functions.get, function_id)
+        return await self.read(functions.get, function_id)
 
     async def list_functions(self, account_id: str, offset: int, limit: int) -> list[Function]:
-        return await self.call(functions.listing, account_id, offset, limit)
+        return await self.read(functions.listing, account_id, offset, limit)
 
     async def get_function_version(self, function_id: str, version: str) -> FunctionVersion | None:
-        return await self.call(functions.get_version, function_id, version)
+        return await self.read(functions.get_version, function_id, version)
 
     async def put_function_version(self, version: FunctionVersion, make_latest: bool) -> Function:
         return await self.call(functions.put_version, version, make_latest)
@@ -97,7 +101,7 @@ class SQLStore(Store):
         return await self.call(runs.create, run, self._dispatch, queue_limit)
 
     async def get_run(self, run_id: str) -> Run | None:
-        return await self.call(runs.get, run_id)
+        return await self.read(runs.get, run_id)
 
     async def list_runs(
         self,
@@ -112,15 +116,15 @@ class SQLStore(Store):
         states: Iterable[RunState] | None = None,
     ) -> list[Run]:
         wanted = None if states is None else list(states)
-        return await self.call(
+        return await self.read(
             runs.listing, function_id, account_id, key_id, only_active, offset, limit, before_seq, wanted
         )
 
     async def count_runs(self, account_id: str, states: Iterable[RunState]) -> int:
-        return await self.call(runs.count, account_id, list(states))
+        return await self.read(runs.count, account_id, list(states))
 
     async def runs_in_states(self, states: Iterable[RunState]) -> list[Run]:
-        return await self.call(runs.in_states, list(states))
+        return await self.read(runs.in_states, list(states))
 
     async def transition_run(
         self,
@@ -149,9 +153,15 @@ class SQLStore(Store):
     ) -> Run | None:
         if to_state.is_active:
             raise ValueError("finish_run needs a final state")
-        return await self.call(
-            runs.finish, run_id, to_state, result_json, reason, result_message, list(extra_events), self._dispatch
-        )
+        ended = await self.call(runs.finish, run_id, to_state, result_json, reason, result_message, list(extra_events))
+        if ended is not None and self._dispatch is not None:
+            # The freed slot is handed on after the end has committed, in a transaction of its own
+            # (postgres_dispatch.py): the account's lock is not held while the end is made durable.
+            try:
+                await self.call(self._dispatch, ended.account_id)
+            except Exception:  # the run has ended all the same; the reapers' sweep hands the slot on
+                log.exception("run %s ended, but handing its slot on failed", run_id)
+        return ended
 
     async def set_run_session(self, run_id: str, session_id: str) -> None:
         await self.call(runs.set_session, run_id, session_id)
@@ -161,30 +171,30 @@ class SQLStore(Store):
         await self.call(secrets.put, account_id, scope, name, ciphertext)
 
     async def secret_names(self, account_id: str, scope: str) -> list[str]:
-        return await self.call(secrets.names, account_id, scope)
+        return await self.read(secrets.names, account_id, scope)
 
     async def delete_secret(self, account_id: str, scope: str, name: str) -> bool:
         return await self.call(secrets.delete, account_id, scope, name)
 
     async def run_secrets(self, account_id: str, function_id: str) -> list[tuple[str, str, bytes]]:
-        return await self.call(secrets.of_run, account_id, function_id)
+        return await self.read(secrets.of_run, account_id, function_id)
 
     # -- events -----------------------------------------------------------------------------------
     async def append_events(self, run_id: str, events: list[NewEvent]) -> list[Event]:
         return await self.call(runs.append_events, run_id, events) if events else []
 
     async def list_events(self, run_id: str, after_seq: int = 0, limit: int = 1000) -> list[Event]:
-        return await self.call(runs.list_events, run_id, after_seq, limit)
+        return await self.read(runs.list_events, run_id, after_seq, limit)
 
     # -- browser sessions -------------------------------------------------------------------------
     async def create_session(self, session: SessionRecord) -> None:
         await self.call(sessions.create, session)
 
     async def get_session(self, session_id: str) -> SessionRecord | None:
-        return await self.call(sessions.get, session_id)
+        return await self.read(sessions.get, session_id)
 
     async def list_sessions(self, account_id: str, only_active: bool, offset: int, limit: int) -> list[SessionRecord]:
-        return await self.call(sessions.listing, account_id, only_active, offset, limit)
+        return await self.read(sessions.listing, account_id, only_active, offset, limit)
 
     async def record_session_activity(self, session_id: str, last_accessed_at: dt.datetime, steps: int) -> bool:
         return await self.call(sessions.record_activity, session_id, last_accessed_at, steps)
@@ -206,10 +216,10 @@ class SQLStore(Store):
         return await self.call(schedules.put, schedule)
 
     async def get_schedule(self, function_id: str) -> Schedule | None:
-        return await self.call(schedules.get, function_id)
+        return await self.read(schedules.get, function_id)
 
     async def list_schedules(self, account_id: str | None) -> list[Schedule]:
-        return await self.call(schedules.listing, account_id)
+        return await self.read(schedules.listing, account_id)
 
     async def delete_schedule(self, function_id: str) -> bool:
         return await self.call(schedules.delete, function_id)
@@ -225,14 +235,14 @@ class SQLStore(Store):
         await self.call(schedules.settle_tick, schedule_id, tick, outcome, run_id, reason)
 
     async def list_schedule_ticks(self, function_id: str, limit: int) -> list[ScheduleTick]:
-        return await self.call(schedules.list_ticks, function_id, limit)
+        return await self.read(schedules.list_ticks, function_id, limit)
 
     # -- webhooks ---------------------------------------------------------------------------------
     async def create_webhook(self, webhook: Webhook) -> Webhook:
         return await self.call(webhooks.create, webhook)
 
     async def list_webhooks(self, function_id: str) -> list[Webhook]:
-        return await self.call(webhooks.listing, function_id)
+        return await self.read(webhooks.listing, function_id)
 
     async def delete_webhook(self, function_id: str, webhook_id: str) -> bool:
         return await self.call(webhooks.delete, function_id, webhook_id)
@@ -244,7 +254,7 @@ class SQLStore(Store):
         await self.call(webhooks.set_run_callback, run_id, url)
 
     async def run_receivers(self, function_id: str, run_id: str) -> tuple[list[Webhook], str | None]:
-        return await self.call(webhooks.run_receivers, function_id, run_id)
+        return await self.read(webhooks.run_receivers, function_id, run_id)
 
     async def enqueue_deliveries(self, deliveries: Iterable[WebhookDelivery]) -> int:
         owed = list(deliveries)
@@ -263,4 +273,4 @@ class SQLStore(Store):
         return await self.call(webhooks.record_attempt, delivery_id, attempt, status, next_attempt_at)
 
     async def list_deliveries(self, function_id: str, limit: int) -> list[WebhookDelivery]:
-        return await self.call(webhooks.listing_deliveries, function_id, limit)
+        return await self.read(webhooks.listing_deliveries, function_id, limit)

@@ -45,6 +45,9 @@ class SQLiteTx(Tx):
         check(params)
         return self._conn.execute(sql, params or ()).rowcount
 
+    def send(self, sql: str, params: Params | None = None) -> None:
+        self.run(sql, params)
+
     def many(self, sql: str, rows: Iterable[Params]) -> None:
         sets = list(rows)
         for params in sets:

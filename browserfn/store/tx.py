@@ -57,6 +57,11 @@ class Tx(abc.ABC):
         """Execute a write; the number of rows it changed."""
 
     @abc.abstractmethod
+    def send(self, sql: str, params: Params | None = None) -> None:
+        """Execute a statement whose outcome the operation does not read (PostgreSQL sends it
+        with what follows, without waiting; an error it meets fails the transaction)."""
+
+    @abc.abstractmethod
     def many(self, sql: str, rows: Iterable[Params]) -> None:
         """Execute a write once per parameter set."""
 

@@ -74,7 +74,8 @@ class Cluster:
         args = ["serve", "--port", str(port), "--warm-processes", warm, "--data-dir", str(self.workdir)]
         if not worker:
             args.append("--no-worker")
-        node = Node(args, self.env, self.workdir / f"api-{port}.log", f"http://127.0.0.1:{port}")
+        env = {**self.env, "PGAPPNAME": f"api-{port}"}  # names its connections in pg_stat_activity
+        node = Node(args, env, self.workdir / f"api-{port}.log", f"http://127.0.0.1:{port}")
         self.nodes.append(node)
         return node.wait_ready()
 
@@ -97,7 +98,8 @@ class Cluster:
             str(self.workdir),
         ]
         log_path = self.workdir / f"worker-{len(self.nodes)}.log"
-        node = Node(args, self.env, log_path, f"http://127.0.0.1:{port}", ready_line=b"worker started")
+        env = {**self.env, "PGAPPNAME": f"worker-{port}"}
+        node = Node(args, env, log_path, f"http://127.0.0.1:{port}", ready_line=b"worker started")
         self.nodes.append(node)
         return node.wait_ready()
 

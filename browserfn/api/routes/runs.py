@@ -15,6 +15,7 @@ from browserfn.api.routes import run_payloads
 from browserfn.api.routes.functions import MAX_SEQ, PageQuery, PageSizeQuery
 from browserfn.api.schemas import CreateRunRequest, ReportRunRequest, StartCreatedRunRequest, StartRunRequest
 from browserfn.errors import InvalidInput, NotFound
+from browserfn.functions import existing_version
 from browserfn.models import Principal, Run, Scope, WireStatus, states_with_status
 
 router = APIRouter(prefix="/functions/{function_id}/runs", tags=["runs"])
@@ -35,8 +36,8 @@ async def create_run(
     svc: ServicesDep, principal: PrincipalDep, function_id: str, body: CreateRunRequest | None = None
 ) -> dict[str, Any]:
     """Make a run to start later (what the SDK does before starting)."""
-    function = await svc.functions.get_visible(principal, function_id)
-    version = await svc.functions.version_of(function, None)
+    function, found = await svc.functions.visible_with_version(principal, function_id, None)
+    version = existing_version(function, None, found)
     run = await svc.runs.create(principal, function, version, local=bool(body and body.local))
     return {**wire.run_ids(run), "created_at": run.created_at.isoformat(), "status": "created"}
 
@@ -49,11 +50,12 @@ async def _start(
     version: str | None,
     run_id: str | None,
 ) -> Response:
-    function = await svc.functions.get_visible(principal, function_id)  # an unknown function: 404 first
+    # An unknown function: 404 first; then a body naming another one; then an unknown version.
+    function, found = await svc.functions.visible_with_version(principal, function_id, version)
     target = body.target_function_id()
     if target is not None and target != function_id:
         raise InvalidInput(f"body names function {target} but the path names {function_id}")
-    chosen = await svc.functions.version_of(function, version)
+    chosen = existing_version(function, version, found)
     if run_id is not None and version is not None:
         # A run made by runs/create is bound to the version that was latest then.
         created = await svc.runs.get(principal, function_id, run_id)

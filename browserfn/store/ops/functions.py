@@ -116,6 +116,13 @@ def get(tx: Tx, function_id: str) -> Function | None:
     return function(row, versions)
 
 
+def with_version(tx: Tx, function_id: str, version: str | None) -> tuple[Function, FunctionVersion | None] | None:
+    """The function and one of its versions (the latest when `version` is None), in one
+    transaction; None if the function is unknown or deleted."""
+    found = get(tx, function_id)
+    return None if found is None else (found, get_version(tx, function_id, version or found.latest_version))
+
+
 def listing(tx: Tx, account_id: str, offset: int, limit: int) -> list[Function]:
     ids = tx.all(
         "SELECT function_id FROM functions WHERE account_id = :account AND deleted_at IS NULL"

@@ -8,7 +8,8 @@
 - A dense ordinal per (function, account) makes any page of an account's history a range read.
 - Queueing a run counts the account's queue and inserts in one step under the account's lock,
   so a burst never queues more than the limit; on PostgreSQL with distributed execution,
-  `dispatch` (postgres_dispatch.py) gives free slots their jobs in the same transaction.
+  `dispatch` (postgres_dispatch.py) gives free slots their jobs in the same transaction (a run's
+  end hands its slot on in a transaction of its own, right after: SQLStore.finish_run).
 """
 
 from __future__ import annotations
@@ -39,6 +40,10 @@ _COUNT = (
     "INSERT INTO run_counters(function_id, account_id, last_ordinal) VALUES (:function_id, :account_id, 1)"
     " ON CONFLICT (function_id, account_id) DO UPDATE SET last_ordinal = run_counters.last_ordinal + 1"
     " RETURNING last_ordinal"
+)
+#: The same, with how many runs the account has queued (read under its lock: exact).
+_COUNT_AND_QUEUED = (
+    _COUNT + ", (SELECT COUNT(*) FROM runs WHERE account_id = :account_id AND state = 'queued') AS queued"
 )
 
 
@@ -93,10 +98,20 @@ def _admit(tx: Tx, account_id: str, queue_limit: int | None) -> None:
 
 
 def create(tx: Tx, r: Run, dispatch: Dispatch | None = None, queue_limit: int | None = None) -> Run:
-    """Insert a run; the returned copy carries its `seq`."""
-    if r.state is RunState.QUEUED:
-        _admit(tx, r.account_id, queue_limit)
-    ordinal = tx.value(_COUNT, {"function_id": r.function_id, "account_id": r.account_id})
+    """Insert a run; the returned copy carries its `seq`. A queued run is admitted under its
+    account's lock: its ordinal and the account's queue length are read in one statement."""
+    queued = r.state is RunState.QUEUED
+    counted = {"function_id": r.function_id, "account_id": r.account_id}
+    if queued:
+        tx.lock("runs-of:" + r.account_id)
+    if queued and queue_limit is not None:
+        counter = tx.one(_COUNT_AND_QUEUED, counted)
+        assert counter is not None
+        if counter["queued"] >= queue_limit:
+            raise QueueFull(counter["queued"], queue_limit)
+        ordinal = counter["last_ordinal"]
+    else:
+        ordinal = tx.value(_COUNT, counted)
     seq = tx.value(
         _INSERT,
         {
@@ -119,7 +134,7 @@ def create(tx: Tx, r: Run, dispatch: Dispatch | None = None, queue_limit: int | 
             "ordinal": ordinal,
         },
     )
-    if r.state is RunState.QUEUED and dispatch is not None:
+    if queued and dispatch is not None:
         dispatch(tx, r.account_id)
     return dataclasses.replace(r, seq=seq)
 
@@ -199,7 +214,11 @@ def in_states(tx: Tx, states: Iterable[RunState]) -> list[Run]:
     return [run(r) for r in tx.all(f"SELECT * FROM runs WHERE state IN ({marks}) ORDER BY seq", params)]
 
 
-def _update(tx: Tx, run_id: str, from_states: Iterable[RunState], to: RunState, fields: dict[str, Any]) -> Run | None:
+def _update(
+    tx: Tx, run_id: str, from_states: Iterable[RunState], to: RunState, fields: dict[str, Any], new_events: int = 0
+) -> Row | None:
+    """The run's row after the change; with `new_events`, its event count is raised by as many
+    in the same statement (the caller then stores them)."""
     check_fields(fields, FIELDS, "run")
     now = utcnow()
     sets: dict[str, Any] = dict(fields)
@@ -212,13 +231,13 @@ def _update(tx: Tx, run_id: str, from_states: Iterable[RunState], to: RunState, 
         sets.update(ended_at=now, token_hash=None)
     sets.update(state=to.value, active=to.is_active, updated_at=now)
     marks, params = in_list("from", (s.value for s in from_states))
-    key = (*sets, marks)
+    key = (*sets, marks, str(bool(new_events)))
     sql = _update_sql.get(key)
     if sql is None:
-        columns = ", ".join(f"{k} = :{k}" for k in sets)
+        counted = ["last_event_seq = last_event_seq + :n"] if new_events else []
+        columns = ", ".join([f"{k} = :{k}" for k in sets] + counted)
         sql = _update_sql[key] = f"UPDATE runs SET {columns} WHERE run_id = :run_id AND state IN ({marks}) RETURNING *"
-    row = tx.one(sql, {**sets, **params, "run_id": run_id})
-    return run(row) if row is not None else None
+    return tx.one(sql, {**sets, **params, "run_id": run_id, "n": new_events})
 
 
 #: The few shapes of `_update`'s statement (which fields, how many states), each written once.
@@ -242,7 +261,8 @@ def transition(
         if account is None:
             return None
         _admit(tx, account, queue_limit)
-    moved = _update(tx, run_id, from_states, to, fields)
+    row = _update(tx, run_id, from_states, to, fields)
+    moved = run(row) if row is not None else None
     if moved is not None and to is RunState.QUEUED and dispatch is not None:
         dispatch(tx, moved.account_id)
     return moved
@@ -256,16 +276,17 @@ def finish(
     reason: str | None,
     result_message: Callable[[Run], str],
     extra_events: list[NewEvent],
-    dispatch: Dispatch | None = None,
 ) -> Run | None:
-    """End an active run and append `extra_events` then its `result` event; None if it had ended."""
+    """End an active run and append `extra_events` then its `result` event; None if it had ended.
+    One statement ends the run and numbers its last events; what follows is not waited for."""
     if to.is_active:
         raise ValueError("finish needs a final state")
-    ended = _update(tx, run_id, ACTIVE_STATES, to, {"result_json": result_json, "reason": reason})
-    if ended is not None:
-        _append(tx, run_id, [*extra_events, NewEvent(EventType.RESULT, result_message(ended))], "")
-        if dispatch is not None:
-            dispatch(tx, ended.account_id)
+    fields = {"result_json": result_json, "reason": reason}
+    row = _update(tx, run_id, ACTIVE_STATES, to, fields, new_events=len(extra_events) + 1)
+    if row is None:
+        return None
+    ended = run(row)
+    _store_events(tx, run_id, row["last_event_seq"], [*extra_events, NewEvent(EventType.RESULT, result_message(ended))])
     return ended
 
 
@@ -282,8 +303,11 @@ def _append(tx: Tx, run_id: str, events: list[NewEvent], condition: str) -> list
         f"UPDATE runs SET last_event_seq = last_event_seq + :n WHERE run_id = :id{condition} RETURNING last_event_seq",
         {"n": len(events), "id": run_id},
     )
-    if last is None:
-        return []
+    return [] if last is None else _store_events(tx, run_id, last, events)
+
+
+def _store_events(tx: Tx, run_id: str, last: int, events: list[NewEvent]) -> list[Event]:
+    """Insert `events` as the run's last ones, numbered up to `last`, and wake its readers."""
     now = utcnow()
     first = last - len(events) + 1
     stored = [Event(run_id, first + i, e.type, e.message, now) for i, e in enumerate(events)]
@@ -313,6 +337,12 @@ def job_of(tx: Tx, run_id: str) -> int | None:
     """The Procrastinate job executing this run, if it has one."""
     job: int | None = tx.value("SELECT job_id FROM runs WHERE run_id = :id", {"id": run_id})
     return job
+
+
+def accounts_waiting(tx: Tx) -> list[str]:
+    """Accounts with queued runs that have no job yet (waiting for a slot)."""
+    found = tx.all("SELECT DISTINCT account_id FROM runs WHERE state = 'queued' AND job_id IS NULL")
+    return [row["account_id"] for row in found]
 
 
 def of_jobs(tx: Tx, job_ids: list[int]) -> list[Run]:
