@@ -255,6 +255,11 @@ class VaultService:
             values += [v for v in json.loads(self._door.unseal(sealed)).values() if isinstance(v, str)]
         return [v for v in values if len(v) >= MIN_MASKED_CHARS]
 
+    async def secret_values(self, account_id: str) -> list[str]:
+        """Every secret the account's vaults hold, read now (an agent masks them in what it sends
+        to its model)."""
+        return self.unseal_masked(await self._store.read(ops.sealed_secrets, account_id))
+
     def for_session(self, account_id: str, vault_id: str) -> SessionVault:
         return SessionVault(self, account_id, vault_id)
 
