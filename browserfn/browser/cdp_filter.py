@@ -5,8 +5,9 @@ creates), their targets, and the sessions it attached to them.
 `ContextFilter` reads every message of one CDP connection, both ways, and decides:
 - client to browser: a command on a flattened session the client did not get is refused, as is
   one naming a target or a browser context that is not the session's; what acts on the whole
-  browser (Browser.close, Browser.crash, tracing, attaching to the browser target, exposing CDP to
-  a page...) is refused; the calls a client makes for the "default context" (no browserContextId:
+  browser (Browser.close, Browser.crash, tracing, exposing CDP to a page...) is refused; a session
+  on the browser target (Target.attachToBrowserTarget, Playwright's new_browser_cdp_session) gets
+  the rules of the browser's own connection; the calls a client makes for the "default context" (no browserContextId:
   Target.createTarget, Storage.get/set/clearCookies, Browser.grantPermissions, resetPermissions,
   setPermission, setDownloadBehavior) are sent for the session's context; command ids are the
   filter's own upstream (the client's come back in the answers).
@@ -36,7 +37,6 @@ REFUSED = frozenset(
         "Browser.getBrowserCommandLine",
         "Browser.getHistograms",
         "Browser.getHistogram",
-        "Target.attachToBrowserTarget",
         "Target.exposeDevToolsProtocol",
         "Target.sendMessageToTarget",
         "Target.setRemoteLocations",
@@ -72,6 +72,7 @@ BROWSER_LEVEL = frozenset(
         "Target.getTargets",
         "Target.getTargetInfo",
         "Target.attachToTarget",
+        "Target.attachToBrowserTarget",
         "Target.detachFromTarget",
         "Target.closeTarget",
         "Target.activateTarget",
@@ -102,6 +103,9 @@ class ContextFilter:
         self.contexts = contexts
         self.targets: set[str] = set()  #: targets of the session's contexts the client has been told of
         self.sessions: set[str] = set()  #: flattened CDP sessions the client attached to them
+        #: Its sessions on the browser target: the rules of the browser's own connection apply.
+        self.browser_sessions: set[str] = set()
+        self._browser_attaches = 0  #: Target.attachToBrowserTarget commands not yet answered
         self.windows: set[int] = set()  #: windows of those targets (Browser.getWindowForTarget)
         self._ids = itertools.count(1)
         #: Upstream id -> (the client's id, its method), or None for the filter's own commands.
@@ -121,6 +125,8 @@ class ContextFilter:
         refusal = self._refusal(method, params, session_id)
         if refusal is not None:
             return [], [_error(client_id, session_id, refusal)]
+        if method == "Target.attachToBrowserTarget":
+            self._browser_attaches += 1
         upstream_id = next(self._ids)
         self._pending[upstream_id] = (client_id, method)
         sent: Message = {"id": upstream_id, "method": method, "params": params}
@@ -130,7 +136,9 @@ class ContextFilter:
 
     def _refusal(self, method: str, params: dict[str, Any], session_id: Any) -> str | None:
         """Why the command may not go to the browser (None: it may; `params` may be completed)."""
-        if session_id is not None and session_id not in self.sessions:
+        if session_id in self.browser_sessions:
+            session_id = None  # as on the browser's own connection
+        elif session_id is not None and session_id not in self.sessions:
             return NO_SESSION
         if method in REFUSED:
             return f"{method} is not available here: this session's browser serves other sessions too"
@@ -158,16 +166,18 @@ class ContextFilter:
         if "id" in message:
             return [], self._answer(message)
         session_id = message.get("sessionId")
-        if session_id is not None and session_id not in self.sessions:
+        if session_id is not None and session_id not in self.sessions and session_id not in self.browser_sessions:
             return [], []  # a target the filter detached from, before its detach took
         method = message.get("method")
         params = message.get("params") or {}
         if method == "Target.attachedToTarget":
             return self._attached(message, params)
         if method == "Target.detachedFromTarget":
-            if params.get("sessionId") not in self.sessions:
+            detached = params.get("sessionId")
+            if detached not in self.sessions and detached not in self.browser_sessions:
                 return [], []
-            self.sessions.discard(params["sessionId"])
+            self.sessions.discard(detached)
+            self.browser_sessions.discard(detached)
         elif method in ("Target.targetCreated", "Target.targetInfoChanged"):
             if not self._mine(params.get("targetInfo")):
                 return [], []
@@ -194,6 +204,11 @@ class ContextFilter:
         if self._mine(params.get("targetInfo")):
             self.sessions.add(child)
             return [], [message]
+        if _is_browser(params.get("targetInfo")) and (child in self.browser_sessions or self._browser_attaches):
+            if child not in self.browser_sessions:  # the event of an attachToBrowserTarget, before its answer
+                self._browser_attaches -= 1
+                self.browser_sessions.add(child)
+            return [], [message]
         parent = message.get("sessionId")
         own: list[Message] = []
         if params.get("waitingForDebugger"):
@@ -215,6 +230,8 @@ class ContextFilter:
         if pending is None:
             return []  # the filter's own command, or an id nobody sent
         client_id, method = pending
+        if method == "Target.attachToBrowserTarget" and "error" in message:
+            self._browser_attaches -= 1
         answer = {**message, "id": client_id}
         result = message.get("result")
         if isinstance(result, dict):
@@ -233,9 +250,17 @@ class ContextFilter:
             self.contexts.add(result["browserContextId"])
         elif method == "Target.attachToTarget" and "sessionId" in result:
             self.sessions.add(result["sessionId"])
+        elif method == "Target.attachToBrowserTarget" and "sessionId" in result:
+            if result["sessionId"] not in self.browser_sessions:
+                self._browser_attaches -= 1
+                self.browser_sessions.add(result["sessionId"])
         elif method == "Browser.getWindowForTarget" and isinstance(result.get("windowId"), int):
             self.windows.add(result["windowId"])
         return result
+
+
+def _is_browser(info: Any) -> bool:
+    return isinstance(info, dict) and info.get("type") == "browser"
 
 
 def _error(client_id: Any, session_id: Any, text: str) -> Message:
