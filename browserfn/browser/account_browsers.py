@@ -97,8 +97,10 @@ class AccountBrowsers:
         self._locks: dict[str, asyncio.Lock] = {}
         self._killing: set[asyncio.Task[None]] = set()
 
-    def browser_of(self, account_id: str) -> AccountBrowser | None:
-        return self._browsers.get(account_id)
+    @property
+    def count(self) -> int:
+        """Accounts' browsers alive or not yet found dead (metrics)."""
+        return len(self._browsers)
 
     async def open(self, account_id: str, context_options: dict[str, Any]) -> ContextLease:
         """A new context, with a first page, in the account's browser (claimed from the pool if

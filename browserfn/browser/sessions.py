@@ -198,6 +198,13 @@ class SessionManager:
         """Open sessions this process hosts (metrics)."""
         return len(self._sessions)
 
+    @property
+    def browsers_in_use(self) -> int:
+        """Chromium processes this process launched that serve sessions: the accounts' browsers
+        (kept idle for a while after their last session too), and sessions' own (metrics)."""
+        own = sum(1 for s in self._sessions.values() if isinstance(s.browser, PooledBrowser))
+        return self.accounts.count + own
+
     def session_dir(self, session_id: str) -> Path:
         return self.sessions_dir / session_id
 
