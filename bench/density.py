@@ -11,6 +11,7 @@ import threading
 from collections.abc import Iterator
 
 from browserfn.browser.chromium import processes_with_env
+from browserfn.sandbox import proctree
 
 MIB = 1024 * 1024
 SVG = "%3Csvg xmlns='http://www.w3.org/2000/svg' width='400' height='200'%3E%3Crect width='400' height='200'/%3E%3C/svg%3E"  # noqa: E501
@@ -21,13 +22,13 @@ GIB_MIB = 1024
 class Memory:
     pss_mib: float
     rss_mib: float
-    processes: int
+    processes: float  #: processes (per session: on average)
 
     def __sub__(self, other: Memory) -> Memory:
         return Memory(self.pss_mib - other.pss_mib, self.rss_mib - other.rss_mib, self.processes - other.processes)
 
     def per(self, n: int) -> Memory:
-        return Memory(self.pss_mib / n, self.rss_mib / n, round(self.processes / n))
+        return Memory(self.pss_mib / n, self.rss_mib / n, self.processes / n)
 
 
 def _kib(path: str, field: str) -> int:
@@ -41,12 +42,14 @@ def _kib(path: str, field: str) -> int:
 def memory_of(pids: list[int]) -> Memory:
     pss = sum(_kib(f"/proc/{pid}/smaps_rollup", "Pss:") for pid in pids)
     rss = sum(_kib(f"/proc/{pid}/status", "VmRSS:") for pid in pids)
-    return Memory(pss / 1024, rss / 1024, len(pids))
+    return Memory(pss / 1024, rss / 1024, float(len(pids)))
 
 
 def memory_marked(entry: str) -> Memory:
-    """The memory of every living process whose environment holds `entry` (NAME=value)."""
-    return memory_of(processes_with_env(entry))
+    """The memory of every living process whose environment holds `entry` (NAME=value), and of
+    their descendants (Chromium's zygote starts renderers with an environment of their own)."""
+    marked = processes_with_env(entry)
+    return memory_of(sorted({*marked, *(child for pid in marked for child in proctree.descendants(pid))}))
 
 
 def per_gib(per_session: Memory) -> str:
@@ -57,8 +60,9 @@ def per_gib(per_session: Memory) -> str:
 
 def row(name: str, idle: Memory, loaded: Memory) -> str:
     return (
-        f"  {name:<46} idle {idle.pss_mib:6.1f} MiB PSS ({idle.rss_mib:6.1f} RSS)  {per_gib(idle)}   "
-        f"with the page {loaded.pss_mib:6.1f} MiB PSS ({loaded.rss_mib:6.1f} RSS)  {per_gib(loaded)}"
+        f"  {name:<42} idle {idle.pss_mib:6.1f} MiB PSS ({idle.rss_mib:6.1f} RSS, {idle.processes:.1f} proc)  "
+        f"{per_gib(idle)}   with the page {loaded.pss_mib:6.1f} MiB PSS ({loaded.rss_mib:6.1f} RSS, "
+        f"{loaded.processes:.1f} proc)  {per_gib(loaded)}"
     )
 
 
