@@ -23,6 +23,9 @@ from browserfn.browser.pool import BrowserPool, PooledBrowser
 log = logging.getLogger(__name__)
 #: How long closing a context may take before the session is let go anyway.
 CONTEXT_CLOSE_TIMEOUT_S = 5.0
+#: The options of a session's context when its start asks for nothing (no viewport: pages take the
+#: window's size, as in a browser of its own).
+DEFAULT_CONTEXT: dict[str, Any] = {"no_viewport": True}
 
 
 @dataclasses.dataclass(eq=False)
@@ -35,6 +38,8 @@ class AccountBrowser:
     opening: int = 0  #: contexts being opened in it (it is in use meanwhile)
     idle_timer: asyncio.TimerHandle | None = None
     cdp: Any = None  #: the server's browser-level CDP session (disposes of contexts clients created)
+    #: A context with the default options made ahead of demand for the account's next session.
+    spare: asyncio.Task[tuple[Any, str]] | None = None
 
     @property
     def alive(self) -> bool:
@@ -104,25 +109,49 @@ class AccountBrowsers:
 
     async def open(self, account_id: str, context_options: dict[str, Any]) -> ContextLease:
         """A new context, with a first page, in the account's browser (claimed from the pool if
-        the account has none alive)."""
+        the account has none alive). A session with the default options takes the account's
+        spare context, made ahead of demand (new, never used by any session), and the next spare
+        is made at once."""
         owner = await self._browser(account_id)
         try:
-            context = await owner.pooled.browser.new_context(**context_options)
-            try:
-                page = await context.new_page()
-                probe = await context.new_cdp_session(page)
-                info = await probe.send("Target.getTargetInfo")
-                await probe.detach()
-            except BaseException:
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(context.close(), CONTEXT_CLOSE_TIMEOUT_S)
-                raise
-            lease = ContextLease(owner, context, info["targetInfo"]["browserContextId"], self._release)
+            made = None
+            if context_options == DEFAULT_CONTEXT:
+                made = await self._take_spare(owner)
+                owner.spare = asyncio.create_task(self._make(owner, DEFAULT_CONTEXT))
+                owner.spare.add_done_callback(_retrieve)
+            if made is None:
+                made = await self._make(owner, context_options)
+            lease = ContextLease(owner, *made, self._release)
             owner.leases.add(lease)
             return lease
         finally:
             owner.opening -= 1
             self._idle_unless_used(owner)
+
+    async def _make(self, owner: AccountBrowser, context_options: dict[str, Any]) -> tuple[Any, str]:
+        """A new context with its first page, and its CDP browserContextId."""
+        context = await owner.pooled.browser.new_context(**context_options)
+        try:
+            page = await context.new_page()
+            probe = await context.new_cdp_session(page)
+            info = await probe.send("Target.getTargetInfo")
+            await probe.detach()
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(context.close(), CONTEXT_CLOSE_TIMEOUT_S)
+            raise
+        return context, str(info["targetInfo"]["browserContextId"])
+
+    @staticmethod
+    async def _take_spare(owner: AccountBrowser) -> tuple[Any, str] | None:
+        """The account's spare context (waiting for it if it is being made), else None."""
+        spare, owner.spare = owner.spare, None
+        if spare is None:
+            return None
+        try:
+            return await spare
+        except Exception:
+            return None
 
     async def _browser(self, account_id: str) -> AccountBrowser:
         lock = self._locks.setdefault(account_id, asyncio.Lock())
@@ -181,9 +210,17 @@ class AccountBrowsers:
         if owner.idle_timer is not None:
             owner.idle_timer.cancel()
             owner.idle_timer = None
+        if owner.spare is not None:  # its context dies with the process
+            owner.spare.cancel()
         await owner.pooled.close()
 
     async def close(self) -> None:
         """Kill every account's browser (server shutdown: their sessions are closed first)."""
         await asyncio.gather(*(self._kill(owner) for owner in list(self._browsers.values())))
         await asyncio.gather(*self._killing, return_exceptions=True)
+
+
+def _retrieve(task: asyncio.Task[Any]) -> None:
+    """A spare context that could not be made is made again by the session that needs it."""
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("could not make a spare browser context: %r", task.exception())

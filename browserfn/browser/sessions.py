@@ -30,7 +30,7 @@ from typing import Any
 
 from browserfn import storage_errors
 from browserfn.browser import llm
-from browserfn.browser.account_browsers import AccountBrowsers, ContextLease
+from browserfn.browser.account_browsers import DEFAULT_CONTEXT, AccountBrowsers, ContextLease
 from browserfn.browser.actions import PageDriver
 from browserfn.browser.attached import AttachedBrowser
 from browserfn.browser.pool import BrowserPool, PooledBrowser
@@ -282,7 +282,7 @@ class SessionManager:
             session.browser = await self.pool.attach(plan.cdp_url)
         elif not plan.flags and plan.proxy is None:
             size = {"width": viewport[0], "height": viewport[1]} if viewport else None
-            options: dict[str, Any] = {"viewport": size} if size else {"no_viewport": True}
+            options: dict[str, Any] = {"viewport": size} if size else DEFAULT_CONTEXT
             session.browser = await self.accounts.open(session.account_id, options)
             viewport = None  # the context's
         else:
