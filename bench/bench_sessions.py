@@ -181,11 +181,13 @@ def _settle() -> None:
 
 def browserfn_density(server: LiveServer, page_url: str, n: int) -> tuple[Memory, Memory]:
     """Memory per open session (idle, then with `page_url` loaded): the server's browser processes
-    with n sessions of one account open, less the same with none open."""
+    with n sessions of one account open, less the same with none open, once the account has had
+    a session (its browser, as between two sessions: kept for browser_account_idle_s)."""
     marker = f"{MARKER_ENV}={server.data_dir.resolve()}"
-    _settle()
-    empty = memory_marked(marker)
     with server.client(timeout=120) as api:
+        api.delete(f"/sessions/{api.post('/sessions/start', json={}).json()['session_id']}/stop")
+        _settle()
+        empty = memory_marked(marker)
         ids = [api.post("/sessions/start", json={}).json()["session_id"] for _ in range(n)]
         _settle()
         idle = memory_marked(marker)

@@ -56,8 +56,16 @@ class ContextLease:
 
     attached = False
 
-    def __init__(self, owner: AccountBrowser, context: Any, context_id: str, release: Callable[[ContextLease], Any]):
+    def __init__(
+        self,
+        owner: AccountBrowser,
+        context: Any,
+        context_id: str,
+        release: Callable[[ContextLease], Any],
+        default_options: bool,
+    ) -> None:
         self.owner = owner
+        self.default_options = default_options  #: its context has DEFAULT_CONTEXT's options
         self.context = context  #: playwright.async_api.BrowserContext
         self.context_id = context_id  #: its CDP browserContextId
         #: The session's browser contexts: its own, then any a CDP client created (filtered to by
@@ -110,18 +118,14 @@ class AccountBrowsers:
     async def open(self, account_id: str, context_options: dict[str, Any]) -> ContextLease:
         """A new context, with a first page, in the account's browser (claimed from the pool if
         the account has none alive). A session with the default options takes the account's
-        spare context, made ahead of demand (new, never used by any session), and the next spare
-        is made at once."""
+        spare context if it has one: made ahead of demand when a session with the default options
+        closed (between sessions, not beside one at work), new, never used by any session."""
         owner = await self._browser(account_id)
         try:
-            made = None
-            if context_options == DEFAULT_CONTEXT:
-                made = await self._take_spare(owner)
-                owner.spare = asyncio.create_task(self._make(owner, DEFAULT_CONTEXT))
-                owner.spare.add_done_callback(_retrieve)
+            made = await self._take_spare(owner) if context_options == DEFAULT_CONTEXT else None
             if made is None:
                 made = await self._make(owner, context_options)
-            lease = ContextLease(owner, *made, self._release)
+            lease = ContextLease(owner, *made, self._release, context_options == DEFAULT_CONTEXT)
             owner.leases.add(lease)
             return lease
         finally:
@@ -178,6 +182,9 @@ class AccountBrowsers:
                 await asyncio.wait_for(self._dispose(owner, created), CONTEXT_CLOSE_TIMEOUT_S)
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(lease.context.close(), CONTEXT_CLOSE_TIMEOUT_S)
+            if lease.default_options and owner.spare is None:
+                owner.spare = asyncio.create_task(self._make(owner, DEFAULT_CONTEXT))
+                owner.spare.add_done_callback(_retrieve)
         self._idle_unless_used(owner)
 
     async def _dispose(self, owner: AccountBrowser, contexts: set[str]) -> None:
