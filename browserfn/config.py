@@ -104,7 +104,10 @@ class Settings:
     chromium_path: str = "/usr/bin/chromium"
     #: Chromium processes launched ahead of demand, so a session start pays no browser launch.
     browser_pool_size: int = 2
-    #: Sessions (browser processes) open at once on this server; a start beyond answers 429.
+    #: Seconds an account's browser process (which holds a context per session: account_browsers.py) is
+    #: kept after its last session closed, so the account's next session pays no launch.
+    browser_account_idle_s: float = 60.0
+    #: Sessions open at once on this server; a start beyond answers 429.
     max_sessions: int = 16
     #: Sessions one account may have open at once on this server (its runs' included); a start beyond answers 429,
     #: so one account cannot take every browser of `max_sessions`.

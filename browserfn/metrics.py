@@ -52,7 +52,9 @@ class Metrics:
         )
         self.sessions_open = Gauge("browserfn_sessions_open", "Browser sessions this process hosts", registry=r)
         self.browsers_alive = Gauge(
-            "browserfn_browsers_alive", "Chromium browsers of this process: its sessions' and its pool's", registry=r
+            "browserfn_browsers_alive",
+            "Chromium browsers of this process: its accounts', its sessions' own and its pool's",
+            registry=r,
         )
         self.pool_ready = Gauge("browserfn_browser_pool_ready", "Launched browsers waiting for a session", registry=r)
         self.pool_size = Gauge("browserfn_browser_pool_size", "Browsers the pool keeps ready (setting)", registry=r)

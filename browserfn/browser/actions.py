@@ -48,8 +48,8 @@ class ActionOutcome:
 class PageDriver:
     """The session's tabs and which one is current; the target of every action."""
 
-    def __init__(self, browser: Any, default_timeout_ms: int) -> None:
-        self._context = browser.contexts[0]
+    def __init__(self, context: Any, default_timeout_ms: int) -> None:
+        self._context = context
         self._default_timeout_ms = default_timeout_ms
         #: The vault the session was started with (`vault_id`): placeholders are filled from it.
         self.vault: vault_fill.VaultLookup | None = None
@@ -62,7 +62,7 @@ class PageDriver:
 
     @property
     def context(self) -> Any:
-        """The browser's default context: the pages of the session, and those a CDP client opens."""
+        """The session's browser context: its pages, and those a CDP client opens."""
         return self._context
 
     @property

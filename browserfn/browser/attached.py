@@ -27,6 +27,11 @@ class AttachedBrowser:
     def alive(self) -> bool:
         return bool(self.browser.is_connected())
 
+    @property
+    def context(self) -> Any:
+        """The browser's default context (attach checks it has one)."""
+        return self.browser.contexts[0]
+
     async def close(self) -> None:
         """Disconnect (Playwright's close of a CDP-connected browser ends only its connection)."""
         with contextlib.suppress(Exception):

@@ -42,6 +42,11 @@ class PooledBrowser:
     def ws_url(self) -> str:
         return self.chromium.ws_url
 
+    @property
+    def context(self) -> Any:
+        """The browser's default context: the session's pages."""
+        return self.browser.contexts[0]
+
     async def close(self) -> None:
         """Kill the process tree, then drop the connection. Safe to call twice. (Killing first
         skips Chromium's graceful shutdown: nothing of a session's profile is kept.)"""

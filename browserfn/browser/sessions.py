@@ -1,8 +1,10 @@
 """The session registry: who opened which browser, its timeouts, and its link to a run.
 
-A session owns one Chromium process from the pool for its whole life; closing it (stop, idle or
-max-duration timeout, its run ending, server shutdown) kills that process tree and finishes its
-replay. Every session's record is in the store, with the URL of the process hosting its browser
+A session gets a browser context of its own in its account's Chromium process (account_browsers.py;
+never shared across accounts), or, when its options need launch flags of their own, a Chromium
+process of its own from the pool; closing it (stop, idle or max-duration timeout, its run ending,
+server shutdown) closes that context (or kills that process tree) and finishes its replay.
+Every session's record is in the store, with the URL of the process hosting its browser
 (`owner_url`), so any server answers for it and relays its page calls here (api/relay.py); the
 replay stays on this host's disk under `<data dir>/sessions/<id>/replay`. The host's heartbeat is
 in the store too: whoever sees a host silent ends its sessions (status `error`).
@@ -28,6 +30,7 @@ from typing import Any
 
 from browserfn import storage_errors
 from browserfn.browser import llm
+from browserfn.browser.account_browsers import DEFAULT_CONTEXT, AccountBrowsers, ContextLease
 from browserfn.browser.actions import PageDriver
 from browserfn.browser.attached import AttachedBrowser
 from browserfn.browser.pool import BrowserPool, PooledBrowser
@@ -72,7 +75,7 @@ class Session:
     steps: int = 0
     #: The actions done through page/execute and agents, in order: {action, success, message}.
     actions: list[dict[str, Any]] = dataclasses.field(default_factory=list)
-    browser: PooledBrowser | AttachedBrowser | None = None
+    browser: ContextLease | PooledBrowser | AttachedBrowser | None = None
     forwarder: ProxyForwarder | None = None  #: adds the proxy's credentials (proxy_forward.py)
     driver: PageDriver | None = None
     recorder: Recorder | None = None
@@ -156,6 +159,7 @@ class SessionManager:
             settings.browser_pool_size,
             settings.browser_launch_timeout_s,
         )
+        self.accounts = AccountBrowsers(self.pool, settings.browser_account_idle_s)
         self._ffmpeg = find_ffmpeg(settings.ffmpeg_path)
         self.llm = llm.from_settings(settings)  #: for structured scrape and observe with instructions
         self._sessions: dict[str, Session] = {}
@@ -186,12 +190,20 @@ class SessionManager:
         open_sessions = [s for s in self._sessions.values() if s.active]
         await asyncio.gather(*(self.close_session(s, "closed", "unknown", "server shutdown") for s in open_sessions))
         await asyncio.gather(*self._tearing_down, return_exceptions=True)
+        await self.accounts.close()
         await self.pool.close()
 
     @property
     def hosted_count(self) -> int:
         """Open sessions this process hosts (metrics)."""
         return len(self._sessions)
+
+    @property
+    def browsers_in_use(self) -> int:
+        """Chromium processes this process launched that serve sessions: the accounts' browsers
+        (kept idle for a while after their last session too), and sessions' own (metrics)."""
+        own = sum(1 for s in self._sessions.values() if isinstance(s.browser, PooledBrowser))
+        return self.accounts.count + own
 
     def session_dir(self, session_id: str) -> Path:
         return self.sessions_dir / session_id
@@ -250,7 +262,7 @@ class SessionManager:
             session.session_id,
             account_uploads=Scope.BROWSER_DATA in principal.scopes,
         )
-        session.data.attach(session.browser.browser.contexts[0])
+        session.data.attach(session.browser.context)
         session.driver.data = session.data
         session.recorder = Recorder(self.replay_dir(session.session_id), self._settings.replay_interval_s, self._ffmpeg)
         session.recorder.start(session.driver.current if session.driver else lambda: None, session.quiet_s)
@@ -263,9 +275,16 @@ class SessionManager:
         return session
 
     async def _give_browser(self, session: Session, plan: SessionPlan) -> None:
-        """The session's browser and page driver, set up as the plan says."""
+        """The session's browser and page driver, set up as the plan says: a context in the
+        account's browser, unless it needs a process launched with flags of its own, or attaches."""
+        viewport = plan.viewport
         if plan.cdp_url is not None:
             session.browser = await self.pool.attach(plan.cdp_url)
+        elif not plan.flags and plan.proxy is None:
+            size = {"width": viewport[0], "height": viewport[1]} if viewport else None
+            options: dict[str, Any] = {"viewport": size} if size else DEFAULT_CONTEXT
+            session.browser = await self.accounts.open(session.account_id, options)
+            viewport = None  # the context's
         else:
             flags = plan.flags
             if plan.proxy is not None and plan.proxy.needs_auth:
@@ -276,17 +295,17 @@ class SessionManager:
                 )
             session.browser = await self.pool.acquire(flags)
         if session.profile is not None:
-            await load_profile(session.browser.browser.contexts[0], session.profile.state)
-        session.driver = PageDriver(session.browser.browser, self._settings.action_timeout_ms)
+            await load_profile(session.browser.context, session.profile.state)
+        session.driver = PageDriver(session.browser.context, self._settings.action_timeout_ms)
         if plan.extra_http_headers:
             await session.driver.context.set_extra_http_headers(plan.extra_http_headers)
-        if plan.viewport is not None:
-            width, height = plan.viewport
+        if viewport is not None:
+            width, height = viewport
             await (await session.driver.page()).set_viewport_size({"width": width, "height": height})
 
     async def _release_browser(self, session: Session) -> None:
-        """Kill the session's browser (or only disconnect from one it attached to) and its proxy
-        forwarder."""
+        """Close the session's context (or kill its browser, or only disconnect from one it
+        attached to) and its proxy forwarder."""
         browser, session.browser = session.browser, None
         if browser is not None:
             await browser.close()
@@ -383,7 +402,7 @@ class SessionManager:
         session.closed_at = utcnow()
         if session.profile is not None and session.profile.persist and session.browser is not None:
             # Saved before the close is answered: the next session with this profile sees it.
-            await self.profiles.save_back(session.profile, session.browser.browser.contexts[0])
+            await self.profiles.save_back(session.profile, session.browser.context)
         if session.data is not None:
             session.data.network.flush()  # readable as soon as the close is answered
         self._sessions.pop(session.session_id, None)

@@ -49,8 +49,14 @@ def run(url: str):
 
 @pytest.fixture
 def poolless_server(tmp_path: Path) -> Iterator[LiveServer]:
-    """A server with no ready browsers: after a session closes, none of its Chromium may remain."""
-    live = LiveServer(tmp_path / "server", warm_processes=0, extra_args=("--browser-pool-size", "0")).start()
+    """A server with no ready browsers, whose accounts' browsers are killed as soon as their last
+    session closes: after a session closes, none of its Chromium may remain."""
+    live = LiveServer(
+        tmp_path / "server",
+        warm_processes=0,
+        extra_args=("--browser-pool-size", "0"),
+        env={"BROWSERFN_BROWSER_ACCOUNT_IDLE_S": "0"},
+    ).start()
     yield live
     live.stop()
 

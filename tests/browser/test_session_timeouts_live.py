@@ -20,12 +20,13 @@ from tests.live_server import LiveServer
 
 @pytest.fixture(scope="module")
 def fast_clock_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """No pooled browsers: every Chromium of its data dir belongs to a session."""
+    """No pooled browsers, and an account's browser killed with its last session: every Chromium
+    of its data dir belongs to a session."""
     live = LiveServer(
         tmp_path_factory.mktemp("timeouts"),
         warm_processes=0,
         extra_args=("--browser-pool-size", "0"),
-        env={"BROWSERFN_SESSION_TIMEOUT_UNIT_S": "1"},
+        env={"BROWSERFN_SESSION_TIMEOUT_UNIT_S": "1", "BROWSERFN_BROWSER_ACCOUNT_IDLE_S": "0"},
     )
     yield live.start()
     live.stop()

@@ -140,7 +140,7 @@ def test_a_runs_session_lives_on_its_worker(pg_dsn: str, tmp_path: Path, site: L
 def test_stopping_a_run_on_a_worker_kills_its_session_browser_within_2_s(
     pg_dsn: str, tmp_path: Path, site: LocalSite
 ) -> None:
-    cluster = Cluster(pg_dsn, tmp_path)
+    cluster = Cluster(pg_dsn, tmp_path, browser_account_idle_s=0)  # an account's browser goes with its last session
     try:
         api = cluster.api()
         cluster.worker(api)

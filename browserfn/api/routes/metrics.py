@@ -20,7 +20,7 @@ async def read_metrics(svc: ServicesDep) -> Response:
     ready, hosted = svc.sessions.pool.ready_count, svc.sessions.hosted_count
     metrics.pool_ready.set(ready)
     metrics.sessions_open.set(hosted)
-    metrics.browsers_alive.set(ready + hosted)
+    metrics.browsers_alive.set(ready + svc.sessions.browsers_in_use)
     metrics.pool_size.set(svc.settings.browser_pool_size)
     metrics.warm_processes.set(svc.settings.warm_processes)
     return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)

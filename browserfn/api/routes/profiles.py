@@ -166,7 +166,7 @@ async def save_session_profile(
     if session.browser is None:
         raise NotFound(f"session {session_id} has no browser")
     with _browser_errors(session_id):
-        state = await capture(session.browser.browser.contexts[0])
+        state = await capture(session.browser.context)
     if target is None:
         return response(await profiles.create(principal, body.name, state))
     return response(await profiles.save(principal, target, state, writer=session_id))
@@ -184,7 +184,7 @@ async def profile_preview(
     hosted = svc.sessions.hosted(session_id)
     if include_cookies and hosted is not None and hosted.active and hosted.browser is not None:
         with _browser_errors(session_id):
-            found = await hosted.browser.browser.contexts[0].cookies()
+            found = await hosted.browser.context.cookies()
         domains = sorted({c["domain"].lstrip(".") for c in found})
     return {
         "profile": {"id": profile["id"], "persist": bool(profile.get("persist", False))} if profile else None,

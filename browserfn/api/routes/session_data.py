@@ -54,7 +54,7 @@ async def get_cookies(svc: ServicesDep, principal: PrincipalDep, session_id: str
     if session.browser is None:
         raise NotFound(f"session {session_id} has no browser")
     with _browser_errors(session_id):
-        found = await session.browser.browser.contexts[0].cookies()
+        found = await session.browser.context.cookies()
     return {"cookies": [cookie_shapes.to_notte(cookie) for cookie in found]}
 
 
@@ -68,7 +68,7 @@ async def set_cookies(
     if session.browser is None:
         raise NotFound(f"session {session_id} has no browser")
     with _browser_errors(session_id):
-        await session.browser.browser.contexts[0].add_cookies(wanted)
+        await session.browser.context.add_cookies(wanted)
     return {"success": True, "message": f"{len(wanted)} cookies set"}
 
 

@@ -4,7 +4,6 @@ hosted by another server is relayed there like any session call (api/relay.py)."
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import contextlib
 import json
@@ -18,6 +17,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from browserfn.api.deps import ServicesDep
 from browserfn.browser import cdp_proxy, viewer
+from browserfn.concurrency import until_first_ends
 from browserfn.errors import NotFound
 
 router = APIRouter(prefix="/sessions", tags=["sessions"])
@@ -83,13 +83,7 @@ async def viewer_socket(
                         if isinstance(event, dict):
                             await stream.act(event)
 
-    tasks = [asyncio.create_task(stream.run()), asyncio.create_task(receive())]
-    try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+    await until_first_ends(stream.run(), receive())
     with contextlib.suppress(RuntimeError, WebSocketDisconnect):
         if not raw:
             await websocket.send_text(json.dumps({"type": "closed"}))

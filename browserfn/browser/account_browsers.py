@@ -1,0 +1,234 @@
+"""One Chromium process per account, and a fresh browser context in it per session.
+
+A session that needs nothing of its own at launch (no launch flags, no attached cdp_url) gets a
+new Playwright browser context (`browser.new_context(...)`: its own cookies, storage, cache,
+service workers, permissions and downloads) in the browser process of its account. An account
+without one claims a browser the pool launched ahead of demand (never bound to any account
+before), so even its first session pays no launch. Releasing a session closes its context (and any
+a CDP client created for it); the account's browser is killed once no session has used it for
+`idle_s`, or at once when it is found dead. Browsers are never shared across accounts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from browserfn.browser.pool import BrowserPool, PooledBrowser
+
+log = logging.getLogger(__name__)
+#: How long closing a context may take before the session is let go anyway.
+CONTEXT_CLOSE_TIMEOUT_S = 5.0
+#: The options of a session's context when its start asks for nothing (no viewport: pages take the
+#: window's size, as in a browser of its own).
+DEFAULT_CONTEXT: dict[str, Any] = {"no_viewport": True}
+
+
+@dataclasses.dataclass(eq=False)
+class AccountBrowser:
+    """An account's browser process and the sessions' contexts open in it."""
+
+    account_id: str
+    pooled: PooledBrowser
+    leases: set[ContextLease] = dataclasses.field(default_factory=set)
+    opening: int = 0  #: contexts being opened in it (it is in use meanwhile)
+    idle_timer: asyncio.TimerHandle | None = None
+    cdp: Any = None  #: the server's browser-level CDP session (disposes of contexts clients created)
+    #: A context with the default options made ahead of demand for the account's next session.
+    spare: asyncio.Task[tuple[Any, str]] | None = None
+
+    @property
+    def alive(self) -> bool:
+        return self.pooled.alive
+
+    @property
+    def pid(self) -> int:
+        return self.pooled.chromium.pid
+
+
+class ContextLease:
+    """A session's browser context in its account's browser: what a session holds instead of a
+    browser process of its own (`PooledBrowser`) or an attached one (`AttachedBrowser`)."""
+
+    attached = False
+
+    def __init__(
+        self,
+        owner: AccountBrowser,
+        context: Any,
+        context_id: str,
+        release: Callable[[ContextLease], Any],
+        default_options: bool,
+    ) -> None:
+        self.owner = owner
+        self.default_options = default_options  #: its context has DEFAULT_CONTEXT's options
+        self.context = context  #: playwright.async_api.BrowserContext
+        self.context_id = context_id  #: its CDP browserContextId
+        #: The session's browser contexts: its own, then any a CDP client created (filtered to by
+        #: cdp_filter.py, disposed of at release).
+        self.contexts: set[str] = {context_id}
+        self._release = release
+        self._closed = asyncio.Event()
+
+    @property
+    def browser(self) -> Any:
+        return self.owner.pooled.browser
+
+    @property
+    def ws_url(self) -> str:
+        return self.owner.pooled.ws_url
+
+    @property
+    def pid(self) -> int:
+        return self.owner.pid
+
+    @property
+    def alive(self) -> bool:
+        return not self._closed.is_set() and self.owner.alive
+
+    async def wait_closed(self) -> None:
+        """Return once the lease is released (a CDP connection to it then ends)."""
+        await self._closed.wait()
+
+    async def close(self) -> None:
+        """Close the session's contexts, then let the account's browser go idle. Safe twice."""
+        if self._closed.is_set():
+            return
+        self._closed.set()
+        await self._release(self)
+
+
+class AccountBrowsers:
+    def __init__(self, pool: BrowserPool, idle_s: float) -> None:
+        self._pool = pool
+        self._idle_s = idle_s
+        self._browsers: dict[str, AccountBrowser] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._killing: set[asyncio.Task[None]] = set()
+
+    @property
+    def count(self) -> int:
+        """Accounts' browsers alive or not yet found dead (metrics)."""
+        return len(self._browsers)
+
+    async def open(self, account_id: str, context_options: dict[str, Any]) -> ContextLease:
+        """A new context, with a first page, in the account's browser (claimed from the pool if
+        the account has none alive). A session with the default options takes the account's
+        spare context if it has one: made ahead of demand when a session with the default options
+        closed and left none open (between sessions, never beside one at work: measured, that
+        slowed the sessions back to back and 4 at a time), new, never used by any session."""
+        owner = await self._browser(account_id)
+        try:
+            made = await self._take_spare(owner) if context_options == DEFAULT_CONTEXT else None
+            if made is None:
+                made = await self._make(owner, context_options)
+            lease = ContextLease(owner, *made, self._release, context_options == DEFAULT_CONTEXT)
+            owner.leases.add(lease)
+            return lease
+        finally:
+            owner.opening -= 1
+            self._idle_unless_used(owner)
+
+    async def _make(self, owner: AccountBrowser, context_options: dict[str, Any]) -> tuple[Any, str]:
+        """A new context with its first page, and its CDP browserContextId."""
+        context = await owner.pooled.browser.new_context(**context_options)
+        try:
+            page = await context.new_page()
+            probe = await context.new_cdp_session(page)
+            info = await probe.send("Target.getTargetInfo")
+            await probe.detach()
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(context.close(), CONTEXT_CLOSE_TIMEOUT_S)
+            raise
+        return context, str(info["targetInfo"]["browserContextId"])
+
+    @staticmethod
+    async def _take_spare(owner: AccountBrowser) -> tuple[Any, str] | None:
+        """The account's spare context (waiting for it if it is being made), else None."""
+        spare, owner.spare = owner.spare, None
+        if spare is None:
+            return None
+        try:
+            return await spare
+        except Exception:
+            return None
+
+    async def _browser(self, account_id: str) -> AccountBrowser:
+        lock = self._locks.setdefault(account_id, asyncio.Lock())
+        async with lock:
+            owner = self._browsers.get(account_id)
+            if owner is not None and not owner.alive:
+                await self._kill(owner)
+                owner = None
+            if owner is None:
+                owner = AccountBrowser(account_id, await self._pool.acquire())
+                self._browsers[account_id] = owner
+            if owner.idle_timer is not None:
+                owner.idle_timer.cancel()
+                owner.idle_timer = None
+            owner.opening += 1  # in use from here: no idle kill before the context exists
+            return owner
+
+    async def _release(self, lease: ContextLease) -> None:
+        owner = lease.owner
+        owner.leases.discard(lease)
+        if owner.alive:
+            created = lease.contexts - {lease.context_id}
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._dispose(owner, created), CONTEXT_CLOSE_TIMEOUT_S)
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(lease.context.close(), CONTEXT_CLOSE_TIMEOUT_S)
+            if lease.default_options and owner.spare is None and not owner.leases and not owner.opening:
+                owner.spare = asyncio.create_task(self._make(owner, DEFAULT_CONTEXT))
+                owner.spare.add_done_callback(_retrieve)
+        self._idle_unless_used(owner)
+
+    async def _dispose(self, owner: AccountBrowser, contexts: set[str]) -> None:
+        """Dispose of the contexts a CDP client created for a session."""
+        if not contexts:
+            return
+        if owner.cdp is None:
+            owner.cdp = await owner.pooled.browser.new_browser_cdp_session()
+        for context_id in contexts:
+            with contextlib.suppress(Exception):
+                await owner.cdp.send("Target.disposeBrowserContext", {"browserContextId": context_id})
+
+    def _idle_unless_used(self, owner: AccountBrowser) -> None:
+        """The account's browser is killed `idle_s` after its last session (at once if dead)."""
+        if owner.leases or owner.opening or owner.idle_timer is not None:
+            return
+        delay = 0.0 if not owner.alive else self._idle_s
+        owner.idle_timer = asyncio.get_running_loop().call_later(delay, self._kill_soon, owner)
+
+    def _kill_soon(self, owner: AccountBrowser) -> None:
+        owner.idle_timer = None
+        if not owner.leases and not owner.opening:
+            task = asyncio.create_task(self._kill(owner))
+            self._killing.add(task)
+            task.add_done_callback(self._killing.discard)
+
+    async def _kill(self, owner: AccountBrowser) -> None:
+        if self._browsers.get(owner.account_id) is owner:
+            del self._browsers[owner.account_id]
+        if owner.idle_timer is not None:
+            owner.idle_timer.cancel()
+            owner.idle_timer = None
+        if owner.spare is not None:  # its context dies with the process
+            owner.spare.cancel()
+        await owner.pooled.close()
+
+    async def close(self) -> None:
+        """Kill every account's browser (server shutdown: their sessions are closed first)."""
+        await asyncio.gather(*(self._kill(owner) for owner in list(self._browsers.values())))
+        await asyncio.gather(*self._killing, return_exceptions=True)
+
+
+def _retrieve(task: asyncio.Task[Any]) -> None:
+    """A spare context that could not be made is made again by the session that needs it."""
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("could not make a spare browser context: %r", task.exception())
