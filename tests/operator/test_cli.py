@@ -131,11 +131,13 @@ def test_schedules_through_the_cli(server: LiveServer, greeter: dict[str, Any]) 
     assert any(line.startswith(fid) and "*/2" in line for line in listed.stdout.splitlines())
     deadline = time.monotonic() + 15
     ticks: list[dict[str, Any]] = []
-    while time.monotonic() < deadline and not ticks:
+    # A tick is listed from its claim on ("claimed"), then says how its run's start went: the
+    # first one (listed last, newest first) is awaited until it has.
+    while time.monotonic() < deadline and not (ticks and ticks[-1]["outcome"] != "claimed"):
         ticks = json.loads(cli(server, "schedules", "ticks", fid, "--json").stdout)["items"]
         time.sleep(0.5)
     assert cli(server, "schedules", "delete", fid).returncode == 0
-    assert ticks and ticks[0]["outcome"] == "started"
+    assert ticks and ticks[-1]["outcome"] == "started", ticks
     gone = cli(server, "schedules", "delete", fid)
     assert gone.returncode == 3
     assert "has no schedule" in gone.stderr
