@@ -83,9 +83,10 @@ class ViewerStream:
             self._cdp = await page.context.new_cdp_session(page)
             self._cdp.on("Page.screencastFrame", self._on_frame)
             await self._cdp.send("Page.startScreencast", SCREENCAST)
-        except Exception as exc:  # the tab closed meanwhile: the next tick follows the next one
+        except Exception as exc:  # the tab closed or was navigating: the next tick tries again
             log.debug("viewer: could not screencast %s: %s", getattr(page, "url", "?"), exc)
-            self._cdp = None
+            await self._stop_screencast()
+            self._page = None  # not followed: a tab still open is followed again, not left unwatched
 
     async def _stop_screencast(self) -> None:
         cdp, self._cdp = self._cdp, None
