@@ -15,6 +15,7 @@ from browserfn.agents import notifier, workflow
 from browserfn.api.access import requires
 from browserfn.api.deps import PrincipalDep, ServicesDep
 from browserfn.api.openapi_doc import ERROR_SCHEMA
+from browserfn.api.paging import offset, page_of
 from browserfn.api.routes.functions import PageQuery, PageSizeQuery
 from browserfn.browser.scrape import check_schema
 from browserfn.errors import Forbidden, InvalidInput
@@ -90,14 +91,8 @@ async def list_agents(
     only_saved: Annotated[bool, Query(description="Only agents saved as workflows (none here)")] = False,
 ) -> dict[str, Any]:
     """The caller's agents, newest first."""
-    found = [] if only_saved else await svc.agents.list(principal, only_active, (page - 1) * page_size, page_size + 1)
-    return {
-        "items": [agent.response() for agent in found[:page_size]],
-        "page": page,
-        "page_size": page_size,
-        "has_next": len(found) > page_size,
-        "has_previous": page > 1,
-    }
+    found = [] if only_saved else await svc.agents.list(principal, only_active, offset(page, page_size), page_size + 1)
+    return page_of(found, page, page_size, lambda agent: agent.response())
 
 
 @router.get("/{agent_id}")

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from browserfn.api.access import requires
 from browserfn.api.deps import ServicesDep
 from browserfn.api.identities import PersonasDep, PrincipalDep
+from browserfn.api.paging import offset, page_of
 from browserfn.api.routes.functions import PageQuery, PageSizeQuery
 from browserfn.models import Scope
 from browserfn.personas import EmailRecord, PersonaRecord, sms_not_available
@@ -95,14 +96,8 @@ async def list_personas(
     page_size: PageSizeQuery = 10,
     only_active: Annotated[bool, Query(description="Accepted for Notte's clients: every persona is active")] = True,
 ) -> dict[str, Any]:
-    found = await personas.list_personas(principal.account_id, (page - 1) * page_size, page_size + 1)
-    return {
-        "items": [persona_response(p) for p in found[:page_size]],
-        "page": page,
-        "page_size": page_size,
-        "has_next": len(found) > page_size,
-        "has_previous": page > 1,
-    }
+    found = await personas.list_personas(principal.account_id, offset(page, page_size), page_size + 1)
+    return page_of(found, page, page_size, persona_response)
 
 
 @router.get("/{persona_id}")

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from browserfn.api.access import requires
 from browserfn.api.deps import PrincipalDep, ServicesDep
+from browserfn.api.paging import offset, page_of
 from browserfn.api.routes.functions import PageQuery
 from browserfn.api.routes.sessions import _browser_errors
 from browserfn.browser import cookies as cookie_shapes
@@ -56,14 +57,8 @@ async def list_profiles(
     name: str | None = None,
 ) -> dict[str, Any]:
     """The account's profiles, newest first (`name`: only those of that name)."""
-    found = await svc.store.call(ops.listing, principal.account_id, name, (page - 1) * page_size, page_size + 1)
-    return {
-        "items": [response(p) for p in found[:page_size]],
-        "page": page,
-        "page_size": page_size,
-        "has_next": len(found) > page_size,
-        "has_previous": page > 1,
-    }
+    found = await svc.store.call(ops.listing, principal.account_id, name, offset(page, page_size), page_size + 1)
+    return page_of(found, page, page_size, response)
 
 
 @router.get("/{profile_id}")

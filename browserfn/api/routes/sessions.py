@@ -19,6 +19,7 @@ from browserfn import inbox_actions
 from browserfn.api import identities
 from browserfn.api.access import requires
 from browserfn.api.deps import LinkBaseDep, PrincipalDep, Services, ServicesDep
+from browserfn.api.paging import offset, page_of
 from browserfn.api.routes.functions import PageQuery, PageSizeQuery
 from browserfn.browser import cdp_proxy, model_actions, replay, session_options, viewer
 from browserfn.browser.llm import Caller, require
@@ -136,14 +137,8 @@ async def list_sessions(
     only_active: Annotated[bool, Query(description="Only sessions still open")] = True,
 ) -> dict[str, Any]:
     """The caller's sessions, newest first."""
-    found = await svc.sessions.list(principal, only_active, (page - 1) * page_size, page_size + 1)
-    return {
-        "items": [session_response(svc, s, base_url) for s in found[:page_size]],
-        "page": page,
-        "page_size": page_size,
-        "has_next": len(found) > page_size,
-        "has_previous": page > 1,
-    }
+    found = await svc.sessions.list(principal, only_active, offset(page, page_size), page_size + 1)
+    return page_of(found, page, page_size, lambda s: session_response(svc, s, base_url))
 
 
 @router.get("/{session_id}")

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from browserfn.api.deps import PrincipalDep, ServicesDep
+from browserfn.api.paging import offset, page_of
 from browserfn.api.routes.functions import PageQuery, PageSizeQuery
 from browserfn.errors import InvalidInput
 from browserfn.models import utcnow
@@ -113,15 +114,11 @@ async def get_usage_logs(
         raise InvalidInput("only_current_token=true does not apply: usage records are the account's, not a key's")
     now = utcnow()
     _, start, end = month_of(period, now)
-    offset = (page - 1) * page_size
-    found = await svc.store.call(usage.entries, principal.account_id, start, end, now, endpoint, offset, page_size + 1)
-    return {
-        "items": [
-            {"created_at": e.created_at.isoformat(), "duration_ms": e.duration_ms, "endpoint": e.endpoint}
-            for e in found[:page_size]
-        ],
-        "page": page,
-        "page_size": page_size,
-        "has_next": len(found) > page_size,
-        "has_previous": page > 1,
-    }
+    first = offset(page, page_size)
+    found = await svc.store.call(usage.entries, principal.account_id, start, end, now, endpoint, first, page_size + 1)
+    return page_of(
+        found,
+        page,
+        page_size,
+        lambda e: {"created_at": e.created_at.isoformat(), "duration_ms": e.duration_ms, "endpoint": e.endpoint},
+    )

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from browserfn.api.access import requires
 from browserfn.api.identities import PrincipalDep, VaultsDep
+from browserfn.api.paging import offset, page_of
 from browserfn.api.routes.functions import PageQuery, PageSizeQuery
 from browserfn.models import Scope
 from browserfn.vaults import (
@@ -86,14 +87,8 @@ async def list_vaults(
     only_active: Annotated[bool, Query(description="Accepted for Notte's clients: no vault is inactive")] = True,
 ) -> dict[str, Any]:
     """The caller's vaults, newest first."""
-    found = await vaults.list_vaults(principal.account_id, (page - 1) * page_size, page_size + 1)
-    return {
-        "items": [vault_response(v) for v in found[:page_size]],
-        "page": page,
-        "page_size": page_size,
-        "has_next": len(found) > page_size,
-        "has_previous": page > 1,
-    }
+    found = await vaults.list_vaults(principal.account_id, offset(page, page_size), page_size + 1)
+    return page_of(found, page, page_size, vault_response)
 
 
 @router.get("/{vault_id}")
