@@ -1,5 +1,7 @@
 """A session's recording: a timeline of screenshots (taken every `interval_s` and after each
-action), turned into an H.264 MP4 after the session closes when ffmpeg is available. Stored under
+action), turned into an H.264 MP4 when its replay is first asked for after the session closed
+(most sessions are never replayed, and an encode at every close took CPU from the runs that
+followed), when ffmpeg is available. Stored under
 `<data dir>/sessions/<session id>/replay/` and served after the session closes, through links that
 carry their own signature and expiry (the SDK downloads `mp4_url` with no API key)."""
 
@@ -25,6 +27,8 @@ VIDEO = "replay.mp4"
 #: Frames per second of the MP4 (a frame lasts until the next screenshot's time).
 VIDEO_FPS = 5
 ENCODE_TIMEOUT_S = 120.0
+#: How long a replay request waits for its video before answering "not ready" (the SDK polls).
+VIDEO_WAIT_S = 20.0
 #: How long a replay link stays valid.
 LINK_TTL_S = 3600
 #: The frame an action asks for waits until its session has had no call for this long (or until
@@ -50,10 +54,10 @@ class Frame:
 
 
 class Recorder:
-    def __init__(self, directory: Path, interval_s: float, ffmpeg: str | None) -> None:
+    def __init__(self, directory: Path, interval_s: float, video: bool) -> None:
         self.directory = directory
         self._interval_s = interval_s
-        self._ffmpeg = ffmpeg
+        self._video = video  #: an MP4 can be made (ffmpeg is there): the manifest says it is to make
         self._started = time.monotonic()
         self._started_at_ms = int(time.time() * 1000)  #: wall clock of t_ms 0 (frames' moments for the console)
         self._frames: list[Frame] = []
@@ -135,47 +139,81 @@ class Recorder:
         self._duration_ms = self._elapsed_ms()
 
     async def finish(self) -> None:
-        """After `stop`: encode the video when ffmpeg is there, then write the manifest (from then
-        on the replay is served)."""
+        """After `stop`: write the manifest (from then on the replay is served); its video is made
+        by `VideoMaker` when first asked for."""
         async with self._lock:
-            duration_ms = self._duration_ms or self._elapsed_ms()
-            has_video = await self._encode(duration_ms)
             manifest = {
                 "frames": [dataclasses.asdict(frame) for frame in self._frames],
-                "duration_ms": duration_ms,
+                "duration_ms": self._duration_ms or self._elapsed_ms(),
                 "started_at_ms": self._started_at_ms,
-                "video": VIDEO if has_video else None,
+                "video": None,
+                "video_pending": self._video and bool(self._frames),
             }
-            self.directory.mkdir(parents=True, exist_ok=True)
-            (self.directory / MANIFEST).write_text(json.dumps(manifest))
+            await asyncio.to_thread(_write_manifest, self.directory, manifest)
 
-    async def _encode(self, duration_ms: int) -> bool:
-        if self._ffmpeg is None or not self._frames:
+
+class VideoMaker:
+    """Makes a closed session's MP4 from its frames on the first request for its replay, once
+    per session (concurrent requests wait for the same encode)."""
+
+    def __init__(self, ffmpeg: str | None) -> None:
+        self._ffmpeg = ffmpeg
+        self._making: dict[Path, asyncio.Task[None]] = {}
+
+    async def manifest(self, directory: Path, wait_s: float = VIDEO_WAIT_S) -> dict[str, Any] | None:
+        """The finished recording's manifest, its video made first if it is still to make; None
+        while the recording is not finished, or the video not made within `wait_s`."""
+        manifest = read_manifest(directory)
+        if manifest is None or not manifest.get("video_pending"):
+            return manifest
+        task = self._making.get(directory)
+        if task is None:
+            task = asyncio.create_task(self._make(directory, manifest))
+            self._making[directory] = task
+            task.add_done_callback(lambda _: self._making.pop(directory, None))
+        done, _ = await asyncio.wait({task}, timeout=wait_s)  # a request given up leaves the encode going
+        return read_manifest(directory) if done else None
+
+    async def _make(self, directory: Path, manifest: dict[str, Any]) -> None:
+        made = await self._encode(directory, [Frame(**frame) for frame in manifest["frames"]], manifest["duration_ms"])
+        manifest = {**manifest, "video": VIDEO if made else None, "video_pending": False}
+        await asyncio.to_thread(_write_manifest, directory, manifest)
+
+    async def _encode(self, directory: Path, frames: list[Frame], duration_ms: int) -> bool:
+        if self._ffmpeg is None or not frames:
             return False
         # The concat demuxer shows each frame until the next one's time.
-        ends = [frame.t_ms for frame in self._frames[1:]] + [max(duration_ms, self._frames[-1].t_ms + 500)]
+        ends = [frame.t_ms for frame in frames[1:]] + [max(duration_ms, frames[-1].t_ms + 500)]
         lines = []
-        for frame, end in zip(self._frames, ends, strict=True):
+        for frame, end in zip(frames, ends, strict=True):
             lines += [f"file '{frame.name}'", f"duration {max(end - frame.t_ms, 40) / 1000:.3f}"]
-        lines.append(f"file '{self._frames[-1].name}'")
-        (self.directory / "frames.txt").write_text("\n".join(lines) + "\n")
+        lines.append(f"file '{frames[-1].name}'")
+        (directory / "frames.txt").write_text("\n".join(lines) + "\n")
         process = await asyncio.create_subprocess_exec(
             self._ffmpeg, "-y", "-nostdin", "-loglevel", "error", "-f", "concat", "-safe", "0", "-i", "frames.txt",
             "-vf", "scale=trunc(iw/2)*2:trunc(ih/2)*2,format=yuv420p", "-r", str(VIDEO_FPS),
             "-c:v", "libx264", "-preset", "veryfast", "-threads", "1", "-movflags", "+faststart", VIDEO,
-            cwd=self.directory, stdin=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+            cwd=directory, stdin=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
         )  # fmt: skip
         try:
             _, errors = await asyncio.wait_for(process.communicate(), ENCODE_TIMEOUT_S)
         except TimeoutError:
             process.kill()
             await process.wait()
-            log.warning("ffmpeg took over %g s to encode %s; the replay has no video", ENCODE_TIMEOUT_S, self.directory)
+            log.warning("ffmpeg took over %g s to encode %s; the replay has no video", ENCODE_TIMEOUT_S, directory)
             return False
         if process.returncode != 0:
-            log.warning("ffmpeg failed on %s: %s", self.directory, errors.decode(errors="replace").strip()[-500:])
+            log.warning("ffmpeg failed on %s: %s", directory, errors.decode(errors="replace").strip()[-500:])
             return False
         return True
+
+
+def _write_manifest(directory: Path, manifest: dict[str, Any]) -> None:
+    """Replaced whole (a reader sees the old manifest or the new one, never half of one)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    partial = directory / f".{MANIFEST}.partial"
+    partial.write_text(json.dumps(manifest))
+    partial.replace(directory / MANIFEST)
 
 
 def read_manifest(directory: Path) -> dict[str, Any] | None:

@@ -35,7 +35,7 @@ from browserfn.browser.actions import PageDriver
 from browserfn.browser.attached import AttachedBrowser
 from browserfn.browser.pool import BrowserPool, PooledBrowser
 from browserfn.browser.proxy_forward import ProxyForwarder
-from browserfn.browser.replay import Recorder, find_ffmpeg
+from browserfn.browser.replay import Recorder, VideoMaker, find_ffmpeg
 from browserfn.browser.session_data import SessionData
 from browserfn.browser.session_options import CDP_POLICIES, SessionPlan, proxy_flags
 from browserfn.bus import EventBus
@@ -160,7 +160,9 @@ class SessionManager:
             settings.browser_launch_timeout_s,
         )
         self.accounts = AccountBrowsers(self.pool, settings.browser_account_idle_s)
-        self._ffmpeg = find_ffmpeg(settings.ffmpeg_path)
+        ffmpeg = find_ffmpeg(settings.ffmpeg_path)
+        self._can_make_video = ffmpeg is not None
+        self._videos = VideoMaker(ffmpeg)
         self.llm = llm.from_settings(settings)  #: for structured scrape and observe with instructions
         self._sessions: dict[str, Session] = {}
         self._opening: collections.Counter[str] = collections.Counter()  #: sessions being opened, per account
@@ -210,6 +212,10 @@ class SessionManager:
 
     def replay_dir(self, session_id: str) -> Path:
         return self.session_dir(session_id) / "replay"
+
+    async def replay_manifest(self, session_id: str) -> dict[str, Any] | None:
+        """A closed session's finished recording (its MP4 made on this first ask), or None: not ready."""
+        return await self._videos.manifest(self.replay_dir(session_id))
 
     async def open(self, principal: Principal, plan: SessionPlan) -> Session:
         """Start a session as `plan` says (a pooled browser, one launched with flags of its own, or
@@ -264,7 +270,9 @@ class SessionManager:
         )
         session.data.attach(session.browser.context)
         session.driver.data = session.data
-        session.recorder = Recorder(self.replay_dir(session.session_id), self._settings.replay_interval_s, self._ffmpeg)
+        session.recorder = Recorder(
+            self.replay_dir(session.session_id), self._settings.replay_interval_s, self._can_make_video
+        )
         session.recorder.start(session.driver.current if session.driver else lambda: None, session.quiet_s)
         await self._store.create_session(session.record(self.owner_url))
         self._sessions[session.session_id] = session
@@ -415,7 +423,7 @@ class SessionManager:
 
     async def _tear_down(self, session: Session, last_frame_wait_s: float) -> None:
         """A closed session's last replay frame, the kill of its browser's process tree, then its
-        replay (the video encodes last)."""
+        replay's manifest (its video is made when first asked for)."""
         browser, driver, session.browser, session.driver = session.browser, session.driver, None, None
         if session.recorder is not None:
             await session.recorder.stop()

@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -31,6 +32,13 @@ def _browse_and_close(server: LiveServer, site: LocalSite) -> tuple[NotteClient,
     return client, session_id
 
 
+def _wait_for(condition: Callable[[], bool], timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
 def _ffprobe(path: Path) -> dict[str, str]:
     out = subprocess.run(
         ["ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0", "-of", "json",
@@ -44,6 +52,9 @@ def _ffprobe(path: Path) -> dict[str, str]:
 def test_a_closed_session_replays_as_an_mp4(browser_server: LiveServer, site: LocalSite, tmp_path: Path) -> None:
     assert shutil.which("ffprobe"), "scripts/setup.sh installs Debian's ffmpeg"
     client, session_id = _browse_and_close(browser_server, site)
+    recording = browser_server.data_dir / "sessions" / session_id / "replay"
+    _wait_for(lambda: (recording / "manifest.json").exists())
+    assert not (recording / "replay.mp4").exists(), "the video is made when first asked for, not at every close"
     replay = client.sessions.replay(session_id, timeout=60, poll_interval=0.2)
     assert replay.mp4_url is not None and replay.expires_at is not None
     assert replay.video_duration_ms is not None and replay.video_duration_ms > 2000

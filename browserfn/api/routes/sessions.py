@@ -309,7 +309,7 @@ async def get_replay(
     session = await svc.sessions.get(principal, session_id)
     if session.active:
         raise NotFound(f"session {session_id} is still active: close it first to get its replay")
-    manifest = replay.read_manifest(svc.sessions.replay_dir(session_id))
+    manifest = await svc.sessions.replay_manifest(session_id)
     if manifest is None:
         raise NotFound(f"the replay of session {session_id} is not ready")
     secret, now = await svc.store.server_secret(), time.time()
