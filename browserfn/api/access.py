@@ -8,8 +8,10 @@ An account's key passes every check; the route's own ownership checks still appl
 on one session (`/sessions/{id}/...`: cookies, files, page calls) take Scope.SESSIONS: a guest
 run's key holds it, and SessionManager shows it only its own run's sessions. Account data used
 by sessions but not bound to one (profiles, vaults, personas, stored files) takes
-Scope.BROWSER_DATA, which a guest run's key lacks. Declare on the APIRouter or the route: scopes
-given to `app.include_router(..., dependencies=...)` are not seen (they count as none: refused).
+Scope.BROWSER_DATA, which a guest run's key lacks; so do the session actions that read a
+persona's inbox (`identities.inbox_action` checks it: their route is a session's). Declare on the
+APIRouter or the route: scopes given to `app.include_router(..., dependencies=...)` are not seen
+(they count as none: refused).
 """
 
 from __future__ import annotations

@@ -11,7 +11,8 @@ from fastapi import Depends
 from browserfn import inbox_actions
 from browserfn.api.deps import PrincipalDep, Services, ServicesDep
 from browserfn.browser.sessions import Session
-from browserfn.errors import InvalidInput
+from browserfn.errors import Forbidden, InvalidInput
+from browserfn.models import Principal, Scope
 from browserfn.personas import PersonaService
 from browserfn.secrets import Masker
 from browserfn.vaults import VaultService
@@ -62,9 +63,15 @@ def mask_typed(session: Session, message: str, data: str | None) -> tuple[str, s
     return masker.text(message), None if data is None else masker.text(data)
 
 
-async def inbox_action(svc: Services, session: Session, action: dict[str, Any]) -> dict[str, Any]:
+async def inbox_action(svc: Services, principal: Principal, session: Session, action: dict[str, Any]) -> dict[str, Any]:
     """`email_read`, `email_verification_read`, `sms_read`: Notte's execute response, read from
-    the persona's inbox (no browser work)."""
+    the persona's inbox (no browser work). They read the account's personas, as `/personas` does:
+    a guest run's key (it lacks Scope.BROWSER_DATA) is refused, although the session is its own."""
+    if Scope.BROWSER_DATA not in principal.scopes:
+        raise Forbidden(
+            f"{action.get('type')}: a run of another account's shared function cannot read this account's "
+            "personas' e-mail or SMS"
+        )
     started = dt.datetime.now(dt.UTC)
     vault_id = session.options.get("vault_id")
     outcome = await inbox_actions.execute(

@@ -192,7 +192,7 @@ async def execute_action(
     """One browser action; a failure is `success: false` with the reason."""
     session = await svc.sessions.active(principal, session_id)
     if action.get("type") in inbox_actions.TYPES:
-        return await identities.inbox_action(svc, session, action)
+        return await identities.inbox_action(svc, principal, session, action)
     identities.attach_vault(svc, session)
     started = dt.datetime.now(dt.UTC)
     structured: dict[str, Any] | None = None
