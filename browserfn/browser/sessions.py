@@ -425,6 +425,8 @@ class SessionManager:
         """A closed session's last replay frame, the kill of its browser's process tree, then its
         replay's manifest (its video is made when first asked for)."""
         browser, driver, session.browser, session.driver = session.browser, session.driver, None, None
+        if isinstance(browser, ContextLease):
+            self.accounts.closing(browser)
         if session.recorder is not None:
             await session.recorder.stop()
             if driver is not None and browser and browser.alive:
