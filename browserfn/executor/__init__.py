@@ -5,7 +5,7 @@ from __future__ import annotations
 from browserfn.bus import EventBus, LocalEventBus
 from browserfn.config import Settings
 from browserfn.executor.base import Executor
-from browserfn.store.base import Store
+from browserfn.store import Store, job_queue
 
 
 def create_bus(settings: Settings) -> EventBus:
@@ -19,10 +19,10 @@ def create_bus(settings: Settings) -> EventBus:
 def create_executor(settings: Settings, store: Store, bus: EventBus) -> Executor:
     if settings.database_url:
         from browserfn.executor.procrastinate import ProcrastinateExecutor
-        from browserfn.store.postgres import PostgresStore
 
-        assert isinstance(store, PostgresStore), "the distributed engine needs the PostgreSQL store"
-        return ProcrastinateExecutor(settings, store, bus, run_worker=settings.run_worker)
+        jobs = job_queue(store)
+        assert jobs is not None, "the distributed engine needs a store that queues its runs' jobs (PostgreSQL)"
+        return ProcrastinateExecutor(settings, store, jobs, bus, run_worker=settings.run_worker)
     from browserfn.executor.local import LocalExecutor
 
     return LocalExecutor(settings, store, bus)

@@ -1,6 +1,6 @@
 """ProcrastinateExecutor: distributed execution on PostgreSQL through Procrastinate.
 
-- Queueing is the store's (PostgresStore with a Dispatcher): a run's job is deferred in the
+- Queueing is the store's (its `RunJobs` view, store/jobs.py): a run's job is deferred in the
   transaction that gives the run one of its account's slots, so `submit` has nothing to do.
 - A worker (`browserfn worker`, or `serve` without `--no-worker`) runs the task `browserfn.run`,
   which executes the run through the same RunWorker as the embedded engine.
@@ -31,8 +31,8 @@ from browserfn.executor.procrastinate_connector import ReconnectingConnector
 from browserfn.executor.worker import STOPPED_ON_REQUEST, RunWorker, end_run
 from browserfn.models import Run, RunState
 from browserfn.sandbox.process import ProcessPool
-from browserfn.store.postgres import PostgresStore
-from browserfn.store.postgres_dispatch import QUEUE, TASK_NAME
+from browserfn.store.base import Store
+from browserfn.store.jobs import QUEUE, TASK_NAME, RunJobs
 
 log = logging.getLogger(__name__)
 #: How often each process looks for workers that stopped sending heartbeats.
@@ -42,13 +42,15 @@ STOP_WAIT_S = 5.0
 
 
 class ProcrastinateExecutor(Executor):
-    def __init__(self, settings: Settings, store: PostgresStore, bus: EventBus, run_worker: bool) -> None:
+    def __init__(self, settings: Settings, store: Store, jobs: RunJobs, bus: EventBus, run_worker: bool) -> None:
+        """`jobs` is `store` seen as its runs' job queue (`browserfn.store.job_queue`)."""
         super().__init__()
         self._settings = settings
         self._store = store
+        self._jobs = jobs
         self._bus = bus
         self._run_worker = run_worker
-        self.app = procrastinate.App(connector=ReconnectingConnector(conninfo=store.dsn))
+        self.app = procrastinate.App(connector=ReconnectingConnector(conninfo=jobs.dsn))
         self.app.task(name=TASK_NAME, queue=QUEUE, pass_context=True)(self._execute)
         self._pool = ProcessPool(settings.warm_processes if run_worker else 0, settings.warm_imports)
         self._tasks: list[asyncio.Task[None]] = []
@@ -110,7 +112,7 @@ class ProcrastinateExecutor(Executor):
         """Nothing to do: the store deferred the run's job when it took a slot."""
 
     async def stop(self, run_id: str) -> bool:
-        job_id = await self._store.job_of(run_id)
+        job_id = await self._jobs.job_of(run_id)
         if job_id is not None:
             await self.app.job_manager.cancel_job_by_id_async(job_id, abort=True)
             deadline = asyncio.get_running_loop().time() + STOP_WAIT_S
@@ -137,8 +139,8 @@ class ProcrastinateExecutor(Executor):
 
     async def reap(self) -> None:
         """End the runs of workers that stopped sending heartbeats, and hand on slots that a
-        process dying right after a run's end did not (postgres_dispatch.py)."""
-        await self._store.fill_free_slots()
+        process dying right after a run's end did not (`RunJobs.fill_free_slots`)."""
+        await self._jobs.fill_free_slots()
         manager = self.app.job_manager
         stalled_s = self._settings.worker_stalled_s
         await manager.prune_stalled_workers(seconds_since_heartbeat=stalled_s)
@@ -146,7 +148,7 @@ class ProcrastinateExecutor(Executor):
         if not jobs:
             return
         by_job = {job.id: job for job in jobs}
-        for run in await self._store.runs_of_jobs([job_id for job_id in by_job if job_id is not None]):
+        for run in await self._jobs.runs_of_jobs([job_id for job_id in by_job if job_id is not None]):
             reason = (
                 f"the worker executing this run stopped sending heartbeats for {stalled_s:g} s "
                 "(killed or cut off); the run was not retried"

@@ -18,11 +18,9 @@ from __future__ import annotations
 import sqlalchemy as sa
 from procrastinate.schema import SchemaManager
 
+from browserfn.store.jobs import QUEUE, TASK_NAME
 from browserfn.store.postgres_db import PostgresTx
 from browserfn.store.tx import Tx
-
-QUEUE = "browserfn_runs"
-TASK_NAME = "browserfn.run"
 
 
 class Dispatcher:
