@@ -1,6 +1,6 @@
 """A guest run's key (a run of a function another account shared) may drive its own sessions but
-not reach the account's browser data: no session started with a profile, no profile created or
-read, no legacy uploads; a run of the account's own function may."""
+not reach the account's browser data: no session started with a profile, no profile created,
+read or saved from its session, no legacy uploads; a run of the account's own function may."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from tests.security.run_keys import HOLDER, leaked_run_key
 
 def test_a_guest_run_cannot_use_the_accounts_profiles_or_files(server: LiveServer) -> None:
     with server.client(server.create_key(f"profile-owner-{uuid.uuid4().hex[:8]}"), timeout=180) as account:
-        profile = account.post("/profiles/create", json={"name": "mine"}).json()["profile_id"]
+        created = account.post("/profiles/create", json={"name": "mine"}).json()
+        profile = created["profile_id"]
         with server.client(server.create_key(f"profile-author-{uuid.uuid4().hex[:8]}")) as author:
             shared = deploy(author, HOLDER, name="shared-holder")
             assert author.patch(f"/functions/{shared}", json={"shared": True}).json()["shared"] is True
@@ -29,6 +30,13 @@ def test_a_guest_run_cannot_use_the_accounts_profiles_or_files(server: LiveServe
                 script.post("/storage/uploads/x.txt", files={"file": ("x.txt", b"x")}),
             ):
                 assert call.status_code == 403, call.text
+            # Its own session it may drive, but not save into the account's profiles.
+            sid = script.post("/sessions/start", json={}).json()["session_id"]
+            for body in ({"name": "taken"}, {"profile_id": profile}):
+                save = script.post(f"/sessions/{sid}/profile/save", json=body)
+                assert save.status_code == 403 and "profiles" in save.json()["message"], save.text
+            assert script.delete(f"/sessions/{sid}/stop").status_code == 200
+        assert account.get("/profiles").json()["items"] == [created]  # none made, the one there unchanged
         own = deploy(account, HOLDER, name="own-holder")
         with (
             leaked_run_key(account, own) as run_key,
