@@ -85,8 +85,9 @@ class Cluster:
         self.nodes.append(node)
         return node.wait_ready()
 
-    def worker(self, api: Node, *, concurrency: int = 8, grace_s: float = 30.0) -> Node:
-        """A worker whose links point at `api` (its runs call the worker itself, on its own port)."""
+    def worker(self, api: Node, *, concurrency: int = 8, grace_s: float = 30.0, data_dir: Path | None = None) -> Node:
+        """A worker whose links point at `api` (its runs call the worker itself, on its own port);
+        `data_dir`: a disk of its own, as on another machine (the store is still the shared one)."""
         port = free_port()
         args = [
             "worker",
@@ -101,7 +102,7 @@ class Cluster:
             "--warm-processes",
             str(self.warm_processes),
             "--data-dir",
-            str(self.workdir),
+            str(data_dir or self.workdir),
         ]
         log_path = self.workdir / f"worker-{len(self.nodes)}.log"
         env = {**self.env, "PGAPPNAME": f"worker-{port}"}

@@ -133,7 +133,8 @@ def test_a_sessions_data_on_a_worker_through_an_api_server(pg_dsn: str, tmp_path
     cluster = Cluster(pg_dsn, tmp_path)
     try:
         api = cluster.api()
-        worker = cluster.worker(api)
+        worker_disk = tmp_path / "worker-disk"
+        worker = cluster.worker(api, data_dir=worker_disk)  # its files and logs on its own disk, as on another machine
         client = httpx.Client(base_url=api.url, headers=cluster.headers(), timeout=180)
         function_id = deploy(client, HELD_UNTIL_RELEASED, "held-data", restricted=False)["function_id"]
         events = run_events(client, function_id, {})
@@ -170,6 +171,10 @@ def test_a_sessions_data_on_a_worker_through_an_api_server(pg_dsn: str, tmp_path
         assert [(f["name"], f["size"]) for f in legacy] == [("report.csv", len(DOWNLOAD_BYTES))]
         link = client.get(f"/storage/{sid}/downloads/report.csv").json()["url"]
         assert link.startswith(f"{api.url}/") and httpx.get(link, timeout=60).content == DOWNLOAD_BYTES
+        # Both files are on the worker's disk only: the API server relayed every call.
+        kept = {p.read_bytes() for p in (worker_disk / "files").rglob("*") if p.is_file() and p.suffix != ".json"}
+        assert kept == {payload, DOWNLOAD_BYTES}
+        assert not list((tmp_path / "files").rglob("*.json"))
 
         execute({"type": "goto", "url": f"{site.url}/fetching"})
         entries = _network_entries(client, sid, f"{site.url}/data.json?from=script")
@@ -194,8 +199,13 @@ def test_a_sessions_data_on_a_worker_through_an_api_server(pg_dsn: str, tmp_path
         final = json.loads(next(e for e in events if e["type"] == "result")["message"])
         assert (final["status"], final["result"], final["session_id"]) == ("closed", "released", sid)
         assert client.get(f"/sessions/{sid}").json()["status"] == "closed"
-        # Closed: its files are still read from the worker's disk through the API server.
+        # Closed: its files and script are still read from the worker's disk through the API server.
         assert client.get(f"/sessions/{sid}/files/{downloads[0]['id']}").content == DOWNLOAD_BYTES
+        code = client.get(f"/sessions/{sid}/workflow/code", params={"as_workflow": True}).json()
+        assert [a["type"] for a in code["json_actions"]] == [
+            *("goto", "evaluate_js", "goto", "upload_file", "evaluate_js"),
+            *("goto", "download_file", "goto", "goto"),
+        ]
 
         # The saved profile logs in the next session, hosted by the API server itself.
         again = client.post("/sessions/start", json={"profile": {"id": profile_id}})
