@@ -57,13 +57,8 @@ def test_a_reported_result_over_one_mib_round_trips(notte: NotteClient, tmp_path
     got = notte.functions.run_get_metadata(fn.function_id, run_id)
     assert got.status == "closed" and json.loads(got.result) == big
 
-    with httpx.Client(verify=False) as plain:  # the download route, with the key
-        server_url = notte.functions.server_url
-        answer = plain.get(
-            f"{server_url}/functions/{fn.function_id}/runs/{run_id}/payloads/result",
-            headers={"Authorization": f"Bearer {notte.functions.token}"},
-        )
-    assert answer.status_code == 200 and json.loads(json.loads(answer.content)) == big
+    # The download route, with the key: the result as it was reported (JSON text).
+    assert json.loads(notte.functions.download_run_payload(fn.function_id, run_id, "result")) == big
 
 
 def test_payload_uploads_are_checked(behind_tls: tuple[LiveServer, TlsProxy], tmp_path: Path) -> None:

@@ -92,26 +92,45 @@ def test_profile_crud_imports_and_other_accounts(
     assert [c.name for c in notte.profiles.cookies_get(first.profile_id).cookies] == ["login"]  # domain replaced
     copy = notte.profiles.duplicate(first.profile_id, name="beta")
     assert copy.name == "beta" and copy.persisted_domains == ["127.0.0.1"]
+    other_key = browser_server.create_key("profiles-other")
     with notte.Session(profile={"id": copy.profile_id}) as session:
         assert _account_page(session, data_site.url) == ("logged in as imported", "storage: from-import")
         preview = notte.sessions.profile_preview(session.session_id, include_cookies=True)
         assert preview.profile is not None and preview.profile.id == copy.profile_id
         assert preview.cookie_domains == ["127.0.0.1"]
+        with browser_server.client(other_key) as them:
+            hidden = them.get(f"/sessions/{session.session_id}/profile-preview", params={"include_cookies": True})
+            assert hidden.status_code == 404 and copy.profile_id not in hidden.text, hidden.text
         snapshot = session.save_profile(name="snapshot")
         assert snapshot.name == "snapshot" and snapshot.profile_id not in (first.profile_id, copy.profile_id)
     assert [c.value for c in notte.profiles.cookies_get(snapshot.profile_id).cookies] == ["imported"]
 
-    other_key = browser_server.create_key("profiles-other")
     with browser_server.client(other_key) as them, browser_server.client() as api:
         pid = first.profile_id
+        before = api.get(f"/profiles/{pid}").json()
+        theirs = [{"name": "login", "value": "intruder", "domain": "127.0.0.1", "path": "/", "httpOnly": True}]
         for call in (
             them.get(f"/profiles/{pid}"),
             them.delete(f"/profiles/{pid}"),
             them.post(f"/profiles/{pid}/duplicate", json={}),
             them.get(f"/profiles/{pid}/cookies"),
+            them.post(f"/profiles/{pid}/cookies", json={"cookies": theirs}),
+            them.post(f"/profiles/{pid}/cookies", json={"cookies": theirs, "mode": "append"}),
             them.post(f"/profiles/{pid}/state", json={"cookies": []}),
+            them.post(
+                f"/profiles/{pid}/state",
+                json={
+                    "cookies": theirs,
+                    "local_storage": {data_site.url: {"who": "intruder"}},
+                    "domains": ["127.0.0.1"],
+                },
+            ),
         ):
             assert call.status_code == 404 and call.json()["message"] == f"profile {pid} not found", call.text
+        assert api.get(f"/profiles/{pid}").json() == before  # nothing changed
+        assert [(c["name"], c["value"]) for c in api.get(f"/profiles/{pid}/cookies").json()["cookies"]] == [
+            ("login", "imported")
+        ]
         assert pid not in [p["profile_id"] for p in them.get("/profiles").json()["items"]]
         started = them.post("/sessions/start", json={"profile": {"id": pid}})
         assert started.status_code == 404

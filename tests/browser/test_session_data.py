@@ -163,7 +163,7 @@ def test_downloads_are_captured_listed_and_fetched_with_the_same_bytes(
 
 
 def test_file_routes_refuse_bad_input_and_other_accounts(
-    browser_server: LiveServer, data_site: DataSite, other_key: str
+    browser_server: LiveServer, notte: NotteClient, data_site: DataSite, other_key: str
 ) -> None:
     with browser_server.client(timeout=120) as api, browser_server.client(other_key) as other:
         sid = api.post("/sessions/start", json={}).json()["session_id"]
@@ -179,22 +179,46 @@ def test_file_routes_refuse_bad_input_and_other_accounts(
         assert api.get(f"/sessions/{sid}/files", params={"limit": 0}).status_code == 422
         assert api.get(f"/sessions/{sid}/files", params={"source": "elsewhere"}).status_code == 422
 
+        # The legacy downloads routes (the TypeScript client's): names are plain names.
+        downloads = f"/storage/{sid}/downloads"
+        assert api.post(f"{downloads}/kept.bin", files={"file": ("kept.bin", b"mine")}).json() == {"success": True}
+        tricks = {"%2E%2E": 422, ".hidden": 422, "a%5Cb": 422, "a%3Ab": 422, "a%00b": 422, "%2E%2E%5Cx": 422}
+        tricks["..%2F..%2Fbrowserfn.sqlite3"] = 404  # a slash: no such route
+        for bad, status in tricks.items():
+            for answer in (
+                api.get(f"{downloads}/{bad}"),
+                api.post(f"{downloads}/{bad}", files={"file": ("x.bin", b"tricked")}),
+            ):
+                assert answer.status_code == status and answer.json()["status"] == status, (bad, answer.text)
+        assert api.get(f"{downloads}/nope.bin").status_code == 404
+        assert [(f["name"], f["size"]) for f in api.get(downloads).json()["files"]] == [("kept.bin", 4)]
+
         for call in (
             other.get(f"/sessions/{sid}/files"),
             other.get(f"/sessions/{sid}/files/{file_id}"),
             other.delete(f"/sessions/{sid}/files/{file_id}"),
             other.post(f"/sessions/{sid}/files", files={"file": ("a.txt", b"x")}),
+            other.get(downloads),
+            other.get(f"{downloads}/kept.bin"),
+            other.post(f"{downloads}/kept.bin", files={"file": ("kept.bin", b"theirs")}),
         ):
             assert call.status_code == 404, call.text
+            assert call.json()["message"] == f"session {sid} not found", call.text
         assert api.get(f"/sessions/{sid}/files/{file_id}").content == b"x"
+        assert [(f["name"], f["size"]) for f in api.get(downloads).json()["files"]] == [("kept.bin", 4)]
+        assert httpx.get(api.get(f"{downloads}/kept.bin").json()["url"]).content == b"mine"
+        assert other.get("/storage/uploads").json() == {"files": []}  # nothing was kept for them either
 
         # page/execute/file: upload_file by target_id (the file's id or name)
         goto = {"type": "goto", "url": f"{data_site.url}/upload"}
         assert api.post(f"/sessions/{sid}/page/execute", json=goto).json()["success"]
-        body = {"action": {"type": "upload_file", "selector": "#doc", "file_path": "ignored"}, "target_id": file_id}
-        done = api.post(f"/sessions/{sid}/page/execute/file", json=body)
-        assert done.status_code == 200 and done.json()["success"] is True, done.text
+        put = {"type": "upload_file", "selector": "#doc", "file_path": "ignored"}
+        theirs = other.post(f"/sessions/{sid}/page/execute/file", json={"action": put, "target_id": file_id})
+        assert theirs.status_code == 404 and theirs.json()["message"] == f"session {sid} not found", theirs.text
         read = {"type": "evaluate_js", "code": "document.getElementById('seen').textContent"}
+        assert api.post(f"/sessions/{sid}/page/execute", json=read).json()["data"]["markdown"] == ""  # untouched
+        done = notte.sessions.execute_session_file(sid, action=put, target_id=file_id)
+        assert done.success is True, done
         seen = api.post(f"/sessions/{sid}/page/execute", json=read)
         assert seen.json()["data"]["markdown"] == "passwd:1:78"
         wrong = api.post(f"/sessions/{sid}/page/execute/file", json={"action": {"type": "click"}, "target_id": "x"})
@@ -269,6 +293,12 @@ def test_offset_debug_tab_and_the_exported_script_repeats_the_actions(
             assert other.get(f"/sessions/{sid}/offset").status_code == 404
             assert other.get(f"/sessions/{sid}/workflow/code", params={"as_workflow": True}).status_code == 404
             assert other.get(f"/sessions/{sid}/network/logs").status_code == 404
+            for tab_idx in (0, None):
+                hidden = other.get(f"/sessions/{sid}/debug/tab", params={} if tab_idx is None else {"tab_idx": tab_idx})
+                assert hidden.status_code == 404 and hidden.json() == {
+                    "status": 404,
+                    "message": f"session {sid} not found",
+                }
         with browser_server.client() as api:
             assert api.get(f"/sessions/{sid}/debug/tab", params={"tab_idx": 5}).status_code == 404
     code = notte.sessions.get_session_script(sid, as_workflow=True)

@@ -1,11 +1,18 @@
 """The official TypeScript client (npm `notte-sdk`) on a session's state and data, against a real
 server and real Chromium: cookies (Session.setCookies / getCookies), the legacy storage routes it
 calls (account uploads put into a page's file input, a session's downloads listed and fetched by
-their signed link), network logs, the offset, the session script and profiles."""
+their signed link), network logs listing the page's requests, the offset, the session script
+(run with the Python SDK, it repeats the session's actions) and profiles (one persisted by a
+session is logged in in the next)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import httpx
 
@@ -24,7 +31,7 @@ RAW = (
 )
 
 
-def test_ts_cookies_storage_logs_and_script(browser_server: LiveServer, data_site: DataSite) -> None:
+def test_ts_cookies_storage_logs_and_script(browser_server: LiveServer, data_site: DataSite, tmp_path: Path) -> None:
     site = json.dumps(data_site.url)
     got = run_node(
         RAW
@@ -72,25 +79,79 @@ def test_ts_cookies_storage_logs_and_script(browser_server: LiveServer, data_sit
     assert sorted(f["name"] for f in got["downloads"]["files"]) == ["local.bin", "report.csv"]
     assert httpx.get(got["link"]["url"]).content == DOWNLOAD_BYTES  # signed: no key
     assert got["logs"]["total_batch_count"] >= 1 and got["logs"]["format"] == "batched_v1"
+    entries = [
+        json.loads(line)
+        for batch in got["logs"]["batches"]
+        for line in httpx.get(batch["download_url"]).text.splitlines()
+    ]
+    documents = [e["url"] for e in entries if e["resource_type"] == "document" and e["status"] == 200]
+    assert documents == [f"{data_site.url}/{page}" for page in ("cookies", "upload", "download")]
+    # The download is listed as the request the page made (Chromium turns its response into a download).
+    report = [e for e in entries if e["url"] == f"{data_site.url}/report.csv"]
+    assert [(e["method"], e["request_headers"]["referer"]) for e in report] == [("GET", f"{data_site.url}/download")]
     assert got["offset"] == {"offset": 7}
-    assert [a["type"] for a in got["script"]["json_actions"]][:2] == ["goto", "evaluate_js"]
-    assert "def run():" in got["script"]["python_script"]
+    actions = [a["type"] for a in got["script"]["json_actions"]]
+    assert actions == ["goto", "evaluate_js", "goto", "upload_file", "evaluate_js", "goto", "download_file"]
+
+    # The exported script, run with the Python SDK, repeats the session's actions on the site (it
+    # uploads the file it puts in the page from the directory it runs in).
+    (tmp_path / "ts.bin").write_bytes(bytes([104, 105, 0, 255]))
+    script = tmp_path / "exported.py"
+    script.write_text(got["script"]["python_script"] + "\n\nif __name__ == '__main__':\n    run()\n")
+    before = len(data_site.seen)
+    env = {**os.environ, "NOTTE_API_KEY": browser_server.key, "NOTTE_API_URL": browser_server.url}
+    done = subprocess.run(
+        [sys.executable, str(script)], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=180
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    repeated = [path for path in data_site.seen[before:] if path != "/favicon.ico"]
+    assert repeated == ["/cookies", "/upload", "/download", "/report.csv"]
 
 
-def test_ts_profiles(browser_server: LiveServer) -> None:
+def test_ts_profiles(browser_server: LiveServer, data_site: DataSite) -> None:
+    """CRUD, and a profile persisted by one `Session({profile: {id, persist: true}})` whose login
+    (cookie and local storage) shows in the next session."""
+    site = json.dumps(data_site.url)
     got = run_node(
         RAW
-        + """
-        const made = ok(await profileCreate({ client: api, body: { name: "from node" } }));
-        const fetched = ok(await profileGet({ client: api, path: { profile_id: made.profile_id } }));
-        const listed = ok(await profileList({ client: api, query: { name: "from node" } }));
-        const deleted = ok(await profileDelete({ client: api, path: { profile_id: made.profile_id } }));
-        const gone = await profileGet({ client: api, path: { profile_id: made.profile_id } });
-        report({ made, fetched, listed, deleted, gone: gone.response.status });
+        + f"""
+        const account = async (session) => {{
+            await session.execute({{ type: "goto", url: {site} + "/account" }});
+            return [(await session.execute(text("who"))).data.markdown,
+                    (await session.execute(text("storage"))).data.markdown];
+        }};
+        const made = ok(await profileCreate({{ client: api, body: {{ name: "from node" }} }}));
+        const fetched = ok(await profileGet({{ client: api, path: {{ profile_id: made.profile_id }} }}));
+        const listed = ok(await profileList({{ client: api, query: {{ name: "from node" }} }}));
+
+        const writer = client.Session({{ profile: {{ id: made.profile_id, persist: true }} }});
+        await writer.start();
+        const before = await account(writer);
+        await writer.execute({{ type: "goto", url: {site} + "/login?user=node" }});
+        await writer.stop();
+        const saved = ok(await profileGet({{ client: api, path: {{ profile_id: made.profile_id }} }}));
+        const reader = client.Session({{ profile: {{ id: made.profile_id }} }});
+        await reader.start();
+        const after = await account(reader);
+        await reader.stop();
+        const plain = client.Session({{}});
+        await plain.start();
+        const without = await account(plain);
+        await plain.stop();
+
+        const deleted = ok(await profileDelete({{ client: api, path: {{ profile_id: made.profile_id }} }}));
+        const gone = await profileGet({{ client: api, path: {{ profile_id: made.profile_id }} }});
+        report({{ made, fetched, listed, before, saved, after, without, deleted, gone: gone.response.status }});
         """,
         url=browser_server.url,
         key=browser_server.key,
+        timeout_s=240,
     )
     assert got["made"]["name"] == "from node" and got["fetched"]["profile_id"] == got["made"]["profile_id"]
     assert [p["profile_id"] for p in got["listed"]["items"]] == [got["made"]["profile_id"]]
+    assert got["before"] == ["not logged in", "storage: none"]
+    assert got["saved"]["persisted_domains"] == ["127.0.0.1"]
+    assert dt.datetime.fromisoformat(got["saved"]["updated_at"]) > dt.datetime.fromisoformat(got["made"]["updated_at"])
+    assert got["after"] == ["logged in as node", "storage: node"]
+    assert got["without"] == ["not logged in", "storage: none"]  # the login lives in the profile only
     assert got["deleted"]["success"] is True and got["gone"] == 404

@@ -3,10 +3,16 @@ share one real PostgreSQL database, as several machines would."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
 
 from tests.live_server import answers_health, browserfn_command, free_port, wait_until_ready
 
@@ -79,8 +85,9 @@ class Cluster:
         self.nodes.append(node)
         return node.wait_ready()
 
-    def worker(self, api: Node, *, concurrency: int = 8, grace_s: float = 30.0) -> Node:
-        """A worker whose links point at `api` (its runs call the worker itself, on its own port)."""
+    def worker(self, api: Node, *, concurrency: int = 8, grace_s: float = 30.0, data_dir: Path | None = None) -> Node:
+        """A worker whose links point at `api` (its runs call the worker itself, on its own port);
+        `data_dir`: a disk of its own, as on another machine (the store is still the shared one)."""
         port = free_port()
         args = [
             "worker",
@@ -95,7 +102,7 @@ class Cluster:
             "--warm-processes",
             str(self.warm_processes),
             "--data-dir",
-            str(self.workdir),
+            str(data_dir or self.workdir),
         ]
         log_path = self.workdir / f"worker-{len(self.nodes)}.log"
         env = {**self.env, "PGAPPNAME": f"worker-{port}"}
@@ -111,3 +118,22 @@ class Cluster:
 
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.key}"}
+
+
+def run_events(client: httpx.Client, function_id: str, variables: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Start a run streaming, as the SDK does, and yield its events as they come."""
+    run_id = client.post(f"/functions/{function_id}/runs/create", json={}).json()["function_run_id"]
+    body = {"workflow_id": function_id, "variables": variables}
+    with client.stream("POST", f"/functions/{function_id}/runs/{run_id}", json=body) as response:
+        assert response.status_code == 200
+        for line in response.iter_lines():
+            if line.startswith("data: "):
+                yield json.loads(line[len("data: ") :])
+
+
+def owner_of(dsn: str, session_id: str) -> str:
+    """The URL of the process hosting the session, as the store says."""
+    with psycopg.connect(dsn) as conn:
+        row = conn.execute("SELECT owner_url FROM sessions WHERE session_id = %s", (session_id,)).fetchone()
+    assert row is not None
+    return str(row[0])

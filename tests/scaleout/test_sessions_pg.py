@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
 import pytest
 from playwright.sync_api import sync_playwright
 
@@ -21,7 +20,7 @@ from tests.browser.conftest import wait_until_gone
 from tests.browser.site import LocalSite
 from tests.browser.viewer_check import watch_and_take_over
 from tests.conftest import deploy
-from tests.scaleout.cluster import Cluster, Node
+from tests.scaleout.cluster import Cluster, Node, owner_of, run_events
 
 os.environ.setdefault("DISABLE_TELEMETRY", "true")
 
@@ -45,24 +44,6 @@ def site() -> Iterator[LocalSite]:
     served = LocalSite().start()
     yield served
     served.stop()
-
-
-def _events(client: httpx.Client, function_id: str, variables: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    """Start a run streaming, as the SDK does, and yield its events as they come."""
-    run_id = client.post(f"/functions/{function_id}/runs/create", json={}).json()["function_run_id"]
-    body = {"workflow_id": function_id, "variables": variables}
-    with client.stream("POST", f"/functions/{function_id}/runs/{run_id}", json=body) as response:
-        assert response.status_code == 200
-        for line in response.iter_lines():
-            if line.startswith("data: "):
-                yield json.loads(line[len("data: ") :])
-
-
-def _owner_of(dsn: str, session_id: str) -> str:
-    with psycopg.connect(dsn) as conn:
-        row = conn.execute("SELECT owner_url FROM sessions WHERE session_id = %s", (session_id,)).fetchone()
-    assert row is not None
-    return str(row[0])
 
 
 def _owner_pid(pid: int) -> int:
@@ -109,7 +90,7 @@ def test_a_runs_session_lives_on_its_worker(pg_dsn: str, tmp_path: Path, site: L
         worker = cluster.worker(api)
         with httpx.Client(base_url=api.url, headers=cluster.headers(), timeout=120) as client:
             function_id = deploy(client, RUN_WITH_A_SESSION, "on-worker", restricted=False)["function_id"]
-            events = _events(client, function_id, {"url": f"{site.url}/", "hold_s": 1.0})
+            events = run_events(client, function_id, {"url": f"{site.url}/", "hold_s": 1.0})
             seen = []
             for event in events:
                 seen.append(event)
@@ -125,7 +106,7 @@ def test_a_runs_session_lives_on_its_worker(pg_dsn: str, tmp_path: Path, site: L
             assert (seen[-1]["type"], final["status"], final["session_id"]) == ("result", "closed", announced[0])
             assert "# Welcome to the test shop" in final["result"]["markdown"]
             assert final["result"]["api"] == worker.url  # the run called its own worker
-            assert _owner_of(pg_dsn, announced[0]) == worker.url
+            assert owner_of(pg_dsn, announced[0]) == worker.url
             # The API server answers for it from the store: closed when its run ended.
             session = client.get(f"/sessions/{announced[0]}").json()
             assert (session["status"], session["run_id"], session["steps_count"]) == (
@@ -146,7 +127,7 @@ def test_stopping_a_run_on_a_worker_kills_its_session_browser_within_2_s(
         cluster.worker(api)
         with httpx.Client(base_url=api.url, headers=cluster.headers(), timeout=120) as client:
             function_id = deploy(client, RUN_WITH_A_SESSION, "held", restricted=False)["function_id"]
-            events = _events(client, function_id, {"url": f"{site.url}/", "hold_s": 600.0})
+            events = run_events(client, function_id, {"url": f"{site.url}/", "hold_s": 600.0})
             session_id = ""
             for event in events:
                 if event["type"] == "session_start":
@@ -179,7 +160,7 @@ def test_a_session_started_on_one_server_is_driven_through_another(
         started = a.post("/sessions/start", json={"idle_timeout_minutes": 2})
         assert started.status_code == 200, started.text
         sid = started.json()["session_id"]
-        assert _owner_of(pg_dsn, sid) == first.url
+        assert owner_of(pg_dsn, sid) == first.url
 
         got = b.get(f"/sessions/{sid}").json()
         assert (got["status"], got["idle_timeout_minutes"]) == ("active", 2)
@@ -232,7 +213,7 @@ def test_a_dead_hosts_sessions_answer_a_clear_error_then_end(pg_dsn: str, tmp_pa
         worker = cluster.worker(api)
         with httpx.Client(base_url=api.url, headers=cluster.headers(), timeout=60) as client:
             function_id = deploy(client, RUN_WITH_A_SESSION, "held", restricted=False)["function_id"]
-            events = _events(client, function_id, {"url": f"{site.url}/", "hold_s": 600})
+            events = run_events(client, function_id, {"url": f"{site.url}/", "hold_s": 600})
             sid = next(e["message"] for e in events if e["type"] == "session_start")
             next(e for e in events if e["type"] == "log" and e["message"].endswith("session open"))
             assert client.post(f"/sessions/{sid}/page/scrape", json={}).status_code == 200

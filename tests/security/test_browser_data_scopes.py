@@ -1,7 +1,7 @@
 """A guest run's key (a run of a function another account shared) may drive its own sessions but
 not reach the account's browser data: no session started with a profile or a vault, no profile
-created or read, no legacy uploads, no persona's mail read through its session's actions; a run of
-the account's own function may. Another account's persona is not found."""
+created, read or saved from its session, no legacy uploads, no persona's mail read through its
+session's actions; a run of the account's own function may. Another account's persona is not found."""
 
 from __future__ import annotations
 
@@ -28,7 +28,8 @@ def _shared_holder(server: LiveServer) -> str:
 
 def test_a_guest_run_cannot_use_the_accounts_profiles_or_files(server: LiveServer) -> None:
     with server.client(server.create_key(f"profile-owner-{uuid.uuid4().hex[:8]}"), timeout=180) as account:
-        profile = account.post("/profiles/create", json={"name": "mine"}).json()["profile_id"]
+        created = account.post("/profiles/create", json={"name": "mine"}).json()
+        profile = created["profile_id"]
         shared = _shared_holder(server)
         with leaked_run_key(account, shared) as guest, server.client(guest.key) as script:
             start = script.post("/sessions/start", json={"profile": {"id": profile, "persist": True}})
@@ -40,6 +41,13 @@ def test_a_guest_run_cannot_use_the_accounts_profiles_or_files(server: LiveServe
                 script.post("/storage/uploads/x.txt", files={"file": ("x.txt", b"x")}),
             ):
                 assert call.status_code == 403, call.text
+            # Its own session it may drive, but not save into the account's profiles.
+            sid = script.post("/sessions/start", json={}).json()["session_id"]
+            for body in ({"name": "taken"}, {"profile_id": profile}):
+                save = script.post(f"/sessions/{sid}/profile/save", json=body)
+                assert save.status_code == 403 and "profiles" in save.json()["message"], save.text
+            assert script.delete(f"/sessions/{sid}/stop").status_code == 200
+        assert account.get("/profiles").json()["items"] == [created]  # none made, the one there unchanged
         own = deploy(account, HOLDER, name="own-holder")
         with (
             leaked_run_key(account, own) as run_key,
