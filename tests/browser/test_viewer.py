@@ -1,6 +1,7 @@
 """The live viewer: `viewer_url` (and `debug_url`) open a page that shows the session's browser as
 it changes and passes a person's clicks and keys into it; the SDK's `open_viewer=True` opens it;
-its signed link is the only way in; the recording socket sends JPEG frames."""
+its signed link is the only way in; the recording socket sends JPEG frames. Screenshots of the
+viewer go to test-artifacts/viewer/open-viewer/."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 from tests.browser.site import LocalSite
-from tests.browser.viewer_check import watch_and_take_over
+from tests.browser.viewer_check import ARTIFACTS, watch_and_take_over
 from tests.live_server import LiveServer
 
 
@@ -38,7 +39,7 @@ def opened_urls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_open_viewer_opens_a_live_page_that_takes_clicks_and_keys(
-    browser_server: LiveServer, site: LocalSite, opened_urls: Path, tmp_path_factory: pytest.TempPathFactory
+    browser_server: LiveServer, site: LocalSite, opened_urls: Path
 ) -> None:
     client = NotteClient(api_key=browser_server.key, server_url=browser_server.url)
     with client.Session(open_viewer=True) as session, browser_server.client(timeout=120) as api:
@@ -49,7 +50,7 @@ def test_open_viewer_opens_a_live_page_that_takes_clicks_and_keys(
             time.sleep(0.1)
         assert opened_urls.read_text().split() == [viewer_url]
         assert client.sessions.debug_info(session_id=session.session_id).debug_url == viewer_url
-        artifacts = tmp_path_factory.mktemp("viewer-artifacts")
+        artifacts = ARTIFACTS / "open-viewer"
         watch_and_take_over(viewer_url, api, session.session_id, site, artifacts)
         assert sorted(p.name for p in artifacts.iterdir()) == [
             "viewer-1-front-page.png",
@@ -57,7 +58,6 @@ def test_open_viewer_opens_a_live_page_that_takes_clicks_and_keys(
             "viewer-3-typed.png",
             "viewer-4-clicked.png",
         ]
-        print(f"viewer screenshots: {artifacts}")
 
 
 def test_the_link_is_the_credential_and_the_recording_socket_sends_jpegs(

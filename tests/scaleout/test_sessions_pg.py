@@ -19,7 +19,7 @@ from playwright.sync_api import sync_playwright
 from browserfn.browser.chromium import OWNER_ENV, processes_marked
 from tests.browser.conftest import wait_until_gone
 from tests.browser.site import LocalSite
-from tests.browser.viewer_check import watch_and_take_over
+from tests.browser.viewer_check import ARTIFACTS, watch_and_take_over
 from tests.conftest import deploy
 from tests.scaleout.cluster import Cluster, Node
 
@@ -205,7 +205,7 @@ def test_a_session_started_on_one_server_is_driven_through_another(
         # The live viewer, reached through the server that does not host the session.
         viewer_url = b.get(f"/sessions/{sid}").json()["viewer_url"]
         assert viewer_url.startswith(f"{second.url}/sessions/{sid}/viewer?")
-        watch_and_take_over(viewer_url, b, sid, site, tmp_path / "viewer-artifacts")
+        watch_and_take_over(viewer_url, b, sid, site, ARTIFACTS / "scaleout-api-server")
 
         stopped = b.delete(f"/sessions/{sid}/stop")
         assert (stopped.status_code, stopped.json()["status"]) == (200, "closed"), stopped.text
