@@ -58,6 +58,16 @@ def _events(client: httpx.Client, function_id: str, variables: dict[str, Any]) -
                 yield json.loads(line[len("data: ") :])
 
 
+def _held_run(client: httpx.Client, name: str, site: LocalSite) -> tuple[str, str, Iterator[dict[str, Any]]]:
+    """A run whose session stays open (600 s) on the site's front page: its function's id, its
+    session's id, and its stream of events (kept open by the caller while it needs the run)."""
+    function_id = deploy(client, RUN_WITH_A_SESSION, name, restricted=False)["function_id"]
+    events = _events(client, function_id, {"url": f"{site.url}/", "hold_s": 600.0})
+    sid = next(e["message"] for e in events if e["type"] == "session_start")
+    next(e for e in events if e["type"] == "log" and e["message"].endswith("session open"))
+    return function_id, sid, events
+
+
 def _owner_of(dsn: str, session_id: str) -> str:
     with psycopg.connect(dsn) as conn:
         row = conn.execute("SELECT owner_url FROM sessions WHERE session_id = %s", (session_id,)).fetchone()
@@ -133,6 +143,33 @@ def test_a_runs_session_lives_on_its_worker(pg_dsn: str, tmp_path: Path, site: L
                 final["function_run_id"],
                 1,
             )
+    finally:
+        cluster.close()
+
+
+def test_the_viewer_of_a_session_on_a_worker_is_reached_through_an_api_server(
+    pg_dsn: str, tmp_path: Path, site: LocalSite
+) -> None:
+    """The live viewer of a run's session, hosted on a `browserfn worker`: its `viewer_url`, from
+    an API server (which hosts no browser), shows frames that follow the page and takes clicks."""
+    cluster = Cluster(pg_dsn, tmp_path)
+    try:
+        api = cluster.api()
+        worker = cluster.worker(api)
+        with httpx.Client(base_url=api.url, headers=cluster.headers(), timeout=120) as client:
+            function_id, sid, _events_kept = _held_run(client, "viewed", site)
+            assert _owner_of(pg_dsn, sid) == worker.url
+            browsers = processes_marked(tmp_path)
+            assert browsers and not any(api.pid in _ancestors(pid) for pid in browsers)  # the API server hosts none
+            session = client.get(f"/sessions/{sid}").json()
+            assert session["status"] == "active"
+            viewer_url = session["viewer_url"]
+            assert viewer_url.startswith(f"{api.url}/sessions/{sid}/viewer?"), viewer_url
+            watch_and_take_over(viewer_url, client, sid, site, ARTIFACTS / "scaleout-worker")
+
+            run_id = session["run_id"]
+            assert client.delete(f"/functions/{function_id}/runs/{run_id}").json()["status"] == "stopped"
+            assert _wait_status(api, cluster, sid, "closed", 60)["status"] == "closed"
     finally:
         cluster.close()
 
@@ -231,10 +268,7 @@ def test_a_dead_hosts_sessions_answer_a_clear_error_then_end(pg_dsn: str, tmp_pa
         api = cluster.api()
         worker = cluster.worker(api)
         with httpx.Client(base_url=api.url, headers=cluster.headers(), timeout=60) as client:
-            function_id = deploy(client, RUN_WITH_A_SESSION, "held", restricted=False)["function_id"]
-            events = _events(client, function_id, {"url": f"{site.url}/", "hold_s": 600})
-            sid = next(e["message"] for e in events if e["type"] == "session_start")
-            next(e for e in events if e["type"] == "log" and e["message"].endswith("session open"))
+            _, sid, _events_kept = _held_run(client, "held", site)
             assert client.post(f"/sessions/{sid}/page/scrape", json={}).status_code == 200
             browsers = processes_marked(tmp_path)
             assert browsers
