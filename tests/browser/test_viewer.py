@@ -6,8 +6,6 @@ viewer go to test-artifacts/viewer/open-viewer/."""
 from __future__ import annotations
 
 import os
-import stat
-import sys
 import time
 from pathlib import Path
 
@@ -20,22 +18,6 @@ from websockets.sync.client import connect
 from tests.browser.site import LocalSite
 from tests.browser.viewer_check import ARTIFACTS, watch_and_take_over
 from tests.live_server import LiveServer
-
-
-@pytest.fixture
-def opened_urls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """$BROWSER (which Python's webbrowser, and so the SDK, runs) records the URLs it is given."""
-    record = tmp_path / "opened.txt"
-    script = tmp_path / "browser.py"
-    script.write_text(f"import sys\nopen({str(record)!r}, 'a').write(sys.argv[1] + '\\n')\n")
-    launcher = tmp_path / "open-url"
-    launcher.write_text(f'#!/bin/sh\nexec {sys.executable} {script} "$1"\n')
-    launcher.chmod(launcher.stat().st_mode | stat.S_IXUSR)
-    monkeypatch.setenv("BROWSER", str(launcher))
-    import webbrowser
-
-    monkeypatch.setattr(webbrowser, "_tryorder", None)  # read $BROWSER afresh
-    return record
 
 
 def test_open_viewer_opens_a_live_page_that_takes_clicks_and_keys(
