@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -95,3 +97,19 @@ def notte(browser_server: LiveServer) -> NotteClient:
 
     sdk_base._version_check_performed = True  # the SDK asks PyPI once per process otherwise
     return NotteClient(api_key=browser_server.key, server_url=browser_server.url)
+
+
+@pytest.fixture
+def opened_urls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """$BROWSER (which Python's webbrowser, and so the SDK, runs) records the URLs it is given."""
+    record = tmp_path / "opened.txt"
+    script = tmp_path / "browser.py"
+    script.write_text(f"import sys\nopen({str(record)!r}, 'a').write(sys.argv[1] + '\\n')\n")
+    launcher = tmp_path / "open-url"
+    launcher.write_text(f'#!/bin/sh\nexec {sys.executable} {script} "$1"\n')
+    launcher.chmod(launcher.stat().st_mode | stat.S_IXUSR)
+    monkeypatch.setenv("BROWSER", str(launcher))
+    import webbrowser
+
+    monkeypatch.setattr(webbrowser, "_tryorder", None)  # read $BROWSER afresh
+    return record

@@ -1,7 +1,8 @@
 """The console shows the browser (real Chromium twice: the server's sessions and Playwright's
 console page): a browser function run from the console, its page with the live logs, the
 session card refreshed from `active` to closed, the replay's frames fetched through their
-signed links, a click on a log line moving the frame to that moment, and the MP4. Also: the
+signed links, a click on a log line moving the frame to that moment, and the MP4; while the
+session is open the run and session pages show it live in the viewer. Also: the
 sign-in page has no nav, and /docs renders with the network cut off. Screenshots go to
 test-artifacts/console/."""
 
@@ -16,6 +17,9 @@ from tests.live_server import LiveServer
 from tests.operator.test_console import shot
 
 # Two pages of the test site, far enough apart in time that each log line's second holds one page.
+# The session stays on the first page until the test signals (it titles the page "go"): the
+# console is looked at while the session is open. The SDK logs its calls: the wait's come before
+# the first page's line.
 TWO_PAGES = """\
 import time
 from notte_sdk import NotteClient
@@ -23,6 +27,8 @@ from notte_sdk import NotteClient
 def run(site: str):
     with NotteClient().Session() as session:
         session.execute(type="goto", url=site + "/page?name=first")
+        while session.execute(type="evaluate_js", code="document.title").data.markdown != "go":
+            time.sleep(0.5)
         print("on the first page", flush=True)
         time.sleep(2.5)
         session.execute(type="goto", url=site + "/page?name=second")
@@ -37,6 +43,23 @@ def sign_in(page: Page, server: LiveServer) -> None:
     page.get_by_test_id("api-key").fill(server.key)
     page.get_by_test_id("sign-in").click()
     expect(page.get_by_role("heading", name="Functions")).to_be_visible()
+
+
+def _shows_live(page: Page, viewer_url: str, url_part: str) -> None:
+    """The page embeds the session's live viewer, which has drawn a frame of the page at `url_part`."""
+    viewer = page.get_by_test_id("live-viewer")
+    expect(viewer).to_be_visible(timeout=30_000)
+    assert viewer.evaluate("e => e.tagName") == "IFRAME"
+    assert viewer.get_attribute("src") == viewer_url
+    frame = viewer.element_handle().content_frame()
+    assert frame is not None
+    frame.wait_for_function(
+        "part => Number(document.body.dataset.frames || 0) > 0"
+        " && document.getElementById('url').textContent.includes(part)",
+        arg=url_part,
+        timeout=60_000,
+    )
+    frame.wait_for_function("() => document.getElementById('screen').naturalWidth > 0", timeout=60_000)
 
 
 def test_sign_in_page_has_no_nav(browser_server: LiveServer, page: Page) -> None:
@@ -63,18 +86,30 @@ def test_run_page_shows_the_browser_and_lines_logs_up_with_frames(
     page.locator("#var-site").fill(site.url)
     page.get_by_test_id("start-run").click()
 
-    # while the run goes on its session is open: the card says so, with the viewer's place
+    # while the run goes on its session is open: the card shows it live in the viewer
     status = page.get_by_test_id("session-status")
     expect(status).to_have_attribute("data-status", "active", timeout=60_000)
-    viewer = page.get_by_test_id("live-viewer")
-    expect(viewer).to_be_visible()
     session_id = page.locator("#sessions a.mono").inner_text()
     with browser_server.client(timeout=60) as api:
         live = api.get(f"/sessions/{session_id}").json()
-    if live["status"] == "active" and live.get("viewer_url"):  # the live viewer (sessions issue): embedded
-        assert viewer.evaluate("e => e.tagName") == "IFRAME"
-        assert viewer.get_attribute("src") == live["viewer_url"]
+    assert live["status"] == "active" and live["viewer_url"], live
+    _shows_live(page, live["viewer_url"], "/page?name=first")
     shot(page, "browser-1-run-live")
+
+    # the session's own page embeds the viewer too while the session is open
+    session_page = page.context.new_page()
+    try:
+        session_page.goto(f"{browser_server.url}/#/sessions/{session_id}")
+        expect(session_page.get_by_test_id("session-status")).to_have_attribute("data-status", "active")
+        _shows_live(session_page, live["viewer_url"], "/page?name=first")
+        shot(session_page, "browser-1-session-live")
+    finally:
+        session_page.close()
+    with browser_server.client(timeout=60) as api:  # the signal: the run goes on to its second page
+        went = api.post(
+            f"/sessions/{session_id}/page/execute", json={"type": "evaluate_js", "code": "document.title = 'go'"}
+        )
+        assert went.json()["success"] is True, went.text
 
     # the run ends; the card follows its session to closed and shows the replay
     expect(page.locator("#summary")).to_have_attribute("data-status", "closed", timeout=60_000)

@@ -17,6 +17,10 @@ def test_ids_work_without_observe_and_follow_the_current_page(browser_server: Li
         assert filled.success, filled.message
         value = session.execute(type="evaluate_js", code="document.getElementById('name').value")
         assert value.data is not None and value.data.markdown == "ada"
+        sent = session.execute(type="click", id="B1", raise_on_failure=False)  # the form's button, unobserved
+        assert sent.success, sent.message
+        where = session.execute(type="evaluate_js", code="location.pathname + location.search")
+        assert where.data is not None and where.data.markdown.startswith("/submitted?name=ada"), where.data
 
         # Observe the shop's front page (links L1...), then go elsewhere: L1 is not that link any more.
         session.execute(type="goto", url=f"{site.url}/")

@@ -6,7 +6,9 @@ browser/session_options.py and a row in the README."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,7 @@ from tests.browser.conftest import pooled_server
 from tests.browser.site import LocalSite
 from tests.live_server import LiveServer
 from tests.node_client import run_node
+from tests.sdk197_client import PYTHON as SDK197_PYTHON
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 #: Fields the TypeScript client's ApiSessionStartRequest has beyond the Python ones.
@@ -115,6 +118,11 @@ def _cases(site: LocalSite) -> dict[str, list[tuple[dict[str, Any], int | Check,
             ({"proxies": "us"}, 422, "(a country) asks for the server's proxies"),
             ({"proxies": [{"type": "notte", "country": "us"}]}, 422, "'notte' proxies are Notte cloud's"),
             ({"proxies": [{"type": "external", "server": "ftp://x:1"}]}, 422, "must be scheme://host:port"),
+            (
+                {"proxies": [{"type": "external", "server": f"http://127.0.0.1:{port}"} for port in (9, 10)]},
+                422,
+                "proxies: one proxy per session here; give a list of one",
+            ),
         ],
         "browser_type": [
             ({"browser_type": "chrome"}, _no_check, ""),
@@ -171,9 +179,20 @@ def _client(server: LiveServer) -> Iterator[httpx.Client]:
         yield client
 
 
+def _sdk197_fields() -> set[str]:
+    """The fields of notte-sdk 1.9.7's SessionStartRequest, read from that client in its own venv."""
+    script = "import json; from notte_sdk.types import SessionStartRequest as S; print(json.dumps([*S.model_fields]))"
+    env = {**os.environ, "DISABLE_TELEMETRY": "true"}
+    done = subprocess.run([str(SDK197_PYTHON), "-c", script], capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0, done.stderr
+    fields: list[str] = json.loads(done.stdout.splitlines()[-1])
+    assert "proxies" in fields and "cdp_url" in fields, fields  # the model it meant
+    return set(fields)
+
+
 def _client_fields() -> set[str]:
     python_fields = set(SdkStartRequest.model_fields) | set(generated.ApiSessionStartRequest.model_fields)
-    return python_fields | TS_ONLY | {"timeout_minutes"}
+    return python_fields | _sdk197_fields() | TS_ONLY | {"timeout_minutes"}
 
 
 def test_every_client_field_is_walked(site: LocalSite) -> None:

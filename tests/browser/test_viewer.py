@@ -1,12 +1,11 @@
 """The live viewer: `viewer_url` (and `debug_url`) open a page that shows the session's browser as
 it changes and passes a person's clicks and keys into it; the SDK's `open_viewer=True` opens it;
-its signed link is the only way in; the recording socket sends JPEG frames."""
+its signed link is the only way in; the recording socket sends JPEG frames. Screenshots of the
+viewer go to test-artifacts/viewer/open-viewer/."""
 
 from __future__ import annotations
 
 import os
-import stat
-import sys
 import time
 from pathlib import Path
 
@@ -17,28 +16,12 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 from tests.browser.site import LocalSite
-from tests.browser.viewer_check import watch_and_take_over
+from tests.browser.viewer_check import ARTIFACTS, watch_and_take_over
 from tests.live_server import LiveServer
 
 
-@pytest.fixture
-def opened_urls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """$BROWSER (which Python's webbrowser, and so the SDK, runs) records the URLs it is given."""
-    record = tmp_path / "opened.txt"
-    script = tmp_path / "browser.py"
-    script.write_text(f"import sys\nopen({str(record)!r}, 'a').write(sys.argv[1] + '\\n')\n")
-    launcher = tmp_path / "open-url"
-    launcher.write_text(f'#!/bin/sh\nexec {sys.executable} {script} "$1"\n')
-    launcher.chmod(launcher.stat().st_mode | stat.S_IXUSR)
-    monkeypatch.setenv("BROWSER", str(launcher))
-    import webbrowser
-
-    monkeypatch.setattr(webbrowser, "_tryorder", None)  # read $BROWSER afresh
-    return record
-
-
 def test_open_viewer_opens_a_live_page_that_takes_clicks_and_keys(
-    browser_server: LiveServer, site: LocalSite, opened_urls: Path, tmp_path_factory: pytest.TempPathFactory
+    browser_server: LiveServer, site: LocalSite, opened_urls: Path
 ) -> None:
     client = NotteClient(api_key=browser_server.key, server_url=browser_server.url)
     with client.Session(open_viewer=True) as session, browser_server.client(timeout=120) as api:
@@ -49,7 +32,7 @@ def test_open_viewer_opens_a_live_page_that_takes_clicks_and_keys(
             time.sleep(0.1)
         assert opened_urls.read_text().split() == [viewer_url]
         assert client.sessions.debug_info(session_id=session.session_id).debug_url == viewer_url
-        artifacts = tmp_path_factory.mktemp("viewer-artifacts")
+        artifacts = ARTIFACTS / "open-viewer"
         watch_and_take_over(viewer_url, api, session.session_id, site, artifacts)
         assert sorted(p.name for p in artifacts.iterdir()) == [
             "viewer-1-front-page.png",
@@ -57,7 +40,6 @@ def test_open_viewer_opens_a_live_page_that_takes_clicks_and_keys(
             "viewer-3-typed.png",
             "viewer-4-clicked.png",
         ]
-        print(f"viewer screenshots: {artifacts}")
 
 
 def test_the_link_is_the_credential_and_the_recording_socket_sends_jpegs(

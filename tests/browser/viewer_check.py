@@ -1,10 +1,12 @@
 """What a person does with a session's live viewer, done in a real headless Chromium: watch the
 page change as the session drives it, then click and type into it through the viewer. Screenshots
-of the viewer go to `artifacts` (test artifacts)."""
+of the viewer go to `artifacts`, a folder under test-artifacts/viewer/ (kept after the run, not
+committed), emptied first."""
 
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,7 @@ from tests.browser.site import LocalSite
 
 CHROMIUM = "/usr/bin/chromium"
 WAIT_MS = 60000  # generous: the machine is shared and busy
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "viewer"
 
 
 def _js(api: httpx.Client, sid: str, code: str) -> Any:
@@ -67,7 +70,8 @@ def _click_through(viewer: Page, api: httpx.Client, sid: str, selector: str) -> 
 
 
 def watch_and_take_over(viewer_url: str, api: httpx.Client, sid: str, site: LocalSite, artifacts: Path) -> None:
-    artifacts.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(artifacts, ignore_errors=True)
+    artifacts.mkdir(parents=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
         viewer = browser.new_page(viewport={"width": 1100, "height": 900})

@@ -18,7 +18,7 @@ from playwright.sync_api import sync_playwright
 from browserfn.browser.chromium import OWNER_ENV, processes_marked
 from tests.browser.conftest import wait_until_gone
 from tests.browser.site import LocalSite
-from tests.browser.viewer_check import watch_and_take_over
+from tests.browser.viewer_check import ARTIFACTS, watch_and_take_over
 from tests.conftest import deploy
 from tests.scaleout.cluster import Cluster, Node, owner_of, run_events
 
@@ -44,6 +44,16 @@ def site() -> Iterator[LocalSite]:
     served = LocalSite().start()
     yield served
     served.stop()
+
+
+def _held_run(client: httpx.Client, name: str, site: LocalSite) -> tuple[str, str, Iterator[dict[str, Any]]]:
+    """A run whose session stays open (600 s) on the site's front page: its function's id, its
+    session's id, and its stream of events (kept open by the caller while it needs the run)."""
+    function_id = deploy(client, RUN_WITH_A_SESSION, name, restricted=False)["function_id"]
+    events = run_events(client, function_id, {"url": f"{site.url}/", "hold_s": 600.0})
+    sid = next(e["message"] for e in events if e["type"] == "session_start")
+    next(e for e in events if e["type"] == "log" and e["message"].endswith("session open"))
+    return function_id, sid, events
 
 
 def _owner_pid(pid: int) -> int:
@@ -118,6 +128,33 @@ def test_a_runs_session_lives_on_its_worker(pg_dsn: str, tmp_path: Path, site: L
         cluster.close()
 
 
+def test_the_viewer_of_a_session_on_a_worker_is_reached_through_an_api_server(
+    pg_dsn: str, tmp_path: Path, site: LocalSite
+) -> None:
+    """The live viewer of a run's session, hosted on a `browserfn worker`: its `viewer_url`, from
+    an API server (which hosts no browser), shows frames that follow the page and takes clicks."""
+    cluster = Cluster(pg_dsn, tmp_path)
+    try:
+        api = cluster.api()
+        worker = cluster.worker(api)
+        with httpx.Client(base_url=api.url, headers=cluster.headers(), timeout=120) as client:
+            function_id, sid, _events_kept = _held_run(client, "viewed", site)
+            assert owner_of(pg_dsn, sid) == worker.url
+            browsers = processes_marked(tmp_path)
+            assert browsers and not any(api.pid in _ancestors(pid) for pid in browsers)  # the API server hosts none
+            session = client.get(f"/sessions/{sid}").json()
+            assert session["status"] == "active"
+            viewer_url = session["viewer_url"]
+            assert viewer_url.startswith(f"{api.url}/sessions/{sid}/viewer?"), viewer_url
+            watch_and_take_over(viewer_url, client, sid, site, ARTIFACTS / "scaleout-worker")
+
+            run_id = session["run_id"]
+            assert client.delete(f"/functions/{function_id}/runs/{run_id}").json()["status"] == "stopped"
+            assert _wait_status(api, cluster, sid, "closed", 60)["status"] == "closed"
+    finally:
+        cluster.close()
+
+
 def test_stopping_a_run_on_a_worker_kills_its_session_browser_within_2_s(
     pg_dsn: str, tmp_path: Path, site: LocalSite
 ) -> None:
@@ -186,7 +223,7 @@ def test_a_session_started_on_one_server_is_driven_through_another(
         # The live viewer, reached through the server that does not host the session.
         viewer_url = b.get(f"/sessions/{sid}").json()["viewer_url"]
         assert viewer_url.startswith(f"{second.url}/sessions/{sid}/viewer?")
-        watch_and_take_over(viewer_url, b, sid, site, tmp_path / "viewer-artifacts")
+        watch_and_take_over(viewer_url, b, sid, site, ARTIFACTS / "scaleout-api-server")
 
         stopped = b.delete(f"/sessions/{sid}/stop")
         assert (stopped.status_code, stopped.json()["status"]) == (200, "closed"), stopped.text
@@ -212,10 +249,7 @@ def test_a_dead_hosts_sessions_answer_a_clear_error_then_end(pg_dsn: str, tmp_pa
         api = cluster.api()
         worker = cluster.worker(api)
         with httpx.Client(base_url=api.url, headers=cluster.headers(), timeout=60) as client:
-            function_id = deploy(client, RUN_WITH_A_SESSION, "held", restricted=False)["function_id"]
-            events = run_events(client, function_id, {"url": f"{site.url}/", "hold_s": 600})
-            sid = next(e["message"] for e in events if e["type"] == "session_start")
-            next(e for e in events if e["type"] == "log" and e["message"].endswith("session open"))
+            _, sid, _events_kept = _held_run(client, "held", site)
             assert client.post(f"/sessions/{sid}/page/scrape", json={}).status_code == 200
             browsers = processes_marked(tmp_path)
             assert browsers
