@@ -1,4 +1,4 @@
-# Sourced by setup.sh and services.sh: `apt_install PACKAGE...` installs Debian packages without
+# Sourced by the setup scripts: `apt_install PACKAGE...` installs Debian packages without
 # their recommends (only what they need to run), its output in .venv/apt.log, shown only if the
 # install fails (as pip's in .venv/pip.log).
 apt_install() {
@@ -13,5 +13,23 @@ apt_install() {
         tail -n 50 "$log"
         echo "apt-get failed; the whole log is $log" >&2
         return 1
+    fi
+}
+
+# `apt_install_missing COMMAND:PACKAGE...`: installs the packages whose command is not on PATH (an
+# empty COMMAND: whose package is not installed, for a library).
+apt_install_missing() {
+    local pair command package missing=()
+    for pair in "$@"; do
+        command="${pair%%:*}" package="${pair#*:}"
+        if [ -n "$command" ]; then
+            command -v "$command" >/dev/null 2>&1 && continue
+        else
+            dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" && continue
+        fi
+        missing+=("$package")
+    done
+    if [ ${#missing[@]} -gt 0 ]; then
+        apt_install "${missing[@]}"
     fi
 }

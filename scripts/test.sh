@@ -3,6 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+bash scripts/setup_test.sh
 bash scripts/setup_llm.sh
 bash scripts/services.sh
 .venv/bin/ruff check browserfn tests bench

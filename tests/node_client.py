@@ -1,4 +1,4 @@
-"""The official TypeScript client (`notte-sdk` from npm, installed in tests/node by scripts/setup.sh),
+"""The official TypeScript client (`notte-sdk` from npm, installed in tests/node by scripts/setup_test.sh),
 driven under Node as a user's program would drive it.
 
 `run_node(script, url=..., key=...)` runs an ES module whose body may use `NotteClient` (already
@@ -29,9 +29,9 @@ const report = (value) => console.log({json.dumps(REPORT_PREFIX)} + JSON.stringi
 
 
 def node_client_available() -> None:
-    """Fail (not skip) when the client is missing: scripts/setup.sh installs it."""
+    """Fail (not skip) when the client is missing: scripts/setup_test.sh installs it."""
     if shutil.which("node") is None or not CLIENT_MODULE.exists():
-        pytest.fail("node or the npm notte-sdk is missing: run scripts/setup.sh")
+        pytest.fail("node or the npm notte-sdk is missing: run scripts/setup_test.sh")
 
 
 def run_node(script: str, *, url: str, key: str, timeout_s: float = 120.0, env: dict[str, str] | None = None) -> Any:

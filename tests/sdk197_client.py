@@ -1,5 +1,5 @@
 """The Python client as its 1.9.x users have it (`notte-sdk==1.9.7`, the last with agents), in its
-own virtualenv `.venv-sdk197` (scripts/setup.sh makes it): it cannot share the main one, which
+own virtualenv `.venv-sdk197` (scripts/setup_test.sh makes it): it cannot share the main one, which
 pins 1.10.0.
 
 `run_sdk197(script, url=..., key=...)` runs a Python body in which `client` (a NotteClient for the
@@ -32,7 +32,7 @@ def report(value):
 def run_sdk197(script: str, *, url: str, key: str, timeout_s: float = 300.0) -> Any:
     """Run `script` under notte-sdk 1.9.7; the value it `report`ed."""
     if not PYTHON.exists():
-        pytest.fail(f"{PYTHON} is missing: run scripts/setup.sh")
+        pytest.fail(f"{PYTHON} is missing: run scripts/setup_test.sh")
     env = {**os.environ, "NOTTE_API_URL": url, "NOTTE_API_KEY": key, "DISABLE_TELEMETRY": "true"}
     done = subprocess.run(
         [str(PYTHON), "-c", _PRELUDE + textwrap.dedent(script)],
