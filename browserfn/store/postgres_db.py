@@ -51,8 +51,6 @@ class PostgresTx(Tx):
         self.conn = conn
         #: None: a read (`Database.read`), outside any transaction block, where writes are refused.
         self._pipeline = pipeline
-        #: An advisory lock was taken: the transaction ends with its lock released early (`_commit`).
-        self.locked = False
 
     def _writing(self) -> psycopg.Pipeline:
         if self._pipeline is None:
@@ -89,7 +87,6 @@ class PostgresTx(Tx):
 
     def lock(self, key: str) -> None:
         self._writing()
-        self.locked = True
         self.conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (key,))
 
     def notify(self, channel: str, payload: str) -> None:
@@ -170,39 +167,13 @@ class PostgresDatabase(Database):
         return op(PostgresTx(conn, None), *args, **kwargs)
 
     @staticmethod
-    def _commit(tx: PostgresTx, pipeline: psycopg.Pipeline) -> None:
-        """COMMIT, durable before the caller goes on. A transaction holding an account's lock
-        commits without waiting for the disk, so the lock is free as soon as the server's work is
-        done (a WAL flush here takes ~4 ms, and every run of the account queues behind the lock);
-        then, if it wrote anything, a transaction of its own makes it durable: a synchronous
-        commit flushes the WAL up to its own record, so every commit before it too. The caller is
-        answered after that flush, as before; only transactions that waited on the lock may see
-        the rows a few milliseconds before they are on disk (they are then lost with them in a
-        crash of the database, in WAL order)."""
-        conn = tx.conn
-        if not tx.locked:
-            conn.execute("COMMIT")
-            return
-        conn.execute("SET LOCAL synchronous_commit = off")
-        wrote = conn.execute("SELECT txid_current_if_assigned() IS NOT NULL AS wrote")
-        conn.execute("COMMIT")
-        pipeline.sync()
-        row = wrote.fetchone()
-        if row is not None and row["wrote"]:
-            conn.execute("BEGIN")
-            # A record of its own (a message only logical decoding reads), so its commit is flushed.
-            conn.execute("SELECT pg_logical_emit_message(true, 'browserfn', '')")
-            conn.execute("COMMIT")
-
-    @staticmethod
     def _pipelined(conn: Conn, op: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]) -> T:
         """`op` in one transaction, committed if it returns; rolled back if it or the commit fails."""
         try:
             with conn.pipeline() as pipeline:
                 conn.execute("BEGIN")
-                tx = PostgresTx(conn, pipeline)
-                result = op(tx, *args, **kwargs)
-                PostgresDatabase._commit(tx, pipeline)
+                result = op(PostgresTx(conn, pipeline), *args, **kwargs)
+                conn.execute("COMMIT")
             # Leaving the pipeline waited for every result: any statement's error, or the
             # commit's, has been raised.
             return result
