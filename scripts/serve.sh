@@ -17,7 +17,7 @@ export NOTTE_API_KEY="$(cat "$DATA_DIR/api-key")"
 
 .venv/bin/browserfn serve --data-dir "$DATA_DIR" --port "$PORT" &
 SERVER=$!
-trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null' EXIT
+trap 'kill $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true' EXIT
 trap 'exit 130' INT TERM  # Ctrl-C: stop the server (the EXIT trap) and say nothing else
 # A first start on a fresh machine (imports compiled, Chromium's first launch) can be slow: wait
 # as long as the server is alive, up to READY_TIMEOUT_S.
