@@ -16,7 +16,9 @@ from tests.live_server import LiveServer, free_port
 from tests.operator.receiver import Received, Receiver
 
 #: The receivers here listen on loopback, which webhooks may reach only where the operator allows it.
-ALLOW_RECEIVERS = {"BROWSERFN_OUTBOUND_ALLOWED_HOSTS": "127.0.0.1", "BROWSERFN_RATE_LIMIT_PER_S": "0"}
+#: The receivers listen on 127.0.0.1; ::1 too, because Debian's stock /etc/hosts resolves
+#: `localhost` to both (every address a name resolves to must be allowed).
+ALLOW_RECEIVERS = {"BROWSERFN_OUTBOUND_ALLOWED_HOSTS": "127.0.0.1,::1", "BROWSERFN_RATE_LIMIT_PER_S": "0"}
 
 
 @pytest.fixture(scope="module")
@@ -180,7 +182,8 @@ def test_a_loopback_webhook_is_refused_again_at_delivery_once_no_longer_allowed(
 
 
 def test_a_name_is_delivered_to_its_checked_address_with_its_own_host_header(api: httpx.Client) -> None:
-    """The delivery connects to the address the policy checked (127.0.0.1, allowed here), and the
+    """The delivery connects to an address the policy checked (127.0.0.1, allowed here; ::1 first
+    where `localhost` resolves to it too, refused by the receiver, then 127.0.0.1), and the
     receiver still sees the URL's host name (the name is not resolved a second time)."""
     fid = deploy(api, "def run():\n    return 1\n", name="byname")["function_id"]
     with Receiver() as receiver:
