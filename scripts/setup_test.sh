@@ -6,14 +6,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/apt.sh
 
-# wrk: the benchmarks' HTTP load (bench/bench_runs.py).
-apt_install_missing wrk:wrk
+# Debian packages, in one apt-get run: wrk (the benchmarks' HTTP load, bench/bench_runs.py), and
+# Node.js with npm when the machine has no npm (for the official TypeScript client, a test peer:
+# tests/node_client.py).
+apt_install_missing wrk:wrk npm:nodejs npm:npm
 
-# The official TypeScript client, a test peer (tests/node_client.py), under Debian's Node.js when
-# the machine has none.
-if ! command -v npm >/dev/null 2>&1; then
-    apt_install nodejs npm
-fi
 if [ ! -d tests/node/node_modules/notte-sdk ]; then
     (cd tests/node && npm ci --no-audit --no-fund --loglevel=error)
 fi
