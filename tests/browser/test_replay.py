@@ -6,14 +6,14 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from notte_sdk import NotteClient
 
+from tests.api.helpers import wait_for
 from tests.browser.site import LocalSite
 from tests.live_server import LiveServer
 
@@ -32,13 +32,6 @@ def _browse_and_close(server: LiveServer, site: LocalSite) -> tuple[NotteClient,
     return client, session_id
 
 
-def _wait_for(condition: Callable[[], bool], timeout_s: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
-
-
 def _ffprobe(path: Path) -> dict[str, str]:
     out = subprocess.run(
         ["ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0", "-of", "json",
@@ -53,7 +46,7 @@ def test_a_closed_session_replays_as_an_mp4(browser_server: LiveServer, site: Lo
     assert shutil.which("ffprobe"), "scripts/setup.sh installs Debian's ffmpeg"
     client, session_id = _browse_and_close(browser_server, site)
     recording = browser_server.data_dir / "sessions" / session_id / "replay"
-    _wait_for(lambda: (recording / "manifest.json").exists())
+    wait_for(lambda: (recording / "manifest.json").exists(), 30.0, "the replay's manifest")
     assert not (recording / "replay.mp4").exists(), "the video is made when first asked for, not at every close"
     replay = client.sessions.replay(session_id, timeout=60, poll_interval=0.2)
     assert replay.mp4_url is not None and replay.expires_at is not None
