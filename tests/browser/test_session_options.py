@@ -6,9 +6,7 @@ browser/session_options.py and a row in the README."""
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -26,7 +24,7 @@ from tests.browser.conftest import pooled_server
 from tests.browser.site import LocalSite
 from tests.live_server import LiveServer
 from tests.node_client import run_node
-from tests.sdk197_client import PYTHON as SDK197_PYTHON
+from tests.sdk197_client import run_sdk197
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 #: Fields the TypeScript client's ApiSessionStartRequest has beyond the Python ones.
@@ -180,12 +178,10 @@ def _client(server: LiveServer) -> Iterator[httpx.Client]:
 
 
 def _sdk197_fields() -> set[str]:
-    """The fields of notte-sdk 1.9.7's SessionStartRequest, read from that client in its own venv."""
-    script = "import json; from notte_sdk.types import SessionStartRequest as S; print(json.dumps([*S.model_fields]))"
-    env = {**os.environ, "DISABLE_TELEMETRY": "true"}
-    done = subprocess.run([str(SDK197_PYTHON), "-c", script], capture_output=True, text=True, timeout=120, env=env)
-    assert done.returncode == 0, done.stderr
-    fields: list[str] = json.loads(done.stdout.splitlines()[-1])
+    """The fields of notte-sdk 1.9.7's SessionStartRequest, read from that client in its own venv
+    (no call is made: the client only needs a URL and a key to exist)."""
+    script = "from notte_sdk.types import SessionStartRequest as S\nreport([*S.model_fields])"
+    fields: list[str] = run_sdk197(script, url="http://127.0.0.1:9", key="unused", timeout_s=120)
     assert "proxies" in fields and "cdp_url" in fields, fields  # the model it meant
     return set(fields)
 
