@@ -45,9 +45,9 @@ async def relay(websocket: WebSocket, session: Session) -> None:
         await close(websocket, REFUSED)
         return
     if isinstance(browser, ContextLease):
-        await _filtered(websocket, browser, session.touch)
+        await _filtered(websocket, browser, session.drive)
     else:
-        await pipe(websocket, browser.ws_url, session.touch)
+        await pipe(websocket, browser.ws_url, session.drive)
 
 
 async def pipe(websocket: WebSocket, upstream_url: str, on_frame: Callable[[], None] = lambda: None) -> None:

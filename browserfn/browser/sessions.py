@@ -49,7 +49,7 @@ from browserfn.store.base import Store
 
 log = logging.getLogger(__name__)
 #: The last replay frame may delay a closed session's browser kill this long, no more (it waits
-#: for a screenshot still being taken, up to replay.SCREENSHOT_TIMEOUT_MS)...
+#: for a screenshot still being taken, up to replay.SCREENSHOT_TIMEOUT_S)...
 LAST_FRAME_WAIT_S = 4.0
 #: ...and this long when the session closes because its run ended, stopped or timed out: a
 #: stopped run's browsers are killed within 2 s.
@@ -83,6 +83,9 @@ class Session:
     profile: ProfileUse | None = None  #: the profile it started with (browserfn/profiles.py)
     lock: asyncio.Lock = dataclasses.field(default_factory=asyncio.Lock)
     _last_access_mono: float = dataclasses.field(default_factory=time.monotonic)
+    #: When a CDP client or the live viewer last touched the session (0.0: never): the page may
+    #: have changed without an action through the API.
+    driven_mono: float = 0.0
     _calls: int = 0  #: API calls in flight
     stored: tuple[dt.datetime, int] | None = None  #: (last access, steps) as last written to the store
     _started_mono: float = dataclasses.field(default_factory=time.monotonic)
@@ -94,6 +97,11 @@ class Session:
     def touch(self) -> None:
         self.last_accessed_at = utcnow()
         self._last_access_mono = time.monotonic()
+
+    def drive(self) -> None:
+        """Activity outside the API's actions (a CDP frame, the viewer's input)."""
+        self.touch()
+        self.driven_mono = self._last_access_mono
 
     def begin_call(self) -> None:
         """An API call for this session, in flight until the task serving it (its request's)
@@ -429,9 +437,11 @@ class SessionManager:
             self.accounts.closing(browser)
         if session.recorder is not None:
             await session.recorder.stop()
-            if driver is not None and browser and browser.alive:
+            page = driver.current() if driver is not None and browser and browser.alive else None
+            acting = session.lock.locked()  # an action still under way changes the page
+            if page is not None and (acting or not session.recorder.shows(page, session.driven_mono)):
                 with contextlib.suppress(Exception):
-                    await asyncio.wait_for(session.recorder.capture(driver.current()), last_frame_wait_s)
+                    await asyncio.wait_for(session.recorder.capture(page), last_frame_wait_s)
         if session.data is not None:
             with contextlib.suppress(Exception):
                 await session.data.close(last_frame_wait_s)

@@ -117,7 +117,7 @@ class ViewerStream:
         page = self._page
         if page is None or page.is_closed():
             return
-        self._session.touch()
+        self._session.drive()
         kind = event.get("type")
         with contextlib.suppress(Exception):  # a page that navigates away mid-input drops it
             if kind == "click":

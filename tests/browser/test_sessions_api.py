@@ -216,3 +216,31 @@ def test_an_actions_frame_waits_until_the_session_is_quiet(bapi: httpx.Client, s
     assert frames[0]["shot_ms"] >= 1500, frames  # none while the calls came (the first tick is at 2 s)
     assert frames[0]["t_ms"] <= acted_ms, frames  # the session started after `started`
     assert frames[-1]["url"] == f"{site.url}/form"
+
+
+def test_a_close_takes_no_second_frame_of_an_unchanged_page(bapi: httpx.Client, site: LocalSite) -> None:
+    """The closing session's last frame is not taken again when its newest frame was shot after
+    the last action (reads such as debug do not change the page)."""
+    sid = bapi.post("/sessions/start", json={}).json()["session_id"]
+    assert _act(bapi, sid, type="goto", url=f"{site.url}/")["success"] is True
+    time.sleep(0.5)  # quiet: the goto's frame is taken
+    assert bapi.get(f"/sessions/{sid}/debug").status_code == 200
+    assert bapi.delete(f"/sessions/{sid}/stop").json()["status"] == "closed"
+    frames = _replay(bapi, sid)["frames"]
+    assert [frame["url"] for frame in frames] == [f"{site.url}/"], frames
+
+
+def test_a_close_takes_a_last_frame_of_what_a_cdp_client_did(bapi: httpx.Client, site: LocalSite) -> None:
+    """After the action's frame, a CDP client navigates: the page the session closes on is not the
+    one the newest frame shows, so the close takes it."""
+    session = bapi.post("/sessions/start", json={}).json()
+    sid = session["session_id"]
+    assert _act(bapi, sid, type="goto", url=f"{site.url}/")["success"] is True
+    time.sleep(0.5)  # quiet: the goto's frame is taken
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.connect_over_cdp(session["cdp_url"])
+        browser.contexts[0].pages[0].goto(f"{site.url}/form")
+        browser.close()
+    assert bapi.delete(f"/sessions/{sid}/stop").json()["status"] == "closed"
+    frames = _replay(bapi, sid)["frames"]
+    assert [frame["url"] for frame in frames] == [f"{site.url}/", f"{site.url}/form"], frames
