@@ -108,9 +108,17 @@ def set_run_callback(tx: Tx, run_id: str, url: str) -> None:
 
 
 def run_receivers(tx: Tx, function_id: str, run_id: str) -> tuple[list[Webhook], str | None]:
-    """The function's webhooks, and the run's `callback_url` if it has one."""
-    url = tx.value("SELECT url FROM run_callbacks WHERE run_id = :run", {"run": run_id})
-    return listing(tx, function_id), (str(url) if url is not None else None)
+    """The function's webhooks, and the run's `callback_url` if it has one: one statement (read
+    after every run's end), a row with no webhook when the function has none."""
+    found = tx.all(_RECEIVERS, {"run": run_id, "id": function_id})
+    url = found[0]["callback_url"] if found else None
+    return [webhook(r) for r in found if r["webhook_id"] is not None], (str(url) if url is not None else None)
+
+
+_RECEIVERS = (
+    "SELECT (SELECT url FROM run_callbacks WHERE run_id = :run) AS callback_url, w.*"
+    " FROM (SELECT 1 AS one) AS one LEFT JOIN webhooks w ON w.function_id = :id ORDER BY w.created_at"
+)
 
 
 def enqueue(tx: Tx, deliveries: list[WebhookDelivery]) -> int:
