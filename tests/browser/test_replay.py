@@ -26,7 +26,7 @@ def _browse_and_close(server: LiveServer, site: LocalSite) -> tuple[NotteClient,
         session.execute(type="scroll_down", amount=600)
         session.execute(type="goto", url=f"{site.url}/form")
         session.execute(type="fill", id="name", value="Ada")
-        session.execute(type="wait", time_ms=1500)
+        session.execute(type="wait", time_ms=2500)  # the session outlasts 2 s, however fast the rest
         session_id = session.session_id
     assert session_id is not None
     return client, session_id
