@@ -73,8 +73,7 @@ class Recorder:
         self._quiet_s: Callable[[], float] = lambda: QUIET_S  #: seconds the session has had no call (start sets it)
         self._duration_ms: int | None = None  #: set when capture stops
         self._acted_mono = 0.0  #: when the latest action asked for its frame
-        #: The newest frame's page and when its shot began (monotonic clock).
-        self._newest: tuple[weakref.ref[Any], float] | None = None
+        self._newest_page: weakref.ref[Any] | None = None  #: the page the newest frame shows
         #: Applied to a frame's text (its URL): a session filling from a vault masks what it typed.
         self.mask_text: Callable[[str], str] = str
 
@@ -131,14 +130,13 @@ class Recorder:
             shot_ms = self._elapsed_ms()
             t_ms = max(shot_ms if asked_ms is None else asked_ms, self._frames[-1].t_ms if self._frames else 0)
             name = f"{len(self._frames):05d}.jpg"
-            begun = time.monotonic()
             try:
                 data = await asyncio.wait_for(self._shots.jpeg(page), SCREENSHOT_TIMEOUT_S)
             except Exception:
                 return
             await asyncio.to_thread((self.directory / name).write_bytes, data)
             self._frames.append(Frame(name, t_ms, url, shot_ms))
-            self._newest = (weakref.ref(page), begun)
+            self._newest_page = weakref.ref(page)
 
     def shows(self, page: Any, driven_mono: float) -> bool:
         """Whether the newest frame still shows `page` as it is, as far as the session can tell:
@@ -147,11 +145,11 @@ class Recorder:
         by itself is recorded at that pace). The closing session's last frame is then not taken
         again: 4 at a time, a browser run's action frame came before its close, and shooting the
         same page twice cost 20-30 ms of CPU of the ~450 the whole run took."""
-        if self._newest is None:
+        if self._newest_page is None:
             return False
-        shown, begun = self._newest
+        begun = self._started + self._frames[-1].shot_ms / 1000  # its shot began (monotonic clock)
         return (
-            shown() is page
+            self._newest_page() is page
             and begun >= max(self._acted_mono, driven_mono)
             and time.monotonic() - begun < self._interval_s
         )
