@@ -23,20 +23,22 @@ if [ ! -x .venv-llm/bin/python ]; then
     python3 -m venv .venv-llm
 fi
 llm_installed=".venv-llm/installed-$(echo "${LLM_PACKAGES[*]} $LLAMA_BUILD" | sha256sum | cut -c1-16)"
-if [ ! -f "$llm_installed" ]; then
-    if ! ls "$LLAMA_WHEELS"/llama_cpp_python-"$LLAMA_VERSION"-*.whl > /dev/null 2>&1; then
-        mkdir -p "$LLAMA_WHEELS"
-        if ! CMAKE_ARGS="$LLAMA_BUILD" CMAKE_BUILD_PARALLEL_LEVEL=2 .venv-llm/bin/pip wheel --no-deps --no-cache-dir \
-            --wheel-dir "$LLAMA_WHEELS" "llama-cpp-python==$LLAMA_VERSION" > .venv-llm/pip.log 2>&1; then
-            cat .venv-llm/pip.log
-            exit 1
-        fi
-    fi
-    # The wheel above is taken over the index's source release of the same version.
-    if ! .venv-llm/bin/pip install --find-links "$LLAMA_WHEELS" "${LLM_PACKAGES[@]}" >> .venv-llm/pip.log 2>&1; then
+# A pip command, its output in .venv-llm/pip.log, shown only if it fails.
+pip_logged() {
+    if ! .venv-llm/bin/pip "$@" >> .venv-llm/pip.log 2>&1; then
         cat .venv-llm/pip.log
         exit 1
     fi
+}
+if [ ! -f "$llm_installed" ]; then
+    : > .venv-llm/pip.log
+    if ! ls "$LLAMA_WHEELS"/llama_cpp_python-"$LLAMA_VERSION"-*.whl > /dev/null 2>&1; then
+        mkdir -p "$LLAMA_WHEELS"
+        CMAKE_ARGS="$LLAMA_BUILD" CMAKE_BUILD_PARALLEL_LEVEL=2 pip_logged wheel --no-deps --no-cache-dir \
+            --wheel-dir "$LLAMA_WHEELS" "llama-cpp-python==$LLAMA_VERSION"
+    fi
+    # The wheel above is taken over the index's source release of the same version.
+    pip_logged install --find-links "$LLAMA_WHEELS" "${LLM_PACKAGES[@]}"
     rm -f .venv-llm/installed-*
     touch "$llm_installed"
 fi
