@@ -15,9 +15,9 @@ from tests.conftest import deploy
 from tests.live_server import LiveServer, free_port
 from tests.operator.receiver import Received, Receiver
 
-#: The receivers here listen on loopback, which webhooks may reach only where the operator allows it.
-#: The receivers listen on 127.0.0.1; ::1 too, because Debian's stock /etc/hosts resolves
-#: `localhost` to both (every address a name resolves to must be allowed).
+#: The receivers listen on loopback, which webhooks may reach only where the operator allows it:
+#: 127.0.0.1, and ::1 too, because Debian's stock /etc/hosts resolves `localhost` to both (every
+#: address a name resolves to must be allowed).
 ALLOW_RECEIVERS = {"BROWSERFN_OUTBOUND_ALLOWED_HOSTS": "127.0.0.1,::1", "BROWSERFN_RATE_LIMIT_PER_S": "0"}
 
 
