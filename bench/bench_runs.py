@@ -11,7 +11,9 @@
    latency (start request sent -> `run()` entered) p50/p99 (issue 4).
 
    With section 3: statements and transactions per run on PostgreSQL, by process (the server's
-   statement log, bench/pg_statements.py), and CPU per run of each process.
+   statement log, bench/pg_statements.py), CPU per run of each process, and the job engine's
+   own cost: Procrastinate alone running no-op jobs at the rate one worker ran
+   (bench/procrastinate_floor.py).
 
     .venv/bin/python -m bench.bench_runs [--runs 200] [--skip-postgres | --only-postgres] [--workers 1,2,4]
 """
@@ -22,6 +24,7 @@ import argparse
 import asyncio
 import dataclasses
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -33,6 +36,7 @@ from typing import Any
 
 import httpx
 
+from bench import procrastinate_floor
 from bench.common import header, percentile, summary
 from bench.pg_statements import StatementLog, backends
 from bench.process_cpu import TreeCpu, own_cpu_s, tree_cpu
@@ -160,15 +164,15 @@ def postgres_figures(runs: int, workers_list: list[int]) -> None:
                     probe = deploy(str(api.url), cluster.key, PROBE)
                     asyncio.run(load(str(api.url), cluster.key, probe, 10, 4))  # warm-up
                     serving = backends(dsn.rsplit("/", 1)[1])  # its connections, opened by now
-                    before = cluster_cpu(serving, api, nodes)
+                    before, client_before = cluster_cpu(serving, api, nodes), client_cpu_s()
                     rate, dispatch = asyncio.run(load(str(api.url), cluster.key, probe, runs, 32))
-                    cpu = cluster_cpu(serving, api, nodes) - before
+                    cpu, client_s = cluster_cpu(serving, api, nodes) - before, client_cpu_s() - client_before
                     spread = percentile(dispatch, 99) / statistics.median(dispatch)
                     print(
-                        f"{workers} worker(s): {rate:7.1f} runs/s = {rate / embedded:.2f}x embedded   "
+                        f"{workers} worker(s): {rate:7.1f} runs/s = {rate / embedded.runs_per_s:.2f}x embedded   "
                         f"dispatch {summary(dispatch)}   p99/p50 {spread:.1f}"
                     )
-                    print(f"{'':14}CPU per run: {cpu.per_run(runs)}")
+                    print(f"{'':14}CPU per run: {cpu.per_run(runs)}; this client {client_s * 1000 / runs:.1f} ms")
                     if statements is not None:
                         print(statement_figures(statements, str(api.url), cluster.key))
                         reader = cluster.api()
@@ -176,10 +180,24 @@ def postgres_figures(runs: int, workers_list: list[int]) -> None:
                         print(f"  live log line, worker -> another API server's SSE: {summary(latency)}")
                 finally:
                     cluster.close()
+            if workers == 1:  # with the cluster gone: the engine alone, at the rate one worker ran
+                print(engine_floor(runs, rate, embedded))
 
 
-def embedded_peer(runs: int) -> float:
-    """Runs per second of the embedded server at concurrency 32 with section 3's client and probe."""
+@dataclasses.dataclass(frozen=True)
+class EmbeddedPeer:
+    runs_per_s: float
+    cpu_ms: float  #: the server's and its fork server's and runs', per run
+    client_ms: float  #: this script's own (the httpx client), per run
+
+
+def client_cpu_s() -> float:
+    """This script's own CPU seconds so far: the load's client."""
+    return own_cpu_s([os.getpid()])
+
+
+def embedded_peer(runs: int) -> EmbeddedPeer:
+    """The embedded server at concurrency 32 with section 3's client and probe."""
     with tempfile.TemporaryDirectory() as tmp:
         server = LiveServer(Path(tmp), warm_processes=4, extra_args=("--account-concurrency", "64"))
         server.start()
@@ -187,17 +205,33 @@ def embedded_peer(runs: int) -> float:
             assert server.process is not None
             probe = deploy(server.url, server.key, PROBE)
             asyncio.run(load(server.url, server.key, probe, 10, 4))  # warm-up
-            before = tree_cpu(server.process.pid)
+            before, client_before = tree_cpu(server.process.pid), client_cpu_s()
             rate, dispatch = asyncio.run(load(server.url, server.key, probe, runs, 32))
-            cpu = tree_cpu(server.process.pid) - before
+            cpu, client_s = tree_cpu(server.process.pid) - before, client_cpu_s() - client_before
         finally:
             server.stop()
+    peer = EmbeddedPeer(rate, (cpu.own_s + cpu.descendants_s) * 1000 / runs, client_s * 1000 / runs)
     print(f"embedded:    {rate:7.1f} runs/s   dispatch {summary(dispatch)}")
     print(
         f"{'':14}CPU per run: server {cpu.own_s * 1000 / runs:.1f} ms + fork server and runs "
-        f"{cpu.descendants_s * 1000 / runs:.1f} ms = {(cpu.own_s + cpu.descendants_s) * 1000 / runs:.1f} ms"
+        f"{cpu.descendants_s * 1000 / runs:.1f} ms = {peer.cpu_ms:.1f} ms; this client {peer.client_ms:.1f} ms"
     )
-    return rate
+    return peer
+
+
+def engine_floor(runs: int, rate: float, embedded: EmbeddedPeer) -> str:
+    """Procrastinate alone at the rate one worker ran, and the ratio to embedded that the two cores
+    would allow if browserfn added nothing to the engine's own cost (CPU-bound: rate ~ 1 / CPU)."""
+    floor = procrastinate_floor.measure(runs, rate)
+    ceiling = (embedded.cpu_ms + embedded.client_ms) / (embedded.cpu_ms + floor.total_ms + embedded.client_ms)
+    return (
+        f"  Procrastinate alone, no-op jobs at {floor.jobs_per_s:.1f}/s (bench/procrastinate_floor.py): "
+        f"CPU per job: worker {floor.worker_ms:.1f} ms + PostgreSQL {floor.postgres_ms:.1f} ms "
+        f"= {floor.total_ms:.1f} ms\n"
+        f"  ceiling of 1 worker / embedded with the engine's cost alone added to embedded's "
+        f"({embedded.cpu_ms:.1f} + {embedded.client_ms:.1f} client) / "
+        f"({embedded.cpu_ms:.1f} + {floor.total_ms:.1f} + {embedded.client_ms:.1f}): {ceiling:.2f}x"
+    )
 
 
 @dataclasses.dataclass(frozen=True)
