@@ -51,6 +51,8 @@ class PostgresTx(Tx):
         self.conn = conn
         #: None: a read (`Database.read`), outside any transaction block, where writes are refused.
         self._pipeline = pipeline
+        #: The keys this transaction has locked: held until it ends, so not sent again.
+        self._locked: set[str] = set()
 
     def _writing(self) -> psycopg.Pipeline:
         if self._pipeline is None:
@@ -87,6 +89,9 @@ class PostgresTx(Tx):
 
     def lock(self, key: str) -> None:
         self._writing()
+        if key in self._locked:  # queue admission, then the dispatch in the same transaction
+            return
+        self._locked.add(key)
         self.conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (key,))
 
     def notify(self, channel: str, payload: str) -> None:
