@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import textwrap
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,7 @@ from notte_sdk import NotteClient
 from notte_sdk.endpoints.functions import FailedToRunCloudFunctionError
 from notte_sdk.errors import NotteAPIError
 
+from tests.api.helpers import wait_for
 from tests.live_server import LiveServer
 
 GREET = """\
@@ -48,15 +48,6 @@ def messages(logs: list[str]) -> list[tuple[str, str, str]]:
     parts = [line.split(" | ", 3) for line in logs]
     assert all(len(p) == 4 for p in parts), logs
     return [(p[1].strip(), p[2], p[3]) for p in parts]
-
-
-def wait_for(predicate: Any, timeout_s: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if value := predicate():
-            return value
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 def test_create_list_get_and_download(notte: NotteClient, tmp_path: Path) -> None:

@@ -6,7 +6,6 @@ import asyncio
 import datetime as dt
 import itertools
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ from browserfn.functions import Upload
 from browserfn.models import Principal
 from browserfn.scheduler import Scheduler
 from browserfn.store.tx import stamp
+from tests.api.helpers import wait_for
 from tests.conftest import deploy
 from tests.live_server import LiveServer
 
@@ -29,16 +29,6 @@ EVERY_1_S = "* * * * * *"
 
 def when(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text)
-
-
-def wait_for(check: Callable[[], Any], timeout_s: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
 
 
 def ticks(api: httpx.Client, fid: str) -> list[dict[str, Any]]:

@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.api.helpers import wait_for
 from tests.conftest import deploy
 from tests.live_server import LiveServer
 from tests.node_client import CLIENT_MODULE, run_node
@@ -45,16 +46,8 @@ def sample(text: str, name: str, labels: str = "") -> float | None:
     return float(found.group(1)) if found else None
 
 
-def wait_for(check: object, timeout_s: float = 30.0) -> None:
-    assert callable(check)
-    deadline = time.monotonic() + timeout_s
-    while not check():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.1)
-
-
 def finished(api: httpx.Client, fid: str, run_id: str) -> dict[str, object]:
-    wait_for(lambda: api.get(f"/functions/{fid}/runs/{run_id}").json()["status"] != "active")
+    wait_for(lambda: api.get(f"/functions/{fid}/runs/{run_id}").json()["status"] != "active", 30.0, "the run to end")
     record: dict[str, object] = api.get(f"/functions/{fid}/runs/{run_id}").json()
     return record
 
@@ -97,7 +90,7 @@ def test_metrics_scraped_during_a_run_show_it(server: LiveServer) -> None:
             text = httpx.get(f"{server.url}/metrics").text
             return sample(text, "browserfn_runs_ended_total", 'state="succeeded"') == ended_before + 1
 
-        wait_for(counted)
+        wait_for(counted, 30.0)
         after = httpx.get(f"{server.url}/metrics").text
         assert sample(after, "browserfn_runs", 'state="running"') == 0.0
         assert (sample(after, "browserfn_run_duration_seconds_count") or 0) >= 1
