@@ -8,7 +8,8 @@
    server benchmark tool; every answer checked to be a closed run) and this script's httpx
    client (Python, ~4 ms of CPU per request: it takes a visible share of the two cores);
 3. embedded vs PostgreSQL + Procrastinate with 1, 2 and 4 workers: throughput and dispatch
-   latency (start request sent -> `run()` entered) p50/p99 (issue 4).
+   latency (start request sent -> `run()` entered) p50/p99 (issue 4), in alternated rounds
+   (embedded, then scale-out, `--rounds` times) so both are measured in the same minutes.
 
    With section 3: statements and transactions per run on PostgreSQL, by process (the server's
    statement log, bench/pg_statements.py), CPU per run of each process, and the job engine's
@@ -16,6 +17,7 @@
    (bench/procrastinate_floor.py).
 
     .venv/bin/python -m bench.bench_runs [--runs 200] [--skip-postgres | --only-postgres] [--workers 1,2,4]
+        [--rounds 3]
 """
 
 from __future__ import annotations
@@ -148,44 +150,22 @@ def embedded_figures(runs: int) -> None:
             server.stop()
 
 
-def postgres_figures(runs: int, workers_list: list[int]) -> None:
+def postgres_figures(runs: int, workers_list: list[int], rounds: int) -> None:
     print("\n## 3. scale-out: PostgreSQL + Procrastinate, one API server, N workers (concurrency 32)")
-    print("Beside it, the embedded server with the same client, probe and settings (4 warm processes).")
+    print("Beside it, the embedded server with the same client, probe and settings (4 warm processes), kept")
+    print(f"up through the section: {rounds} rounds of {runs} runs each, embedded then scale-out, so both are")
+    print("measured in the same minutes; the ratio is the median of the rounds'.")
     print("CPU per run from /proc (bench/process_cpu.py); PostgreSQL's: its backends for this database.")
-    embedded = embedded_peer(runs)
-    for workers in workers_list:
-        for dsn in scratch_database():
-            with tempfile.TemporaryDirectory() as tmp:
-                statements = StatementLog(dsn.rsplit("/", 1)[1]) if workers == 1 else None
-                cluster = Cluster(dsn, Path(tmp), warm_processes=4, account_concurrency=64, account_queue_limit=10_000)
-                try:
-                    api = cluster.api()
-                    nodes = [cluster.worker(api, concurrency=max(1, 32 // workers)) for _ in range(workers)]
-                    probe = deploy(str(api.url), cluster.key, PROBE)
-                    asyncio.run(load(str(api.url), cluster.key, probe, 10, 4))  # warm-up
-                    serving = backends(dsn.rsplit("/", 1)[1])  # its connections, opened by now
-                    before, client_before = cluster_cpu(serving, api, nodes), client_cpu_s()
-                    rate, dispatch = asyncio.run(load(str(api.url), cluster.key, probe, runs, 32))
-                    cpu, client_s = cluster_cpu(serving, api, nodes) - before, client_cpu_s() - client_before
-                    spread = percentile(dispatch, 99) / statistics.median(dispatch)
-                    print(
-                        f"{workers} worker(s): {rate:7.1f} runs/s = {rate / embedded.runs_per_s:.2f}x embedded   "
-                        f"dispatch {summary(dispatch)}   p99/p50 {spread:.1f}"
-                    )
-                    print(f"{'':14}CPU per run: {cpu.per_run(runs)}; this client {client_s * 1000 / runs:.1f} ms")
-                    if statements is not None:
-                        print(statement_figures(statements, str(api.url), cluster.key))
-                        reader = cluster.api()
-                        latency = log_latency(cluster, str(api.url), str(reader.url))
-                        print(f"  live log line, worker -> another API server's SSE: {summary(latency)}")
-                finally:
-                    cluster.close()
+    with tempfile.TemporaryDirectory() as tmp, EmbeddedPeer(Path(tmp)) as embedded:
+        for workers in workers_list:
+            for dsn in scratch_database():
+                rate, embedded_load = scale_out_rounds(dsn, workers, runs, rounds, embedded)
             if workers == 1:  # with the cluster gone: the engine alone, at the rate one worker ran
-                print(engine_floor(runs, rate, embedded))
+                print(engine_floor(runs, rate, embedded_load))
 
 
 @dataclasses.dataclass(frozen=True)
-class EmbeddedPeer:
+class EmbeddedLoad:
     runs_per_s: float
     cpu_ms: float  #: the server's and its fork server's and runs', per run
     client_ms: float  #: this script's own (the httpx client), per run
@@ -196,30 +176,84 @@ def client_cpu_s() -> float:
     return own_cpu_s([os.getpid()])
 
 
-def embedded_peer(runs: int) -> EmbeddedPeer:
+class EmbeddedPeer:
     """The embedded server at concurrency 32 with section 3's client and probe."""
+
+    def __init__(self, tmp: Path) -> None:
+        self._server = LiveServer(tmp, warm_processes=4, extra_args=("--account-concurrency", "64"))
+
+    def __enter__(self) -> EmbeddedPeer:
+        self._server.start()
+        self._probe = deploy(self._server.url, self._server.key, PROBE)
+        asyncio.run(load(self._server.url, self._server.key, self._probe, 10, 4))  # warm-up
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._server.stop()
+
+    def measure(self, runs: int) -> EmbeddedLoad:
+        assert self._server.process is not None
+        pid = self._server.process.pid
+        before, client_before = tree_cpu(pid), client_cpu_s()
+        rate, _ = asyncio.run(load(self._server.url, self._server.key, self._probe, runs, 32))
+        cpu, client_s = tree_cpu(pid) - before, client_cpu_s() - client_before
+        return EmbeddedLoad(rate, (cpu.own_s + cpu.descendants_s) * 1000 / runs, client_s * 1000 / runs)
+
+
+def scale_out_rounds(
+    dsn: str, workers: int, runs: int, rounds: int, embedded: EmbeddedPeer
+) -> tuple[float, EmbeddedLoad]:
+    """Alternate loads on the embedded server and on a cluster with `workers` workers; print each
+    round, the median ratio and CPU per run. Returns the scale-out's median rate and the embedded
+    server's figures over every round."""
     with tempfile.TemporaryDirectory() as tmp:
-        server = LiveServer(Path(tmp), warm_processes=4, extra_args=("--account-concurrency", "64"))
-        server.start()
+        statements = StatementLog(dsn.rsplit("/", 1)[1]) if workers == 1 else None
+        cluster = Cluster(dsn, Path(tmp), warm_processes=4, account_concurrency=64, account_queue_limit=10_000)
         try:
-            assert server.process is not None
-            probe = deploy(server.url, server.key, PROBE)
-            asyncio.run(load(server.url, server.key, probe, 10, 4))  # warm-up
-            before, client_before = tree_cpu(server.process.pid), client_cpu_s()
-            rate, dispatch = asyncio.run(load(server.url, server.key, probe, runs, 32))
-            cpu, client_s = tree_cpu(server.process.pid) - before, client_cpu_s() - client_before
+            api = cluster.api()
+            nodes = [cluster.worker(api, concurrency=max(1, 32 // workers)) for _ in range(workers)]
+            probe = deploy(str(api.url), cluster.key, PROBE)
+            asyncio.run(load(str(api.url), cluster.key, probe, 10, 4))  # warm-up
+            serving = backends(dsn.rsplit("/", 1)[1])  # its connections, opened by now
+            ratios, rates, dispatch, peers = [], [], [], []
+            cpu, client_s = ClusterCpu(TreeCpu(0.0, 0.0), TreeCpu(0.0, 0.0), 0.0), 0.0
+            for round_number in range(1, rounds + 1):
+                peers.append(embedded.measure(runs))
+                before, client_before = cluster_cpu(serving, api, nodes), client_cpu_s()
+                rate, latencies = asyncio.run(load(str(api.url), cluster.key, probe, runs, 32))
+                cpu = cpu + (cluster_cpu(serving, api, nodes) - before)
+                client_s += client_cpu_s() - client_before
+                rates.append(rate)
+                dispatch.extend(latencies)
+                ratios.append(rate / peers[-1].runs_per_s)
+                print(
+                    f"  round {round_number}: embedded {peers[-1].runs_per_s:6.1f} runs/s, "
+                    f"{workers} worker(s) {rate:6.1f} runs/s = {ratios[-1]:.2f}x"
+                )
+            peer = EmbeddedLoad(
+                statistics.median(p.runs_per_s for p in peers),
+                statistics.fmean(p.cpu_ms for p in peers),
+                statistics.fmean(p.client_ms for p in peers),
+            )
+            spread = percentile(dispatch, 99) / statistics.median(dispatch)
+            print(
+                f"{workers} worker(s): {statistics.median(rates):7.1f} runs/s = {statistics.median(ratios):.2f}x "
+                f"embedded (median of {rounds} rounds)   dispatch {summary(dispatch)}   p99/p50 {spread:.1f}"
+            )
+            measured = runs * rounds
+            print(f"{'':14}CPU per run: {cpu.per_run(measured)}; this client {client_s * 1000 / measured:.1f} ms")
+            print(f"{'':14}embedded, CPU per run: {peer.cpu_ms:.1f} ms; this client {peer.client_ms:.1f} ms")
+            if statements is not None:
+                print(statement_figures(statements, str(api.url), cluster.key))
+                reader = cluster.api()
+                latency = log_latency(cluster, str(api.url), str(reader.url))
+                print(f"  live log line, worker -> another API server's SSE: {summary(latency)}")
         finally:
-            server.stop()
-    peer = EmbeddedPeer(rate, (cpu.own_s + cpu.descendants_s) * 1000 / runs, client_s * 1000 / runs)
-    print(f"embedded:    {rate:7.1f} runs/s   dispatch {summary(dispatch)}")
-    print(
-        f"{'':14}CPU per run: server {cpu.own_s * 1000 / runs:.1f} ms + fork server and runs "
-        f"{cpu.descendants_s * 1000 / runs:.1f} ms = {peer.cpu_ms:.1f} ms; this client {peer.client_ms:.1f} ms"
-    )
-    return peer
+            cluster.close()
+    return statistics.median(rates), peer
 
 
-def engine_floor(runs: int, rate: float, embedded: EmbeddedPeer) -> str:
+def engine_floor(runs: int, rate: float, embedded: EmbeddedLoad) -> str:
     """Procrastinate alone at the rate one worker ran, and the ratio to embedded that the two cores
     would allow if browserfn added nothing to the engine's own cost (CPU-bound: rate ~ 1 / CPU)."""
     floor = procrastinate_floor.measure(runs, rate)
@@ -242,6 +276,9 @@ class ClusterCpu:
 
     def __sub__(self, earlier: ClusterCpu) -> ClusterCpu:
         return ClusterCpu(self.api - earlier.api, self.workers - earlier.workers, self.postgres_s - earlier.postgres_s)
+
+    def __add__(self, other: ClusterCpu) -> ClusterCpu:
+        return ClusterCpu(self.api + other.api, self.workers + other.workers, self.postgres_s + other.postgres_s)
 
     def per_run(self, runs: int) -> str:
         ms = 1000 / runs
@@ -312,6 +349,7 @@ def main() -> None:
     parser.add_argument("--skip-postgres", action="store_true")
     parser.add_argument("--only-postgres", action="store_true", help="section 3 alone (with its embedded peer)")
     parser.add_argument("--workers", default="1,2,4", help="section 3's worker counts, comma-separated")
+    parser.add_argument("--rounds", type=int, default=3, help="section 3: alternated loads, embedded then scale-out")
     args = parser.parse_args()
     header("browserfn runs: latency, throughput, scale-out")
     if not args.only_postgres:
@@ -319,7 +357,7 @@ def main() -> None:
         subprocess.run([sys.executable, "-m", "bench.fork_floor"], check=True)
         embedded_figures(args.runs)
     if not args.skip_postgres:
-        postgres_figures(args.runs, [int(n) for n in args.workers.split(",")])
+        postgres_figures(args.runs, [int(n) for n in args.workers.split(",")], args.rounds)
 
 
 if __name__ == "__main__":
