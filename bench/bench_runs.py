@@ -17,7 +17,7 @@
    (bench/procrastinate_floor.py).
 
     .venv/bin/python -m bench.bench_runs [--runs 200] [--skip-postgres | --only-postgres] [--workers 1,2,4]
-        [--rounds 3]
+        [--rounds 3] [--synchronous-commit on|off]
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ import httpx
 
 from bench import procrastinate_floor
 from bench.common import header, percentile, summary
-from bench.pg_statements import StatementLog, backends
+from bench.pg_statements import StatementLog, backends, set_synchronous_commit
 from bench.process_cpu import TreeCpu, own_cpu_s, tree_cpu
 from tests.live_server import LiveServer
 from tests.scaleout.cluster import Cluster, Node
@@ -150,18 +150,20 @@ def embedded_figures(runs: int) -> None:
             server.stop()
 
 
-def postgres_figures(runs: int, workers_list: list[int], rounds: int) -> None:
+def postgres_figures(runs: int, workers_list: list[int], rounds: int, synchronous_commit: str) -> None:
     print("\n## 3. scale-out: PostgreSQL + Procrastinate, one API server, N workers (concurrency 32)")
     print("Beside it, the embedded server with the same client, probe and settings (4 warm processes), kept")
     print(f"up through the section: {rounds} rounds of {runs} runs each, embedded then scale-out, so both are")
     print("measured in the same minutes; the ratio is the median of the rounds'.")
     print("CPU per run from /proc (bench/process_cpu.py); PostgreSQL's: its backends for this database.")
+    print(f"PostgreSQL's synchronous_commit: {synchronous_commit}")
     with tempfile.TemporaryDirectory() as tmp, EmbeddedPeer(Path(tmp)) as embedded:
         for workers in workers_list:
             for dsn in scratch_database():
+                set_synchronous_commit(dsn.rsplit("/", 1)[1], synchronous_commit)
                 rate, embedded_load = scale_out_rounds(dsn, workers, runs, rounds, embedded)
             if workers == 1:  # with the cluster gone: the engine alone, at the rate one worker ran
-                print(engine_floor(runs, rate, embedded_load))
+                print(engine_floor(runs, rate, embedded_load, synchronous_commit))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -253,10 +255,10 @@ def scale_out_rounds(
     return statistics.median(rates), peer
 
 
-def engine_floor(runs: int, rate: float, embedded: EmbeddedLoad) -> str:
+def engine_floor(runs: int, rate: float, embedded: EmbeddedLoad, synchronous_commit: str) -> str:
     """Procrastinate alone at the rate one worker ran, and the ratio to embedded that the two cores
     would allow if browserfn added nothing to the engine's own cost (CPU-bound: rate ~ 1 / CPU)."""
-    floor = procrastinate_floor.measure(runs, rate)
+    floor = procrastinate_floor.measure(runs, rate, synchronous_commit)
     ceiling = (embedded.cpu_ms + embedded.client_ms) / (embedded.cpu_ms + floor.total_ms + embedded.client_ms)
     return (
         f"  Procrastinate alone, no-op jobs at {floor.jobs_per_s:.1f}/s (bench/procrastinate_floor.py): "
@@ -350,6 +352,12 @@ def main() -> None:
     parser.add_argument("--only-postgres", action="store_true", help="section 3 alone (with its embedded peer)")
     parser.add_argument("--workers", default="1,2,4", help="section 3's worker counts, comma-separated")
     parser.add_argument("--rounds", type=int, default=3, help="section 3: alternated loads, embedded then scale-out")
+    parser.add_argument(
+        "--synchronous-commit",
+        choices=("on", "off"),
+        default="on",
+        help="section 3: PostgreSQL's synchronous_commit (off: the embedded SQLite store's durability)",
+    )
     args = parser.parse_args()
     header("browserfn runs: latency, throughput, scale-out")
     if not args.only_postgres:
@@ -357,7 +365,8 @@ def main() -> None:
         subprocess.run([sys.executable, "-m", "bench.fork_floor"], check=True)
         embedded_figures(args.runs)
     if not args.skip_postgres:
-        postgres_figures(args.runs, [int(n) for n in args.workers.split(",")], args.rounds)
+        workers = [int(n) for n in args.workers.split(",")]
+        postgres_figures(args.runs, workers, args.rounds, args.synchronous_commit)
 
 
 if __name__ == "__main__":

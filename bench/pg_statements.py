@@ -41,6 +41,16 @@ def backends(database: str) -> list[int]:
     return [pid for (pid,) in rows]
 
 
+def set_synchronous_commit(database: str, value: str) -> None:
+    """PostgreSQL's `synchronous_commit` for every session opened on `database` from now on: "on"
+    (each commit waits for its WAL flush, the default) or "off" (commits survive a crash of
+    PostgreSQL, not of its machine: the durability of browserfn's embedded SQLite store)."""
+    if value not in ("on", "off"):
+        raise ValueError(f"synchronous_commit: on or off, not {value!r}")
+    with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
+        conn.execute(f"ALTER DATABASE {database} SET synchronous_commit = {value}")
+
+
 def server_log() -> Path:
     """The server's log file: its logging collector's current file, else Debian's stderr log."""
     with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:

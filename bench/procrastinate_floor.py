@@ -20,7 +20,7 @@ import procrastinate
 import psycopg
 from procrastinate.schema import SchemaManager
 
-from bench.pg_statements import backends
+from bench.pg_statements import backends, set_synchronous_commit
 from bench.process_cpu import own_cpu_s, tree_cpu
 from browserfn.executor.procrastinate_connector import ReconnectingConnector
 from tests.store.conftest import scratch_database
@@ -95,9 +95,10 @@ async def _load(dsn: str, worker_pid: int, jobs: int, rate: float) -> FloorCpu:
     return FloorCpu(jobs / elapsed, worker_s * 1000 / jobs, postgres_s * 1000 / jobs)
 
 
-def measure(jobs: int, rate: float) -> FloorCpu:
+def measure(jobs: int, rate: float, synchronous_commit: str = "on") -> FloorCpu:
     """Defer `jobs` no-op jobs at `rate` a second; the CPU each job cost the worker and PostgreSQL."""
     for dsn in scratch_database():
+        set_synchronous_commit(dsn.rsplit("/", 1)[1], synchronous_commit)
         with psycopg.connect(dsn, autocommit=True) as conn:
             conn.execute(SchemaManager.get_schema())
         worker = subprocess.Popen(

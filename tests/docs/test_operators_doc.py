@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from browserfn.config import Settings, settings_from_env
+from browserfn.store.sqlite import SQLiteStore
 
 GUIDE = Path(__file__).resolve().parents[2] / "docs" / "operators.md"
 
@@ -37,3 +38,15 @@ def test_environment_variables_set_settings_and_flags_win() -> None:
 def test_a_bad_environment_value_says_which_variable() -> None:
     with pytest.raises(ValueError, match=r"^BROWSERFN_ACCOUNT_CONCURRENCY='many' is not a valid int$"):
         settings_from_env({"BROWSERFN_ACCOUNT_CONCURRENCY": "many"})
+
+
+async def test_the_embedded_store_is_as_durable_as_the_guide_says(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "store.sqlite3")
+    await store.open()
+    try:
+        mode = await store.read(lambda tx: tx.value("PRAGMA journal_mode"))
+        synchronous = await store.read(lambda tx: tx.value("PRAGMA synchronous"))
+    finally:
+        await store.close()
+    assert (mode, synchronous) == ("wal", 1)  # 1: NORMAL
+    assert "WAL mode with `synchronous=NORMAL`" in GUIDE.read_text()
