@@ -3,9 +3,9 @@ that arrive at a given rate, one at a time, as browserfn's runs do in section 3 
 bench/bench_runs.py. Same engine settings as browserfn's worker: the same connector
 (browserfn/executor/procrastinate_connector.py), concurrency 32, successful jobs deleted.
 
-CPU per job: the worker process, and PostgreSQL's backends for the database (the deferring
-client's is left out: browserfn defers inside its own admission transaction, in SQL). What a
-scale-out run costs beyond the embedded engine can be no less than this."""
+CPU per job: the worker process's, and that of PostgreSQL's backends for the database (the
+deferring client process's own is left out: browserfn defers inside its own admission
+transaction, in SQL). What a scale-out run costs beyond the embedded engine can be no less."""
 
 from __future__ import annotations
 

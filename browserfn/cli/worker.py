@@ -110,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
     settings = worker_settings(args)
     configure_logging(settings)
     # The loop `serve` runs on (uvicorn picks uvloop): a store call's hop to its thread and back
-    # costs a third of what it does on asyncio's own loop.
+    # costs a third to a half of what it does on asyncio's own loop.
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         runner.run(_work(settings))
     return 0
