@@ -3,8 +3,10 @@ by origin), put into a session started with `profile={"id": ..., "persist": ...}
 `persist`, saved back when the session closes. One session at a time holds a profile's write
 lease: a second persisting session, a save or a delete while it is held is a 409.
 
-The state is kept as JSON in the store (any server reads it). Session storage belongs to a tab:
-a saved origin's items are put into each new tab of that origin whose session storage is empty."""
+The state is kept in the store (any server reads it) sealed with the server's secrets key, as
+secrets are (`secrets.Sealer`): it holds the account's site logins. A state saved before it was
+sealed is read as it is and sealed at its next save. Session storage belongs to a tab: a saved
+origin's items are put into each new tab of that origin whose session storage is empty."""
 
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from browserfn.browser import cookies as cookie_shapes
 from browserfn.errors import Conflict, Forbidden, InvalidInput, NotFound
 from browserfn.models import Principal, Scope, utcnow
+from browserfn.secrets import Sealer
 from browserfn.store.base import Store
 from browserfn.store.ops import profiles as ops
 from browserfn.store.ops.profiles import Profile
@@ -34,6 +37,8 @@ LEASE_GRACE = dt.timedelta(seconds=60)
 SAVE_TIMEOUT_S = 5.0
 MAX_ORIGINS = 2000
 Storage = dict[str, dict[str, str]]
+#: The one key of a state as the store keeps it: the state's JSON, sealed.
+SEALED = "sealed"
 
 
 #: Notte's profile ids; any other id is simply not found (and never reaches the store).
@@ -174,8 +179,18 @@ class ProfileUse:
 
 
 class Profiles:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, sealer: Sealer) -> None:
         self._store = store
+        self._sealer = sealer
+
+    def _sealed(self, state: dict[str, Any]) -> dict[str, Any]:
+        return {SEALED: self._sealer.seal(json.dumps(state, ensure_ascii=False)).decode()}
+
+    def opened(self, profile: Profile) -> Profile:
+        """The profile with its state readable (as the store keeps it: sealed, or plain if saved before)."""
+        if set(profile.state) != {SEALED}:
+            return profile
+        return dataclasses.replace(profile, state=json.loads(self._sealer.unseal(profile.state[SEALED].encode())))
 
     async def get(self, principal: Principal, profile_id: str) -> Profile:
         if not PROFILE_ID.match(profile_id):
@@ -183,17 +198,19 @@ class Profiles:
         found = await self._store.call(ops.get, principal.account_id, profile_id)
         if found is None:
             raise NotFound(f"profile {profile_id} not found")
-        return found
+        return self.opened(found)
 
     async def create(self, principal: Principal, name: str | None, state: dict[str, Any] | None = None) -> Profile:
-        return await self._store.call(
-            ops.create, principal.account_id, new_profile_id(), name, state or empty_state(), utcnow()
+        state = state or empty_state()
+        created = await self._store.call(
+            ops.create, principal.account_id, new_profile_id(), name, self._sealed(state), utcnow()
         )
+        return dataclasses.replace(created, state=state)
 
     async def save(self, principal: Principal, profile_id: str, state: dict[str, Any], writer: str = "") -> Profile:
         now = utcnow()
         holder = await self._store.call(
-            ops.save_state, principal.account_id, profile_id, state, writer, now, now - LEASE_GRACE
+            ops.save_state, principal.account_id, profile_id, self._sealed(state), writer, now, now - LEASE_GRACE
         )
         _refused(profile_id, holder, "written")
         return await self.get(principal, profile_id)
@@ -235,7 +252,7 @@ class Profiles:
     async def save_back(self, use: ProfileUse, context: Any) -> None:
         """At the close of a persisting session: its browser state into the profile, then the lease freed."""
         try:
-            state = await asyncio.wait_for(capture(context), SAVE_TIMEOUT_S)
+            state = self._sealed(await asyncio.wait_for(capture(context), SAVE_TIMEOUT_S))
             now = utcnow()
             await self._store.call(
                 ops.save_state, use.account_id, use.profile_id, state, use.session_id, now, now - LEASE_GRACE

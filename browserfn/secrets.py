@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from cryptography.fernet import Fernet
+from cryptography.fernet import Fernet, InvalidToken
 
 from browserfn.config import Settings
 from browserfn.errors import Conflict, InvalidInput
@@ -94,7 +94,13 @@ class Sealer:
         return self._cipher().encrypt(text.encode())
 
     def unseal(self, token: bytes) -> str:
-        return self._cipher().decrypt(token).decode()
+        try:
+            return self._cipher().decrypt(token).decode()
+        except InvalidToken:
+            raise Conflict(
+                "stored data was sealed with another secrets key than this server's: BROWSERFN_SECRETS_KEY "
+                "must be the same on every machine, and the key it was sealed with must be kept"
+            ) from None
 
 
 class SecretVault(Sealer):
@@ -105,7 +111,7 @@ class SecretVault(Sealer):
         self._store = store
 
     async def put(self, account_id: str, function_id: str | None, name: str, value: str) -> None:
-        token = self._cipher().encrypt(check_value(value).encode())
+        token = self.seal(check_value(value))
         await self._store.put_secret(account_id, function_id or _ACCOUNT_SCOPE, check_name(name), token)
 
     async def names(self, account_id: str, function_id: str | None) -> list[str]:
@@ -118,7 +124,7 @@ class SecretVault(Sealer):
         """A run's secrets by name, from their (scope, name, ciphertext) as the store read them
         (ops/secrets.py `of_run`); a function's secret wins over the account's of that name."""
         ordered = sorted(found, key=lambda r: r[0] != _ACCOUNT_SCOPE)  # account first, function overrides
-        return {name: self._cipher().decrypt(token).decode() for _, name, token in ordered}
+        return {name: self.unseal(token) for _, name, token in ordered}
 
 
 class Masker:

@@ -45,6 +45,7 @@ from browserfn.files import FileStore
 from browserfn.models import EventType, NewEvent, Principal, Scope, SessionRecord, utcnow
 from browserfn.profiles import Profiles, ProfileUse
 from browserfn.profiles import load as load_profile
+from browserfn.secrets import Sealer
 from browserfn.store.base import Store
 
 log = logging.getLogger(__name__)
@@ -157,7 +158,7 @@ class SessionManager:
         self._store = store
         self._bus = bus
         self.sessions_dir = settings.data_dir / "sessions"
-        self.profiles = Profiles(store)
+        self.profiles = Profiles(store, Sealer(settings))
         self.files = FileStore(
             settings.files_dir or settings.data_dir / "files", settings.files_quota_bytes, settings.max_file_bytes
         )

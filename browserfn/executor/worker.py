@@ -13,6 +13,7 @@ from typing import Any
 from browserfn import scripts, secrets, storage_errors, tokens, wire
 from browserfn.bus import EventBus
 from browserfn.config import Settings
+from browserfn.errors import BrowserfnError
 from browserfn.models import EventType, FunctionVersion, NewEvent, Run, RunState, utcnow
 from browserfn.sandbox import bytecode, protocol
 from browserfn.sandbox.process import ProcessPool, RunProcess, base_environment, isolation_options
@@ -96,6 +97,9 @@ class RunWorker:
             if storage_errors.is_storage_failure(exc):
                 log.warning("run %s stopped: storage failure: %r", self.run_id, exc)
                 reason = f"browserfn could not store the run's output ({storage_errors.describe(exc)}): run stopped"
+            elif isinstance(exc, BrowserfnError):  # explained (e.g. its secrets sealed with another key)
+                log.warning("run %s could not run: %s", self.run_id, exc.message)
+                reason = f"browserfn could not execute the run: {exc.message}"
             else:
                 log.exception("run %s failed inside browserfn", self.run_id)
                 reason = f"browserfn failed to execute the run: {exc!r}"

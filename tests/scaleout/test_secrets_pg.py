@@ -41,17 +41,23 @@ def test_a_secret_set_on_one_server_reaches_a_run_on_a_worker(pg_dsn: str, tmp_p
         cluster.close()
 
 
-def test_without_a_shared_key_secrets_are_refused_with_the_setting_to_use(pg_dsn: str, tmp_path: Path) -> None:
+def test_without_a_shared_key_secrets_and_profiles_are_refused_with_the_setting_to_use(
+    pg_dsn: str, tmp_path: Path
+) -> None:
     cluster = Cluster(pg_dsn, tmp_path)
     try:
         api = cluster.api()
         with httpx.Client(base_url=str(api.url), headers=cluster.headers(), timeout=60) as client:
-            answer = client.put("/secrets/API_TOKEN", json={"value": "tok-123456"})
-        assert answer.status_code == 409
-        assert answer.json() == {
-            "status": 409,
-            "message": "secrets in the scale-out mode need a shared key: set BROWSERFN_SECRETS_KEY (a Fernet key) "
-            "to the same value on every machine",
-        }
+            secret = client.put("/secrets/API_TOKEN", json={"value": "tok-123456"})
+            profile = client.post("/profiles/create", json={"name": "shop"})  # its state is sealed the same way
+            profiles = client.get("/profiles").json()["items"]
+        for answer in (secret, profile):
+            assert answer.status_code == 409
+            assert answer.json() == {
+                "status": 409,
+                "message": "secrets in the scale-out mode need a shared key: set BROWSERFN_SECRETS_KEY (a Fernet key) "
+                "to the same value on every machine",
+            }
+        assert profiles == []  # nothing half-made
     finally:
         cluster.close()

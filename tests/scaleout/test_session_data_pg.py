@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from cryptography.fernet import Fernet
 
 from tests.browser.data_site import DOWNLOAD_BYTES, DataSite
 from tests.conftest import deploy
@@ -30,7 +31,7 @@ def _js(client: httpx.Client, sid: str, code: str) -> str:
 
 def test_session_data_through_another_server(pg_dsn: str, tmp_path: Path) -> None:
     site = DataSite().start()
-    cluster = Cluster(pg_dsn, tmp_path)
+    cluster = Cluster(pg_dsn, tmp_path, secrets_key=Fernet.generate_key().decode())  # profiles are sealed
     try:
         first, second = cluster.api(), cluster.api()
         a = httpx.Client(base_url=first.url, headers=cluster.headers(), timeout=60)
@@ -130,7 +131,7 @@ def test_a_sessions_data_on_a_worker_through_an_api_server(pg_dsn: str, tmp_path
     """The session is opened by a run executing on a worker; every data call arrives at an API
     server, which relays it to the worker."""
     site = DataSite().start()
-    cluster = Cluster(pg_dsn, tmp_path)
+    cluster = Cluster(pg_dsn, tmp_path, secrets_key=Fernet.generate_key().decode())  # profiles are sealed
     try:
         api = cluster.api()
         worker_disk = tmp_path / "worker-disk"

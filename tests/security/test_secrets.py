@@ -8,8 +8,10 @@ import json
 import os
 import sqlite3
 import uuid
+from pathlib import Path
 
 import httpx
+from cryptography.fernet import Fernet
 
 from tests.live_server import LiveServer
 from tests.security.helpers import deploy, run
@@ -110,3 +112,29 @@ def test_secret_names_and_owners_are_checked(server: LiveServer) -> None:
         assert intruder.put(f"/functions/{function_id}/secrets/STEAL", json={"value": "x"}).status_code == 404
         assert intruder.get(f"/functions/{function_id}/secrets").status_code == 404
         assert httpx.get(f"{server.url}/secrets").status_code == 401
+
+
+def test_what_another_key_sealed_is_refused_saying_so(tmp_path: Path) -> None:
+    """A server restarted with another secrets key: a run whose secret it cannot unseal fails with
+    the reason, and a profile's state answers 409; neither is a 500."""
+    server = LiveServer(tmp_path, env={"BROWSERFN_SECRETS_KEY": Fernet.generate_key().decode()}).start()
+    try:
+        with server.client(server.key, timeout=180) as api:
+            function_id = deploy(api, "import os\ndef run():\n    return len(os.environ['API_TOKEN'])\n")
+            assert api.put("/secrets/API_TOKEN", json={"value": "tok-123456"}).status_code == 200
+            profile_id = api.post("/profiles/create", json={"name": "shop"}).json()["profile_id"]
+        server.stop()
+        server.env["BROWSERFN_SECRETS_KEY"] = Fernet.generate_key().decode()
+        server.start()
+        with server.client(server.key, timeout=180) as api:
+            failed = run(api, function_id)
+            profile = api.get(f"/profiles/{profile_id}")
+    finally:
+        server.stop()
+    said = (
+        "stored data was sealed with another secrets key than this server's: BROWSERFN_SECRETS_KEY must be "
+        "the same on every machine, and the key it was sealed with must be kept"
+    )
+    assert failed["state"] == "failed"
+    assert failed["result"] == f"browserfn could not execute the run: {said}", failed
+    assert (profile.status_code, profile.json()) == (409, {"status": 409, "message": said})

@@ -58,7 +58,7 @@ async def list_profiles(
 ) -> dict[str, Any]:
     """The account's profiles, newest first (`name`: only those of that name)."""
     found = await svc.store.call(ops.listing, principal.account_id, name, offset(page, page_size), page_size + 1)
-    return page_of(found, page, page_size, response)
+    return page_of(found, page, page_size, lambda profile: response(svc.sessions.profiles.opened(profile)))
 
 
 @router.get("/{profile_id}")
