@@ -238,6 +238,7 @@ class Profiles:
             raise Forbidden("profile: a run of another account's shared function cannot use this account's profiles")
         found = await self.get(principal, wanted.id)
         if wanted.persist:
+            self._sealer.ready()  # refused now, not when its state cannot be saved at the close
             now = utcnow()
             holder = await self._store.call(
                 ops.lease, principal.account_id, wanted.id, session_id, now, now - LEASE_GRACE

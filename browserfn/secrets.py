@@ -90,6 +90,10 @@ class Sealer:
             _private_file(key_path, Fernet.generate_key())
         return key_path.read_bytes().strip()
 
+    def ready(self) -> None:
+        """Conflict now if this server cannot seal (the scale-out mode without a shared key)."""
+        self._cipher()
+
     def seal(self, text: str) -> bytes:
         return self._cipher().encrypt(text.encode())
 

@@ -3,12 +3,17 @@ the deployment's shared key, masked in what the run leaves."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
 import httpx
+import psycopg
 from cryptography.fernet import Fernet
 
+from browserfn.models import utcnow
+from browserfn.store.ops import profiles
+from browserfn.store.postgres import PostgresStore
 from tests.conftest import deploy
 from tests.scaleout.cluster import Cluster
 
@@ -51,7 +56,15 @@ def test_without_a_shared_key_secrets_and_profiles_are_refused_with_the_setting_
             secret = client.put("/secrets/API_TOKEN", json={"value": "tok-123456"})
             profile = client.post("/profiles/create", json={"name": "shop"})  # its state is sealed the same way
             profiles = client.get("/profiles").json()["items"]
-        for answer in (secret, profile):
+            asyncio.run(_legacy_profile(pg_dsn, "notte-profile-00000000000000aa"))  # saved before sealing
+            readable = client.get("/profiles/notte-profile-00000000000000aa")
+            persisting = client.post(  # its state could not be saved back at the close: refused now
+                "/sessions/start", json={"profile": {"id": "notte-profile-00000000000000aa", "persist": True}}
+            )
+            sessions = client.get("/sessions", params={"only_active": False}).json()["items"]
+        assert readable.status_code == 200, readable.text
+        assert sessions == []
+        for answer in (secret, profile, persisting):
             assert answer.status_code == 409
             assert answer.json() == {
                 "status": 409,
@@ -61,3 +74,17 @@ def test_without_a_shared_key_secrets_and_profiles_are_refused_with_the_setting_
         assert profiles == []  # nothing half-made
     finally:
         cluster.close()
+
+
+async def _legacy_profile(dsn: str, profile_id: str) -> None:
+    """A profile of the deployment's one account as a server before sealing saved it: plain JSON."""
+    store = PostgresStore(dsn)
+    await store.open()
+    try:
+        with psycopg.connect(dsn) as conn:
+            account = conn.execute("SELECT account_id FROM api_keys").fetchone()
+        assert account is not None
+        state = {"cookies": [], "local_storage": {}}
+        await store.call(profiles.create, account[0], profile_id, "old", state, utcnow())
+    finally:
+        await store.close()
