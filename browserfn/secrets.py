@@ -61,9 +61,9 @@ def _private_file(path: Path, make: bytes | None = None) -> None:
 
 class Sealer:
     """Encrypts and decrypts with the server's secrets key: the one door of every secret kept at
-    rest (function and account secrets, vault credentials and cards). The key is the setting
-    `secrets_key` (the same on every machine of a scale-out deployment), or in the embedded mode a
-    key file made in the data directory (0600, the directory 0700)."""
+    rest (function and account secrets, vault credentials and cards, profiles' browser state). The
+    key is the setting `secrets_key` (the same on every machine of a scale-out deployment), or in
+    the embedded mode a key file made in the data directory (0600, the directory 0700)."""
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
