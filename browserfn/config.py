@@ -133,6 +133,8 @@ class Settings:
     files_quota_bytes: int = 1024**3
     #: Largest single file, uploaded or downloaded (an upload is also bounded by max_body_bytes).
     max_file_bytes: int = 256 * 1024**2
+    #: How long a file is kept after it was added (its expires_at, 7 days as Notte's); then deleted.
+    files_retention_s: float = 7 * 24 * 3600
     #: Time a page action may take unless the action says otherwise.
     action_timeout_ms: int = 15000
     #: Fernet key encrypting secrets (the same on every machine in scale-out mode); unset: a key file in data_dir.

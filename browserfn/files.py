@@ -10,9 +10,11 @@ A path is made only of ids this module checks (file ids are ours, session ids ar
 the store by the caller; the account key is a hash): a caller's file name is metadata, never a
 path, so no name can leave its directory. A file is written to a temporary name and renamed with
 its metadata last, so a failed upload leaves nothing listed. Each account has a quota of bytes
-(`files_quota_bytes`) over all its files. In scale-out mode a session's files are on the disk of
-the process hosting it (calls for them are relayed there) unless `files_dir` is a directory every
-server reaches (a network file system), which the operator sets.
+(`files_quota_bytes`) over all its files. A file is kept for `files_retention_s` after it was
+added (its `expires_at`, 7 days as Notte's), then deleted by the sweep every server makes over its
+`files_dir` (`expire`). In scale-out mode a session's files are on the disk of the process
+hosting it (calls for them are relayed there) unless `files_dir` is a directory every server
+reaches (a network file system), which the operator sets.
 """
 
 from __future__ import annotations
@@ -49,8 +51,6 @@ _UNSAFE = re.compile(rf"[{_UNSAFE_CHARS}\ud800-\udfff]")
 STRICT_NAME_PATTERN = rf"^[^./\\:{_UNSAFE_CHARS}][^/\\:{_UNSAFE_CHARS}]{{0,{MAX_NAME_CHARS - 1}}}$"
 _TEXT_FIELDS = ("id", "session_id", "filename", "mime_type", "checksum", "source")
 CHUNK = 1024 * 1024
-#: How long Notte says a file is kept (`expires_at`); browserfn keeps it until it is deleted.
-RETENTION = dt.timedelta(days=7)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,6 +64,7 @@ class StoredFile:
     created_at: dt.datetime
     source: str
     path: Path
+    expires_at: dt.datetime  #: when the sweep deletes it
 
     def wire(self) -> dict[str, Any]:
         """Notte's SessionFile."""
@@ -75,7 +76,7 @@ class StoredFile:
             "size": self.size,
             "checksum": self.checksum,
             "created_at": self.created_at.isoformat(),
-            "expires_at": (self.created_at + RETENTION).isoformat(),
+            "expires_at": self.expires_at.isoformat(),
             "source": self.source,
         }
 
@@ -97,10 +98,11 @@ def check_file_id(file_id: str) -> str:
 
 
 class FileStore:
-    def __init__(self, root: Path, quota_bytes: int, max_file_bytes: int) -> None:
+    def __init__(self, root: Path, quota_bytes: int, max_file_bytes: int, retention_s: float) -> None:
         self.root = root
         self.quota_bytes = quota_bytes
         self.max_file_bytes = max_file_bytes
+        self.retention = dt.timedelta(seconds=retention_s)
         self._lock = threading.Lock()  #: quota checks and renames of one process, one at a time
 
     def _account_dir(self, account_id: str) -> Path:
@@ -175,9 +177,10 @@ class FileStore:
             mime_type=mime_type or mimetypes.guess_type(name)[0] or "application/octet-stream",
             size=size,
             checksum=digest.hexdigest(),
-            created_at=dt.datetime.now(dt.UTC),
+            created_at=(now := dt.datetime.now(dt.UTC)),
             source=source,
             path=area / file_id,
+            expires_at=now + self.retention,
         )
         with self._lock:
             used = self.used_bytes(account_id)
@@ -198,7 +201,8 @@ class FileStore:
             meta = json.loads(meta_path.read_text())
             text = {name: str(meta[name]) for name in _TEXT_FIELDS}
             created = dt.datetime.fromisoformat(meta["created_at"])
-            return StoredFile(**text, size=int(meta["size"]), created_at=created, path=area / text["id"])
+            size, path, expires = int(meta["size"]), area / text["id"], created + self.retention
+            return StoredFile(**text, size=size, created_at=created, path=path, expires_at=expires)
         except (OSError, ValueError, KeyError, TypeError):
             return None
 
@@ -228,6 +232,22 @@ class FileStore:
         area = found.path.parent
         (area / f"{found.id}.json").unlink(missing_ok=True)  # unlisted first
         found.path.unlink(missing_ok=True)
+
+    def expire(self, now: dt.datetime) -> int:
+        """Delete every file (of every account, session and the legacy uploads) whose `expires_at`
+        has passed, unlisted first; a session's directory goes with its last file. How many."""
+        expired = 0
+        for meta_path in list(self.root.glob("*/*/**/*.json")):  # read whole: directories go as it deletes
+            found = self._read(meta_path.parent, meta_path)
+            if found is None or found.expires_at > now:
+                continue
+            meta_path.unlink(missing_ok=True)
+            found.path.unlink(missing_ok=True)
+            expired += 1
+            with contextlib.suppress(OSError):  # not empty, or gone: another server swept it
+                if found.session_id:
+                    found.path.parent.rmdir()
+        return expired
 
     @staticmethod
     def chunks(stored: StoredFile) -> Iterator[bytes]:

@@ -56,6 +56,8 @@ LAST_FRAME_WAIT_S = 4.0
 #: stopped run's browsers are killed within 2 s.
 RUN_ENDED_LAST_FRAME_WAIT_S = 1.0
 REAPER_TICK_S = 1.0
+#: How often this server deletes the session files past their `expires_at` (or each retention, if shorter).
+FILE_SWEEP_S = 60.0
 
 
 @dataclasses.dataclass
@@ -154,13 +156,20 @@ class SessionManager:
         if settings.session_cdp_url not in CDP_POLICIES:
             policies = ", ".join(CDP_POLICIES)
             raise ValueError(f"session_cdp_url must be one of {policies}, not {settings.session_cdp_url!r}")
+        if settings.files_retention_s <= 0:
+            raise ValueError(
+                f"files_retention_s must be a positive number of seconds, not {settings.files_retention_s:g}"
+            )
         self._settings = settings
         self._store = store
         self._bus = bus
         self.sessions_dir = settings.data_dir / "sessions"
         self.profiles = Profiles(store, Sealer(settings))
         self.files = FileStore(
-            settings.files_dir or settings.data_dir / "files", settings.files_quota_bytes, settings.max_file_bytes
+            settings.files_dir or settings.data_dir / "files",
+            settings.files_quota_bytes,
+            settings.max_file_bytes,
+            settings.files_retention_s,
         )
         self.pool = BrowserPool(
             settings.chromium_path,
@@ -183,6 +192,7 @@ class SessionManager:
         self.owner_url = settings.internal_base_url
         self._token_key = b""  #: the deployment's secret: CDP tokens any server can check
         self._next_heartbeat = 0.0
+        self._next_file_sweep = 0.0
 
     async def start(self) -> None:
         """End what this host's previous life left open, then take sessions."""
@@ -469,6 +479,18 @@ class SessionManager:
                     await self._reap(session, now)
                 except Exception:
                     log.exception("could not reap session %s", session.session_id)
+            try:
+                await self._expire_files(now)
+            except OSError as exc:  # a disk that fails: the next sweep tries again
+                log.warning("could not delete expired session files (%r); trying again", exc)
+
+    async def _expire_files(self, now: float) -> None:
+        if now < self._next_file_sweep:
+            return
+        self._next_file_sweep = now + min(FILE_SWEEP_S, self._settings.files_retention_s)
+        expired = await asyncio.to_thread(self.files.expire, dt.datetime.now(dt.UTC))
+        if expired:
+            log.info("deleted %d session files past their expires_at", expired)
 
     async def _heartbeat(self, now: float) -> None:
         """Say this host is alive; end the sessions of hosts that stopped saying so."""

@@ -18,6 +18,7 @@ import httpx
 import pytest
 from notte_sdk import NotteClient
 
+from tests.api.helpers import wait_for
 from tests.browser.data_site import DOWNLOAD_BYTES, DataSite
 from tests.live_server import LiveServer
 
@@ -224,6 +225,20 @@ def test_file_routes_refuse_bad_input_and_other_accounts(
         wrong = api.post(f"/sessions/{sid}/page/execute/file", json={"action": {"type": "click"}, "target_id": "x"})
         assert wrong.status_code == 422
         api.delete(f"/sessions/{sid}/stop")
+
+
+def test_files_are_deleted_when_they_expire(tmp_path: Path) -> None:
+    """A file says when it expires (`files_retention_s` after it was added) and is gone after."""
+    env = {"BROWSERFN_FILES_RETENTION_S": "2", "BROWSERFN_BROWSER_POOL_SIZE": "0"}
+    server = LiveServer(tmp_path / "expiry", env=env).start()
+    try:
+        with server.client() as api:
+            assert api.post("/storage/uploads/a.bin", files={"file": ("a.bin", b"a" * 50)}).json() == {"success": True}
+            assert [f["name"] for f in api.get("/storage/uploads").json()["files"]] == ["a.bin"]
+            wait_for(lambda: api.get("/storage/uploads").json()["files"] == [], 15.0, "the expired file to go")
+        assert [p for p in (tmp_path / "expiry" / "files").rglob("*") if p.is_file()] == []
+    finally:
+        server.stop()
 
 
 def test_file_quota_and_size_limits(tmp_path: Path) -> None:
