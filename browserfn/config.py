@@ -229,6 +229,10 @@ def settings_from_env(environ: Mapping[str, str] | None = None, **overrides: Any
     return Settings(**values)
 
 
+class SettingsError(ValueError):
+    """A setting's value browserfn cannot use: the command says so in one line and exits 2."""
+
+
 def _parse(raw: str, hint: Any, name: str) -> Any:
     if typing.get_origin(hint) is tuple:
         return tuple(part for part in raw.split(",") if part)
@@ -238,4 +242,4 @@ def _parse(raw: str, hint: Any, name: str) -> Any:
     try:
         return kind(raw)
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"{ENV_PREFIX}{name.upper()}={raw!r} is not a valid {kind.__name__}") from exc
+        raise SettingsError(f"{ENV_PREFIX}{name.upper()}={raw!r} is not a valid {kind.__name__}") from exc

@@ -39,7 +39,7 @@ from browserfn.browser.replay import Recorder, VideoMaker, find_ffmpeg
 from browserfn.browser.session_data import SessionData
 from browserfn.browser.session_options import CDP_POLICIES, SessionPlan, proxy_flags
 from browserfn.bus import EventBus
-from browserfn.config import Settings
+from browserfn.config import Settings, SettingsError
 from browserfn.errors import Conflict, NotFound, TooManyRequests
 from browserfn.files import FileStore
 from browserfn.models import EventType, NewEvent, Principal, Scope, SessionRecord, utcnow
@@ -155,9 +155,9 @@ class SessionManager:
     def __init__(self, settings: Settings, store: Store, bus: EventBus) -> None:
         if settings.session_cdp_url not in CDP_POLICIES:
             policies = ", ".join(CDP_POLICIES)
-            raise ValueError(f"session_cdp_url must be one of {policies}, not {settings.session_cdp_url!r}")
+            raise SettingsError(f"session_cdp_url must be one of {policies}, not {settings.session_cdp_url!r}")
         if settings.files_retention_s <= 0:
-            raise ValueError(
+            raise SettingsError(
                 f"files_retention_s must be a positive number of seconds, not {settings.files_retention_s:g}"
             )
         self._settings = settings

@@ -7,6 +7,7 @@ import os
 import sys
 
 from browserfn.cli import functions_cmd, keys, runs_cmd, schedules_cmd, secrets_cmd, serve, worker
+from browserfn.config import SettingsError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,6 +33,9 @@ def main(argv: list[str] | None = None) -> int:
         # would flush stdout again at exit and print a traceback; point it at /dev/null first.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141  # 128 + SIGPIPE, what a shell reports for a tool killed by it
+    except SettingsError as exc:  # the operator's to fix: one line, no traceback
+        print(f"browserfn: {exc}", file=sys.stderr)
+        return 2
     return code
 
 
