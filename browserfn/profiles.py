@@ -184,13 +184,13 @@ class Profiles:
         self._sealer = sealer
 
     def _sealed(self, state: dict[str, Any]) -> dict[str, Any]:
-        return {SEALED: self._sealer.seal(json.dumps(state, ensure_ascii=False)).decode()}
+        return {SEALED: self._sealer.seal_json(state).decode()}
 
     def opened(self, profile: Profile) -> Profile:
         """The profile with its state readable (as the store keeps it: sealed, or plain if saved before)."""
         if set(profile.state) != {SEALED}:
             return profile
-        return dataclasses.replace(profile, state=json.loads(self._sealer.unseal(profile.state[SEALED].encode())))
+        return dataclasses.replace(profile, state=self._sealer.unseal_json(profile.state[SEALED].encode()))
 
     async def get(self, principal: Principal, profile_id: str) -> Profile:
         if not PROFILE_ID.match(profile_id):

@@ -10,6 +10,7 @@ sandbox/isolation.py) cannot read the key or the database.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 from collections.abc import Iterable
@@ -96,6 +97,13 @@ class Sealer:
 
     def seal(self, text: str) -> bytes:
         return self._cipher().encrypt(text.encode())
+
+    def seal_json(self, value: Any) -> bytes:
+        """A JSON value (a vault's credential or card, a profile's state), sealed."""
+        return self.seal(json.dumps(value))
+
+    def unseal_json(self, token: bytes) -> Any:
+        return json.loads(self.unseal(token))
 
     def unseal(self, token: bytes) -> str:
         try:

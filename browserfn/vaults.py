@@ -12,7 +12,6 @@ as the SDK keys it, so a page anywhere on that site finds it.
 from __future__ import annotations
 
 import functools
-import json
 import re
 import secrets as token_source
 from typing import TYPE_CHECKING, Annotated, Any
@@ -203,7 +202,7 @@ class VaultService:
     async def add_credentials(self, account_id: str, vault_id: str, url: str, fields: dict[str, Any]) -> None:
         checked, site = check_credentials(fields), site_of(url)
         secret = {name: checked[name] for name in SECRET_CREDENTIAL_FIELDS if name in checked}
-        sealed = self._door.seal(json.dumps(secret))
+        sealed = self._door.seal_json(secret)
         record = CredentialRecord(vault_id, site, checked.get("email"), checked.get("username"), sealed, utcnow())
         await self._store.call(ops.put_credential, account_id, record, MAX_CREDENTIALS_PER_VAULT)
 
@@ -222,14 +221,14 @@ class VaultService:
         if record is None:
             return None
         plain = {"email": record.email, "username": record.username}
-        return {k: v for k, v in plain.items() if v} | json.loads(self._door.unseal(record.sealed))
+        return {k: v for k, v in plain.items() if v} | self._door.unseal_json(record.sealed)
 
     async def delete_credentials(self, account_id: str, vault_id: str, url: str) -> None:
         if not await self._store.call(ops.delete_credential, account_id, vault_id, site_of(url)):
             raise NotFound(f"vault {vault_id} holds no credentials for {site_of(url)}")
 
     async def set_card(self, account_id: str, vault_id: str, fields: dict[str, Any]) -> None:
-        sealed = self._door.seal(json.dumps(check_card(fields)))
+        sealed = self._door.seal_json(check_card(fields))
         await self._store.call(ops.put_card, account_id, CardRecord(vault_id, sealed, utcnow()))
 
     async def card(self, account_id: str, vault_id: str) -> dict[str, str]:
@@ -240,7 +239,7 @@ class VaultService:
 
     async def card_or_none(self, account_id: str, vault_id: str) -> dict[str, str] | None:
         record = await self._store.call(ops.get_card, account_id, vault_id)
-        return None if record is None else dict(json.loads(self._door.unseal(record.sealed)))
+        return None if record is None else dict(self._door.unseal_json(record.sealed))
 
     async def delete_card(self, account_id: str, vault_id: str) -> None:
         if not await self._store.call(ops.delete_card, account_id, vault_id):
@@ -252,7 +251,7 @@ class VaultService:
         the store read (ops/vaults.py `sealed_secrets`)."""
         values: list[str] = []
         for sealed in sealed_secrets:
-            values += [v for v in json.loads(self._door.unseal(sealed)).values() if isinstance(v, str)]
+            values += [v for v in self._door.unseal_json(sealed).values() if isinstance(v, str)]
         return [v for v in values if len(v) >= MIN_MASKED_CHARS]
 
     async def secret_values(self, account_id: str) -> list[str]:
