@@ -228,9 +228,11 @@ class FileStore:
         raise NotFound(f"no file named {name!r}")
 
     def delete(self, account_id: str, session_id: str | None, file_id: str) -> None:
-        found = self.get(account_id, session_id, file_id)
-        area = found.path.parent
-        (area / f"{found.id}.json").unlink(missing_ok=True)  # unlisted first
+        self._remove(self.get(account_id, session_id, file_id))
+
+    @staticmethod
+    def _remove(found: StoredFile) -> None:
+        (found.path.parent / f"{found.id}.json").unlink(missing_ok=True)  # unlisted first
         found.path.unlink(missing_ok=True)
 
     def expire(self, now: dt.datetime) -> int:
@@ -241,8 +243,7 @@ class FileStore:
             found = self._read(meta_path.parent, meta_path)
             if found is None or found.expires_at > now:
                 continue
-            meta_path.unlink(missing_ok=True)
-            found.path.unlink(missing_ok=True)
+            self._remove(found)
             expired += 1
             with contextlib.suppress(OSError):  # not empty, or gone: another server swept it
                 if found.session_id:
