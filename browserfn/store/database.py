@@ -33,3 +33,8 @@ class Database(abc.ABC):
         block (each statement sees what was committed when it began, as it would inside a
         READ COMMITTED transaction, without BEGIN and COMMIT). A write in it is refused."""
         return await self.call(op, *args, **kwargs)
+
+    async def alone(self, op: Callable[Concatenate[Tx, P], T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """`op` that sends a single statement (a write too): where the backend can, without a
+        transaction block, the statement being a transaction of its own (no BEGIN, no COMMIT)."""
+        return await self.call(op, *args, **kwargs)

@@ -33,7 +33,7 @@ class PostgresStore(SQLStore):
         if self._dispatcher is None:
             return
         for account_id in await self.read(runs.accounts_waiting):
-            await self.call(self._dispatcher.fill_slots, account_id)
+            await self.db.alone(self._dispatcher.fill_slots, account_id)
 
     async def runs_of_jobs(self, job_ids: list[int]) -> list[Run]:
         return await self.read(runs.of_jobs, job_ids)

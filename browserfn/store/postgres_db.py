@@ -136,6 +136,9 @@ class PostgresDatabase(Database):
     async def read(self, op: Callable[Concatenate[Tx, P], T], *args: P.args, **kwargs: P.kwargs) -> T:
         return await self._threads.call(self._retried, self._outside_transaction, op, args, kwargs)
 
+    async def alone(self, op: Callable[Concatenate[Tx, P], T], *args: P.args, **kwargs: P.kwargs) -> T:
+        return await self._threads.call(self._retried, self._single_statement, op, args, kwargs)
+
     def _connection(self) -> Conn:
         conn: Conn | None = getattr(self._local, "conn", None)
         if conn is None or conn.closed or conn.broken:
@@ -170,6 +173,12 @@ class PostgresDatabase(Database):
     def _outside_transaction(conn: Conn, op: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]) -> T:
         """A read: each statement on its own (autocommit), one round trip each."""
         return op(PostgresTx(conn, None), *args, **kwargs)
+
+    @staticmethod
+    def _single_statement(conn: Conn, op: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]) -> T:
+        """`op` sending one statement, which PostgreSQL runs (autocommit) as a transaction of its own."""
+        with conn.pipeline() as pipeline:
+            return op(PostgresTx(conn, pipeline), *args, **kwargs)
 
     @staticmethod
     def _pipelined(conn: Conn, op: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]) -> T:

@@ -155,10 +155,10 @@ class SQLStore(Store):
             raise ValueError("finish_run needs a final state")
         ended = await self.call(runs.finish, run_id, to_state, result_json, reason, result_message, list(extra_events))
         if ended is not None and self._dispatch is not None:
-            # The freed slot is handed on after the end has committed, in a transaction of its own
+            # The freed slot is handed on after the end has committed, in a statement of its own
             # (postgres_dispatch.py): the account's lock is not held while the end is made durable.
             try:
-                await self.call(self._dispatch, ended.account_id)
+                await self.db.alone(self._dispatch, ended.account_id)
             except Exception:  # the run has ended all the same; the reapers' sweep hands the slot on
                 log.exception("run %s ended, but handing its slot on failed", run_id)
         return ended

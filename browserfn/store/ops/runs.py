@@ -29,6 +29,12 @@ FIELDS = frozenset({"session_id", "started_at", "timeout_s", "result_json", "rea
 #: Hands free concurrency slots of an account to its queued runs, in the caller's transaction.
 Dispatch = Callable[[Tx, str], object]
 
+
+def account_lock(account_id: str) -> str:
+    """The key of the lock that orders an account's queue admissions and slot hand-offs."""
+    return "runs-of:" + account_id
+
+
 _INSERT = (
     "INSERT INTO runs(run_id, function_id, function_version, account_id, key_id, state, active, variables,"
     " timeout_s, session_id, result_json, reason, local, origin, created_at, updated_at, ordinal)"
@@ -87,7 +93,7 @@ def event(row: Row) -> Event:
 def _admit(tx: Tx, account_id: str, queue_limit: int | None) -> None:
     """Refuse a run that would queue past the account's limit (the caller's transaction then
     writes it, still under the lock: count and insert are one step)."""
-    tx.lock("runs-of:" + account_id)
+    tx.lock(account_lock(account_id))
     if queue_limit is None:
         return
     queued = tx.value(
@@ -103,7 +109,7 @@ def create(tx: Tx, r: Run, dispatch: Dispatch | None = None, queue_limit: int | 
     queued = r.state is RunState.QUEUED
     counted = {"function_id": r.function_id, "account_id": r.account_id}
     if queued:
-        tx.lock("runs-of:" + r.account_id)
+        tx.lock(account_lock(r.account_id))
     if queued and queue_limit is not None:
         counter = tx.one(_COUNT_AND_QUEUED, counted)
         assert counter is not None
