@@ -183,7 +183,10 @@ class RunService:
                 yield None
 
     async def wait_until_ended(self, run_id: str) -> Run:
+        """The run once it has ended. For a run just started: it is not read before its first
+        wake-up (or `RECHECK_S`), as a publish that comes before the wait is not lost."""
         while True:
+            await self._bus.wait(run_id, RECHECK_S)
             run = await self._store.get_run(run_id)
             if run is None:
                 raise NotFound(f"run {run_id} not found")
@@ -195,7 +198,6 @@ class RunService:
                     f"run {run_id} has ended ({unstored}) but the server cannot store that yet (its storage "
                     "fails, e.g. a full disk); it is stored as soon as it can be: GET the run later"
                 )
-            await self._bus.wait(run_id, RECHECK_S)
 
     async def stop(self, principal: Principal, function_id: str, run_id: str) -> Run:
         run = await self.get(principal, function_id, run_id)
