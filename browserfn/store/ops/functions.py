@@ -106,21 +106,28 @@ def _existing(tx: Tx, function_id: str) -> Function:
 
 def get(tx: Tx, function_id: str) -> Function | None:
     """The function, or None if unknown or deleted."""
-    params = {"id": function_id}
-    row = tx.one("SELECT * FROM functions WHERE function_id = :id AND deleted_at IS NULL", params)
+    found = with_version(tx, function_id, None, with_code=False)
+    return None if found is None else found[0]
+
+
+def with_version(
+    tx: Tx, function_id: str, version: str | None, *, with_code: bool = True
+) -> tuple[Function, FunctionVersion | None] | None:
+    """The function and one of its versions (the latest when `version` is None; None if it has
+    no such version); None if the function is unknown or deleted. Two statements: the
+    function's row, then its versions' rows, the one asked for with its code."""
+    row = tx.one("SELECT * FROM functions WHERE function_id = :id AND deleted_at IS NULL", {"id": function_id})
     if row is None:
         return None
+    wanted = (version or row["latest_version"]) if with_code else None
     versions = tx.all(
-        "SELECT version, parameters FROM function_versions WHERE function_id = :id ORDER BY ordinal", params
+        "SELECT function_id, version, parameters, restricted, created_at,"
+        " CASE WHEN version = :wanted THEN code END AS code"
+        " FROM function_versions WHERE function_id = :id ORDER BY ordinal",
+        {"id": function_id, "wanted": wanted},
     )
-    return function(row, versions)
-
-
-def with_version(tx: Tx, function_id: str, version: str | None) -> tuple[Function, FunctionVersion | None] | None:
-    """The function and one of its versions (the latest when `version` is None), in one
-    transaction; None if the function is unknown or deleted."""
-    found = get(tx, function_id)
-    return None if found is None else (found, get_version(tx, function_id, version or found.latest_version))
+    chosen = next((v for v in versions if v["version"] == wanted), None)
+    return function(row, versions), None if chosen is None else function_version(chosen)
 
 
 def listing(tx: Tx, account_id: str, offset: int, limit: int) -> list[Function]:
