@@ -8,26 +8,13 @@ import asyncio
 
 import pytest
 
-from browserfn.models import Function, FunctionVersion, Run, RunState, utcnow
+from browserfn.models import Run, RunState
 from browserfn.store.base import Store
 from browserfn.store.ops.runs import QueueFull
-from browserfn.tokens import new_id
+from tests.store.run_fixtures import new_run, stored_function
 
 LIMIT = 12
 BURST = 40
-
-
-async def _function(store: Store, account_name: str) -> Function:
-    account = await store.ensure_account(account_name)
-    now = utcnow()
-    fid = new_id()
-    function = Function(fid, account.account_id, "f", None, False, "1", ("1",), (), now, now)
-    return await store.create_function(function, FunctionVersion(fid, "1", "def run(): ...", (), True, now))
-
-
-def _run(function: Function, state: RunState) -> Run:
-    now = utcnow()
-    return Run(new_id(), function.function_id, "1", function.account_id, "k", state, {}, now, now)
 
 
 async def _outcomes(calls: list) -> tuple[int, int]:  # type: ignore[type-arg]
@@ -39,18 +26,18 @@ async def _outcomes(calls: list) -> tuple[int, int]:  # type: ignore[type-arg]
 
 
 async def test_a_burst_of_queued_runs_never_passes_the_limit(store: Store) -> None:
-    function = await _function(store, "bursty")
-    calls = [store.create_run(_run(function, RunState.QUEUED), queue_limit=LIMIT) for _ in range(BURST)]
+    function = await stored_function(store, "bursty")
+    calls = [store.create_run(new_run(function, RunState.QUEUED), queue_limit=LIMIT) for _ in range(BURST)]
     assert await _outcomes(calls) == (LIMIT, BURST - LIMIT)
     assert await store.count_runs(function.account_id, [RunState.QUEUED]) == LIMIT
     with pytest.raises(QueueFull) as refused:
-        await store.create_run(_run(function, RunState.QUEUED), queue_limit=LIMIT)
+        await store.create_run(new_run(function, RunState.QUEUED), queue_limit=LIMIT)
     assert refused.value.queued == LIMIT and refused.value.status_code == 429
 
 
 async def test_a_burst_of_starts_of_created_runs_never_passes_the_limit(store: Store) -> None:
-    function = await _function(store, "starter")
-    created = [await store.create_run(_run(function, RunState.CREATED)) for _ in range(BURST)]
+    function = await stored_function(store, "starter")
+    created = [await store.create_run(new_run(function, RunState.CREATED)) for _ in range(BURST)]
     calls = [
         store.transition_run(r.run_id, [RunState.CREATED], RunState.QUEUED, {}, queue_limit=LIMIT) for r in created
     ]
@@ -60,9 +47,9 @@ async def test_a_burst_of_starts_of_created_runs_never_passes_the_limit(store: S
 
 
 async def test_the_limit_is_per_account(store: Store) -> None:
-    full, other = await _function(store, "full"), await _function(store, "other")
+    full, other = await stored_function(store, "full"), await stored_function(store, "other")
     for _ in range(LIMIT):
-        await store.create_run(_run(full, RunState.QUEUED), queue_limit=LIMIT)
-    assert (await store.create_run(_run(other, RunState.QUEUED), queue_limit=LIMIT)).state is RunState.QUEUED
+        await store.create_run(new_run(full, RunState.QUEUED), queue_limit=LIMIT)
+    assert (await store.create_run(new_run(other, RunState.QUEUED), queue_limit=LIMIT)).state is RunState.QUEUED
     with pytest.raises(QueueFull):
-        await store.create_run(_run(full, RunState.QUEUED), queue_limit=LIMIT)
+        await store.create_run(new_run(full, RunState.QUEUED), queue_limit=LIMIT)

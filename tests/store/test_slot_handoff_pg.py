@@ -10,10 +10,10 @@ from collections.abc import AsyncIterator
 import psycopg
 import pytest
 
-from browserfn.models import Function, FunctionVersion, Run, RunState, utcnow
+from browserfn.models import Run, RunState
 from browserfn.store.postgres import PostgresStore
 from browserfn.store.postgres_dispatch import Dispatcher
-from browserfn.tokens import new_id
+from tests.store.run_fixtures import new_run, stored_function
 
 SLOTS = 2
 
@@ -27,16 +27,8 @@ async def pg_store(pg_dsn: str) -> AsyncIterator[PostgresStore]:
 
 
 async def _queued_runs(store: PostgresStore, count: int) -> list[Run]:
-    account = await store.ensure_account("handoff")
-    now = utcnow()
-    fid = new_id()
-    function = Function(fid, account.account_id, "f", None, False, "1", ("1",), (), now, now)
-    await store.create_function(function, FunctionVersion(fid, "1", "def run(): ...", (), True, now))
-    queued = []
-    for _ in range(count):
-        run = Run(new_id(), fid, "1", account.account_id, "k", RunState.QUEUED, {}, now, now)
-        queued.append(await store.create_run(run))
-    return queued
+    function = await stored_function(store, "handoff")
+    return [await store.create_run(new_run(function, RunState.QUEUED)) for _ in range(count)]
 
 
 async def _with_jobs(store: PostgresStore, runs: list[Run]) -> list[bool]:
