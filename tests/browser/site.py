@@ -4,6 +4,7 @@ a page that never finishes loading."""
 
 from __future__ import annotations
 
+import contextlib
 import html
 import threading
 import time
@@ -71,6 +72,12 @@ def _library(path: str, query: dict[str, str]) -> str | None:
 class _Handler(BaseHTTPRequestHandler):
     def log_message(self, *args: object) -> None:  # quiet
         pass
+
+    def handle(self) -> None:
+        # A browser may drop its connection before the answer is written (a page closed while it
+        # loads): what a real site shrugs off, not a traceback on the test's output.
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            super().handle()
 
     def _send(self, body: str, content_type: str = "text/html; charset=utf-8") -> None:
         data = body.encode()
