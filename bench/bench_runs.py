@@ -40,7 +40,7 @@ import httpx
 
 from bench import procrastinate_floor
 from bench.common import header, percentile, summary
-from bench.pg_statements import StatementLog, backends, set_synchronous_commit
+from bench.pg_statements import StatementLog, analyze, backends, set_synchronous_commit
 from bench.process_cpu import TreeCpu, own_cpu_s, tree_cpu
 from tests.live_server import LiveServer
 from tests.scaleout.cluster import Cluster, Node
@@ -216,10 +216,12 @@ def scale_out_rounds(
             nodes = [cluster.worker(api, concurrency=max(1, 32 // workers)) for _ in range(workers)]
             probe = deploy(str(api.url), cluster.key, PROBE)
             asyncio.run(load(str(api.url), cluster.key, probe, 10, 4))  # warm-up
+            asyncio.run(load(str(api.url), cluster.key, probe, runs, 32))  # tables of a round's size for ANALYZE
             serving = backends(dsn.rsplit("/", 1)[1])  # its connections, opened by now
             ratios, rates, dispatch, peers = [], [], [], []
             cpu, client_s = ClusterCpu(TreeCpu(0.0, 0.0), TreeCpu(0.0, 0.0), 0.0), 0.0
             for round_number in range(1, rounds + 1):
+                autovacuum = analyze(dsn.rsplit("/", 1)[1])  # the planner's statistics, as autovacuum keeps them
                 peers.append(embedded.measure(runs))
                 before, client_before = cluster_cpu(serving, api, nodes), client_cpu_s()
                 rate, latencies = asyncio.run(load(str(api.url), cluster.key, probe, runs, 32))
@@ -229,7 +231,8 @@ def scale_out_rounds(
                 dispatch.extend(latencies)
                 ratios.append(rate / peers[-1].runs_per_s)
                 print(
-                    f"  round {round_number}: embedded {peers[-1].runs_per_s:6.1f} runs/s, "
+                    f"  round {round_number} (after ANALYZE; this PostgreSQL's autovacuum: {autovacuum}): "
+                    f"embedded {peers[-1].runs_per_s:6.1f} runs/s, "
                     f"{workers} worker(s) {rate:6.1f} runs/s = {ratios[-1]:.2f}x"
                 )
             peer = EmbeddedLoad(

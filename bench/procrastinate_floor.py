@@ -20,7 +20,7 @@ import procrastinate
 import psycopg
 from procrastinate.schema import SchemaManager
 
-from bench.pg_statements import backends, set_synchronous_commit
+from bench.pg_statements import analyze, backends, set_synchronous_commit
 from bench.process_cpu import own_cpu_s, tree_cpu
 from browserfn.executor.procrastinate_connector import ReconnectingConnector
 from tests.store.conftest import scratch_database
@@ -84,6 +84,7 @@ async def _load(dsn: str, worker_pid: int, jobs: int, rate: float) -> FloorCpu:
     async with app.open_async():
         await _defer_paced(app, WARM_UP_JOBS, rate)
         await asyncio.to_thread(_wait_done, dsn)
+        analyze(dsn.rsplit("/", 1)[1])  # as bench_runs does after its warm-up
         serving = backends(dsn.rsplit("/", 1)[1])  # the worker's and this client's connections
         worker_before, postgres_before = tree_cpu(worker_pid), own_cpu_s(serving)
         t0 = time.perf_counter()
