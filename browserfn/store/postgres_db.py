@@ -110,6 +110,21 @@ class PostgresDatabase(Database):
 
     async def open(self) -> None:
         await self._threads.call(self._migrate)
+        await self._threads.call(self._warn_without_autovacuum)
+
+    def _warn_without_autovacuum(self) -> None:
+        """The cached plans of browserfn's statements stay cheap only while autovacuum keeps the
+        planner's statistics and clears old row versions (docs/operators.md). Advice only: a
+        database lost right after migrating is met, and ridden out, by the first real call."""
+        try:
+            found = self._connection().execute("SHOW autovacuum").fetchone()
+        except psycopg.OperationalError:
+            return
+        if found is not None and found["autovacuum"] == "off":
+            log.warning(
+                "PostgreSQL's autovacuum is off: run VACUUM ANALYZE every few minutes while busy, or runs "
+                "slow down as the tables grow (docs/operators.md: PostgreSQL's upkeep)"
+            )
 
     def _migrate(self) -> None:
         deadline = time.monotonic() + RECONNECT_BUDGET_S
