@@ -161,15 +161,16 @@ def postgres_figures(runs: int, workers_list: list[int], rounds: int, synchronou
         for workers in workers_list:
             for dsn in scratch_database():
                 set_synchronous_commit(dsn.rsplit("/", 1)[1], synchronous_commit)
-                rate, embedded_load = scale_out_rounds(dsn, workers, runs, rounds, embedded)
+                rate, embedded_load, own_ms = scale_out_rounds(dsn, workers, runs, rounds, embedded)
             if workers == 1:  # with the cluster gone: the engine alone, at the rate one worker ran
-                print(engine_floor(runs, rate, embedded_load, synchronous_commit))
+                print(engine_floor(runs, rate, embedded_load, own_ms, synchronous_commit))
 
 
 @dataclasses.dataclass(frozen=True)
 class EmbeddedLoad:
     runs_per_s: float
     cpu_ms: float  #: the server's and its fork server's and runs', per run
+    server_ms: float  #: the server's own (its fork server and runs excluded), per run
     client_ms: float  #: this script's own (the httpx client), per run
 
 
@@ -199,15 +200,21 @@ class EmbeddedPeer:
         before, client_before = tree_cpu(pid), client_cpu_s()
         rate, _ = asyncio.run(load(self._server.url, self._server.key, self._probe, runs, 32))
         cpu, client_s = tree_cpu(pid) - before, client_cpu_s() - client_before
-        return EmbeddedLoad(rate, (cpu.own_s + cpu.descendants_s) * 1000 / runs, client_s * 1000 / runs)
+        return EmbeddedLoad(
+            runs_per_s=rate,
+            cpu_ms=(cpu.own_s + cpu.descendants_s) * 1000 / runs,
+            server_ms=cpu.own_s * 1000 / runs,
+            client_ms=client_s * 1000 / runs,
+        )
 
 
 def scale_out_rounds(
     dsn: str, workers: int, runs: int, rounds: int, embedded: EmbeddedPeer
-) -> tuple[float, EmbeddedLoad]:
+) -> tuple[float, EmbeddedLoad, float]:
     """Alternate loads on the embedded server and on a cluster with `workers` workers; print each
-    round, the median ratio and CPU per run. Returns the scale-out's median rate and the embedded
-    server's figures over every round."""
+    round, the median ratio and CPU per run. Returns the scale-out's median rate, the embedded
+    server's figures over every round, and the CPU per run of the cluster's own processes (API
+    servers, workers, PostgreSQL; the runs excluded)."""
     with tempfile.TemporaryDirectory() as tmp:
         statements = StatementLog(dsn.rsplit("/", 1)[1]) if workers == 1 else None
         cluster = Cluster(dsn, Path(tmp), warm_processes=4, account_concurrency=64, account_queue_limit=10_000)
@@ -236,9 +243,10 @@ def scale_out_rounds(
                     f"{workers} worker(s) {rate:6.1f} runs/s = {ratios[-1]:.2f}x"
                 )
             peer = EmbeddedLoad(
-                statistics.median(p.runs_per_s for p in peers),
-                statistics.fmean(p.cpu_ms for p in peers),
-                statistics.fmean(p.client_ms for p in peers),
+                runs_per_s=statistics.median(p.runs_per_s for p in peers),
+                cpu_ms=statistics.fmean(p.cpu_ms for p in peers),
+                server_ms=statistics.fmean(p.server_ms for p in peers),
+                client_ms=statistics.fmean(p.client_ms for p in peers),
             )
             spread = percentile(dispatch, 99) / statistics.median(dispatch)
             print(
@@ -255,12 +263,14 @@ def scale_out_rounds(
                 print(f"  live log line, worker -> another API server's SSE: {summary(latency)}")
         finally:
             cluster.close()
-    return statistics.median(rates), peer
+    return statistics.median(rates), peer, cpu.own_ms(runs * rounds)
 
 
-def engine_floor(runs: int, rate: float, embedded: EmbeddedLoad, synchronous_commit: str) -> str:
-    """Procrastinate alone at the rate one worker ran, and the ratio to embedded that the two cores
-    would allow if browserfn added nothing to the engine's own cost (CPU-bound: rate ~ 1 / CPU)."""
+def engine_floor(runs: int, rate: float, embedded: EmbeddedLoad, own_ms: float, synchronous_commit: str) -> str:
+    """Procrastinate alone at the rate one worker ran, the ratio to embedded that the two cores
+    would allow if browserfn added nothing to the engine's own cost (CPU-bound: rate ~ 1 / CPU),
+    and what browserfn's own processes cost a run beyond the engine's, beside the embedded server's
+    own (`own_ms`: the cluster's API, worker and PostgreSQL CPU a run, its runs excluded)."""
     floor = procrastinate_floor.measure(runs, rate, synchronous_commit)
     ceiling = (embedded.cpu_ms + embedded.client_ms) / (embedded.cpu_ms + floor.total_ms + embedded.client_ms)
     return (
@@ -269,7 +279,10 @@ def engine_floor(runs: int, rate: float, embedded: EmbeddedLoad, synchronous_com
         f"= {floor.total_ms:.1f} ms\n"
         f"  ceiling of 1 worker / embedded with the engine's cost alone added to embedded's "
         f"({embedded.cpu_ms:.1f} + {embedded.client_ms:.1f} client) / "
-        f"({embedded.cpu_ms:.1f} + {floor.total_ms:.1f} + {embedded.client_ms:.1f}): {ceiling:.2f}x"
+        f"({embedded.cpu_ms:.1f} + {floor.total_ms:.1f} + {embedded.client_ms:.1f}): {ceiling:.2f}x\n"
+        f"  browserfn's own work a run beyond the engine's: scale-out {own_ms:.1f} - {floor.total_ms:.1f} = "
+        f"{own_ms - floor.total_ms:.1f} ms (API, worker and PostgreSQL), embedded {embedded.server_ms:.1f} ms "
+        f"(the server; runs excluded in both)"
     )
 
 
@@ -284,6 +297,10 @@ class ClusterCpu:
 
     def __add__(self, other: ClusterCpu) -> ClusterCpu:
         return ClusterCpu(self.api + other.api, self.workers + other.workers, self.postgres_s + other.postgres_s)
+
+    def own_ms(self, runs: int) -> float:
+        """The CPU a run cost browserfn's own processes and PostgreSQL (the runs excluded)."""
+        return (self.api.own_s + self.workers.own_s + self.postgres_s) * 1000 / runs
 
     def per_run(self, runs: int) -> str:
         ms = 1000 / runs
