@@ -228,7 +228,7 @@ def scale_out_rounds(
             ratios, rates, dispatch, peers = [], [], [], []
             cpu, client_s = ClusterCpu(TreeCpu(0.0, 0.0), TreeCpu(0.0, 0.0), 0.0), 0.0
             for round_number in range(1, rounds + 1):
-                autovacuum = analyze(dsn.rsplit("/", 1)[1])  # the planner's statistics, as autovacuum keeps them
+                autovacuum = analyze(dsn)  # the planner's statistics, as autovacuum keeps them
                 peers.append(embedded.measure(runs))
                 before, client_before = cluster_cpu(serving, api, nodes), client_cpu_s()
                 rate, latencies = asyncio.run(load(str(api.url), cluster.key, probe, runs, 32))

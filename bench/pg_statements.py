@@ -51,8 +51,8 @@ def set_synchronous_commit(database: str, value: str) -> None:
         conn.execute(f"ALTER DATABASE {database} SET synchronous_commit = {value}")
 
 
-def analyze(database: str) -> str:
-    """Gather the planner's statistics on every table of `database` now, as autovacuum does each
+def analyze(dsn: str) -> str:
+    """Gather the planner's statistics on every table of the database at `dsn` now, as autovacuum does each
     time a table has changed by a tenth; returns the server's `autovacuum` setting.
 
     A bench's database is new and grows by hundreds of runs a round. Where autovacuum is off (this
@@ -61,7 +61,7 @@ def analyze(database: str) -> str:
     the dispatch's count of an account's busy slots reads every run the account ever had through
     the (account, created_at) index; with a warm-up's only, lookups by run id scan the whole
     table). A deployment, where autovacuum is on by default, has neither after its first minute."""
-    with psycopg.connect(ADMIN_DSN.rsplit("/", 1)[0] + f"/{database}", autocommit=True) as conn:
+    with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute("ANALYZE")
         row = conn.execute("SHOW autovacuum").fetchone()
     return str(row[0]) if row is not None else "?"

@@ -84,7 +84,7 @@ async def _load(dsn: str, worker_pid: int, jobs: int, rate: float) -> FloorCpu:
     async with app.open_async():
         await _defer_paced(app, WARM_UP_JOBS, rate)
         await asyncio.to_thread(_wait_done, dsn)
-        analyze(dsn.rsplit("/", 1)[1])  # as bench_runs does after its warm-up
+        analyze(dsn)  # the planner's statistics, as bench_runs gathers them before each round
         serving = backends(dsn.rsplit("/", 1)[1])  # the worker's and this client's connections
         worker_before, postgres_before = tree_cpu(worker_pid), own_cpu_s(serving)
         t0 = time.perf_counter()
