@@ -6,12 +6,16 @@
 2. browser run (issue 7, figure 3): a function run that opens a session with the official SDK,
    goes to a local page, reads its title and releases the session, start request to result,
    beside raw Playwright doing the same work on a warm browser in this process (new context,
-   new page, goto, title, close): paced, back to back, and 4 at a time;
+   new page, goto, title, close): paced, back to back, and 4 at a time, each in alternated rounds
+   (browserfn, raw, raw, browserfn, ...) so both sides share the same minutes, the ratio the
+   median of the rounds'; 4 at a time, each side's CPU a run is read from /proc by process
+   (bench/process_cpu.py): the two cores are the bottleneck there, so it is what the latency
+   ratio follows;
 3. density (issue 22): the memory each open session costs, idle and with a typical page loaded
    (PSS and RSS of the browser processes, from /proc), and the sessions a GiB and 24 GiB hold,
    beside raw Playwright with one browser and a context per session, and a browser per session.
 
-    .venv/bin/python -m bench.bench_sessions --iterations 100 [--pool-size 2]
+    .venv/bin/python -m bench.bench_sessions --iterations 100 [--rounds 3] [--pool-size 2]
 """
 
 from __future__ import annotations
@@ -19,12 +23,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import os
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -34,6 +39,7 @@ from playwright.sync_api import Browser, Playwright, sync_playwright
 from bench.bench_runs import deploy
 from bench.common import header, percentile, summary
 from bench.density import Memory, TypicalSite, memory_marked, row
+from bench.process_cpu import difference, tree_cpu_by_kind
 from browserfn.browser.chromium import DEFAULT_FLAGS, MARKER_ENV
 from tests.browser.site import LocalSite
 from tests.live_server import LiveServer
@@ -62,6 +68,29 @@ class Clock:
         start = time.perf_counter()
         yield
         self.timings[name].append((time.perf_counter() - start) * 1000)
+
+
+@dataclasses.dataclass
+class Paired:
+    """One figure of section 2, browserfn beside raw Playwright, measured in alternated rounds so
+    both sides share the same minutes (this machine's speed moves by 10-30 % from one minute to
+    the next; one block after the other put that drift into the ratio)."""
+
+    browserfn: list[float] = dataclasses.field(default_factory=list)
+    raw: list[float] = dataclasses.field(default_factory=list)
+    ratios: list[float] = dataclasses.field(default_factory=list)  #: each round's p50 / p50
+
+    def add(self, browserfn: list[float], raw: list[float]) -> None:
+        self.browserfn += browserfn
+        self.raw += raw
+        self.ratios.append(statistics.median(browserfn) / statistics.median(raw))
+
+    def report(self, title: str, raw_name: str) -> None:
+        print(title)
+        print(f"  browserfn function run (stream false)   {summary(self.browserfn)}")
+        print(f"  {raw_name:<40}{summary(self.raw)}")
+        rounds = ", ".join(f"{ratio:.2f}" for ratio in self.ratios)
+        print(f"  browserfn p50 / raw p50 = {statistics.median(self.ratios):.2f} (median of the rounds': {rounds})")
 
 
 def bench_browserfn(playwright: Playwright, server: LiveServer, url: str, n: int) -> Timings:
@@ -147,10 +176,14 @@ def raw_warm_runs(browser: Browser, url: str, n: int, pause_s: float = 0.0) -> l
     return latencies
 
 
-def raw_concurrent_runs(chromium: str, url: str, n: int, concurrency: int) -> list[float]:
-    """`raw_warm_runs` by `concurrency` clients at a time on one warm browser (ms)."""
+def raw_concurrent_runs(
+    chromium: str, url: str, n: int, concurrency: int, server_pid: int
+) -> tuple[list[float], dict[str, float]]:
+    """`raw_warm_runs` by `concurrency` clients at a time on one warm browser (ms), and the CPU
+    they used (seconds by process kind, `process_kind`; warm-up runs included, launch and close
+    not; the browserfn server's tree, this process's child too, left out)."""
 
-    async def measure() -> list[float]:
+    async def measure() -> tuple[list[float], dict[str, float]]:
         async with async_playwright() as playwright:
             browser = await playwright.chromium.launch(executable_path=chromium, args=list(DEFAULT_FLAGS))
 
@@ -167,11 +200,131 @@ def raw_concurrent_runs(chromium: str, url: str, n: int, concurrency: int) -> li
                         latencies.append((time.perf_counter() - start) * 1000)
                 return latencies
 
+            before = tree_cpu_by_kind(os.getpid(), process_kind, server_pid)
             found = await asyncio.gather(*(client() for _ in range(concurrency)))
+            cpu = difference(tree_cpu_by_kind(os.getpid(), process_kind, server_pid), before)
             await browser.close()
-            return [ms for one in found for ms in one]
+            return [ms for one in found for ms in one], cpu
 
     return asyncio.run(measure())
+
+
+def process_kind(pid: int) -> str:
+    """What a process of a server's tree (or of this one's) is, by its command: Chromium, the
+    Playwright driver (Node.js), the server itself, or its runs (the fork server and run
+    processes); this process: the raw Playwright client and the local test site."""
+    if pid == os.getpid():
+        return "this process (raw client, test site)"
+    try:
+        command = Path(f"/proc/{pid}/comm").read_text().strip()
+        line = Path(f"/proc/{pid}/cmdline").read_text(errors="replace")
+    except OSError:
+        return "ended"  # between its CPU's reading and this one; reaped, it counts under its parent
+    if command.startswith(("chromium", "chrome")):
+        return "Chromium"
+    if command.startswith("node"):
+        return "driver"
+    return "runs" if "forkserver" in line else "API server"
+
+
+def per_run_ms(cpu_s: dict[str, float], runs: int) -> dict[str, float]:
+    return {kind: seconds * 1000 / runs for kind, seconds in cpu_s.items()}
+
+
+def cpu_line(name: str, cpu_ms: dict[str, float]) -> str:
+    parts = ", ".join(f"{kind} {ms:.0f}" for kind, ms in sorted(cpu_ms.items(), key=lambda item: -item[1]) if ms >= 0.5)
+    return f"  {name:<40}{sum(cpu_ms.values()):6.0f} ms ({parts})"
+
+
+@dataclasses.dataclass
+class BrowserRuns:
+    """Section 2's figures, and the CPU a run 4 at a time of each side summed over the rounds."""
+
+    paced: Paired = dataclasses.field(default_factory=Paired)
+    back_to_back: Paired = dataclasses.field(default_factory=Paired)
+    concurrent: Paired = dataclasses.field(default_factory=Paired)
+    browserfn_cpu_s: dict[str, float] = dataclasses.field(default_factory=dict)
+    raw_cpu_s: dict[str, float] = dataclasses.field(default_factory=dict)
+    concurrent_runs: int = 0  #: runs each side made 4 at a time, warm-ups included
+
+    def report(self, args: argparse.Namespace) -> None:
+        self.paced.report(f"paced, {args.pause:g} s between runs", "raw Playwright, warm browser")
+        self.back_to_back.report("back to back", "raw Playwright, warm browser")
+        self.concurrent.report(
+            f"{args.concurrency} at a time ({args.concurrency} clients, each back to back)",
+            "raw Playwright, one warm browser",
+        )
+        browserfn = per_run_ms(self.browserfn_cpu_s, self.concurrent_runs)
+        raw = per_run_ms(self.raw_cpu_s, self.concurrent_runs)
+        print("  CPU a run, from /proc by process (warm-up runs included; bench/process_cpu.py):")
+        print(cpu_line("browserfn (the server's processes)", browserfn))
+        print(cpu_line("raw Playwright", raw))
+        print(f"  browserfn CPU / raw CPU = {sum(browserfn.values()) / sum(raw.values()):.2f}")
+
+
+def browser_run_rounds(playwright: Playwright, server: LiveServer, url: str, args: argparse.Namespace) -> BrowserRuns:
+    """Section 2: paced, back to back and `args.concurrency` at a time, each in `args.rounds`
+    rounds of `args.iterations // args.rounds` runs a side, browserfn and raw Playwright taking
+    turns at going first. Raw Playwright 4 at a time runs on an asyncio loop of its own, in a
+    thread (this one's is the sync API's)."""
+    assert server.process is not None
+    server_pid = server.process.pid
+    found = BrowserRuns()
+    per_round = max(1, args.iterations // args.rounds)
+    each = max(1, per_round // args.concurrency)
+    warm = playwright.chromium.launch(executable_path=args.chromium, args=list(DEFAULT_FLAGS))
+    raw_warm_runs(warm, url, 3)  # warm-up
+    with ThreadPoolExecutor(1) as raw_loop:
+
+        def browserfn_concurrent() -> list[float]:
+            before = tree_cpu_by_kind(server_pid, process_kind)
+            latencies = browser_runs(server, url, each, 0.0, args.concurrency)
+            used = difference(tree_cpu_by_kind(server_pid, process_kind), before)
+            found.browserfn_cpu_s = _sum(found.browserfn_cpu_s, used)
+            return latencies
+
+        def raw_concurrent() -> list[float]:
+            run = raw_loop.submit(raw_concurrent_runs, args.chromium, url, each, args.concurrency, server_pid)
+            latencies, used = run.result()
+            found.raw_cpu_s = _sum(found.raw_cpu_s, used)
+            return latencies
+
+        for round_number in range(args.rounds):
+            raw_first = round_number % 2 == 1
+            found.paced.add(
+                *_in_turn(
+                    raw_first,
+                    lambda: browser_runs(server, url, per_round, args.pause),
+                    lambda: raw_warm_runs(warm, url, per_round, args.pause),
+                )
+            )
+            found.back_to_back.add(
+                *_in_turn(
+                    raw_first,
+                    lambda: browser_runs(server, url, per_round, 0.0),
+                    lambda: raw_warm_runs(warm, url, per_round),
+                )
+            )
+            found.concurrent.add(*_in_turn(raw_first, browserfn_concurrent, raw_concurrent))
+            found.concurrent_runs += (each + 3) * args.concurrency
+    warm.close()
+    return found
+
+
+def _in_turn(
+    raw_first: bool, browserfn: Callable[[], list[float]], raw: Callable[[], list[float]]
+) -> tuple[list[float], list[float]]:
+    """Both sides' latencies (browserfn's, raw Playwright's), raw Playwright's measured first if
+    `raw_first`."""
+    if raw_first:
+        raw_ms = raw()
+        return browserfn(), raw_ms
+    browserfn_ms = browserfn()
+    return browserfn_ms, raw()
+
+
+def _sum(one: dict[str, float], other: dict[str, float]) -> dict[str, float]:
+    return {kind: one.get(kind, 0.0) + other.get(kind, 0.0) for kind in one.keys() | other.keys()}
 
 
 def _settle() -> None:
@@ -245,6 +398,7 @@ def main() -> int:
     parser.add_argument("--chromium", default="/usr/bin/chromium")
     parser.add_argument("--pause", type=float, default=1.5, help="seconds between paced browser runs")
     parser.add_argument("--concurrency", type=int, default=4, help="clients at a time for the concurrent figure")
+    parser.add_argument("--rounds", type=int, default=3, help="section 2: alternated rounds of each figure")
     parser.add_argument("--density-sessions", type=int, default=6, help="sessions open for the density figure")
     args = parser.parse_args()
     header("browserfn browser sessions and browser runs")
@@ -269,20 +423,11 @@ def main() -> int:
                         args.chromium, typical.url, args.density_sessions, True
                     ),
                 }
-            each = args.iterations // args.concurrency
-            concurrent = browser_runs(server, url, each, 0.0, args.concurrency)
-            raw_concurrent = raw_concurrent_runs(args.chromium, url, each, args.concurrency)
             with sync_playwright() as playwright:
                 time.sleep(3)  # let the pool fill before measuring
                 fn = bench_browserfn(playwright, server, url, args.iterations)
                 raw = bench_raw_playwright(playwright, args.chromium, url, args.iterations)
-                paced = browser_runs(server, url, args.iterations, args.pause)
-                back_to_back = browser_runs(server, url, args.iterations, 0.0)
-                warm = playwright.chromium.launch(executable_path=args.chromium, args=list(DEFAULT_FLAGS))
-                raw_warm_runs(warm, url, 3)  # warm-up
-                raw_paced = raw_warm_runs(warm, url, args.iterations, args.pause)
-                raw_back_to_back = raw_warm_runs(warm, url, args.iterations)
-                warm.close()
+                runs = browser_run_rounds(playwright, server, url, args)
         finally:
             server.stop()
             site.stop()
@@ -290,19 +435,8 @@ def main() -> int:
     _report("browserfn: POST /sessions/start, connect_over_cdp(cdp_url), goto, close + DELETE stop", fn)
     _report("raw Playwright: chromium.launch(executable_path), new_page + goto, close", raw)
     print("\n## 2. browser run: open a session, goto a local page, read the title, release")
-    print(f"paced, {args.pause:g} s between runs")
-    print(f"  browserfn function run (stream false)   {summary(paced)}")
-    print(f"  raw Playwright, warm browser            {summary(raw_paced)}")
-    print(f"  browserfn p50 / raw p50 = {statistics.median(paced) / statistics.median(raw_paced):.2f}")
-    print("back to back")
-    print(f"  browserfn function run (stream false)   {summary(back_to_back)}")
-    print(f"  raw Playwright, warm browser            {summary(raw_back_to_back)}")
-    ratio = statistics.median(back_to_back) / statistics.median(raw_back_to_back)
-    print(f"  browserfn p50 / raw p50 = {ratio:.2f}")
-    print(f"{args.concurrency} at a time ({args.concurrency} clients, each back to back)")
-    print(f"  browserfn function run (stream false)   {summary(concurrent)}")
-    print(f"  raw Playwright, one warm browser        {summary(raw_concurrent)}")
-    print(f"  browserfn p50 / raw p50 = {statistics.median(concurrent) / statistics.median(raw_concurrent):.2f}")
+    print(f"{args.rounds} rounds, browserfn and raw Playwright alternated (each first in every other round)")
+    runs.report(args)
     print(f"\n## 3. density: memory per open session ({args.density_sessions} open, PSS/RSS of browser processes)")
     for name, (idle, loaded) in density.items():
         print(row(name, idle, loaded))

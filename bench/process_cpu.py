@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from browserfn.sandbox import proctree
@@ -57,3 +58,23 @@ def tree_cpu(pid: int) -> TreeCpu:
             descendant_own, descendant_reaped = _times(fields)
             descendants += descendant_own + descendant_reaped
     return TreeCpu(own, descendants)
+
+
+def tree_cpu_by_kind(pid: int, kind: Callable[[int], str], leave_out: int | None = None) -> dict[str, float]:
+    """CPU seconds `pid` and its descendants have used so far, summed by `kind(pid)` (e.g. by
+    command), but for the live tree of `leave_out` (another child's). A process counts under its
+    own kind while it lives and, once reaped, under its parent's (the kernel folds it there): a
+    difference of two readings is exact by kind when the processes that ended in between were
+    of their parent's kind."""
+    left_out = set() if leave_out is None else {leave_out, *proctree.descendants(leave_out, include_zombies=True)}
+    found: dict[str, float] = {}
+    for each in [pid, *proctree.descendants(pid, include_zombies=True)]:
+        if each not in left_out and (fields := _stat_fields(each)) is not None:
+            name = kind(each)
+            found[name] = found.get(name, 0.0) + sum(_times(fields))
+    return found
+
+
+def difference(later: dict[str, float], earlier: dict[str, float]) -> dict[str, float]:
+    """`later - earlier`, kind by kind."""
+    return {name: later[name] - earlier.get(name, 0.0) for name in later}
