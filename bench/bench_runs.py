@@ -222,8 +222,8 @@ def scale_out_rounds(
             api = cluster.api()
             nodes = [cluster.worker(api, concurrency=max(1, 32 // workers)) for _ in range(workers)]
             probe = deploy(str(api.url), cluster.key, PROBE)
-            asyncio.run(load(str(api.url), cluster.key, probe, 10, 4))  # warm-up
-            asyncio.run(load(str(api.url), cluster.key, probe, runs, 32))  # tables of a round's size for ANALYZE
+            # Warm-up, which also grows the tables to a round's size before the first ANALYZE.
+            asyncio.run(load(str(api.url), cluster.key, probe, runs, 32))
             serving = backends(dsn.rsplit("/", 1)[1])  # its connections, opened by now
             ratios, rates, dispatch, peers = [], [], [], []
             cpu, client_s = ClusterCpu(TreeCpu(0.0, 0.0), TreeCpu(0.0, 0.0), 0.0), 0.0
