@@ -22,6 +22,7 @@ import hashlib
 import hmac
 import logging
 import secrets
+import shutil
 import time
 import uuid
 from collections.abc import Callable
@@ -276,25 +277,13 @@ class SessionManager:
         session.profile = await self.profiles.prepare(principal, session.session_id, plan.options.get("profile"))
         try:
             await self._give_browser(session, plan)
+            self._equip(session, principal)
+            await self._store.create_session(session.record(self.owner_url))
         except BaseException:
             await self._abandon(session)
             raise
-        assert session.browser is not None and session.driver is not None
-        session.data = SessionData(
-            self.session_dir(session.session_id),
-            self.files,
-            principal.account_id,
-            session.session_id,
-            account_uploads=Scope.BROWSER_DATA in principal.scopes,
-        )
-        session.data.attach(session.browser.context)
-        session.driver.data = session.data
-        session.recorder = Recorder(
-            self.replay_dir(session.session_id), self._settings.replay_interval_s, self._can_make_video
-        )
-        session.recorder.start(session.driver.current if session.driver else lambda: None, session.quiet_s)
-        await self._store.create_session(session.record(self.owner_url))
         self._sessions[session.session_id] = session
+        # From here the session is recorded and closes as any other: with its run, if it is a run's.
         if principal.run_id is not None:
             await self._store.set_run_session(principal.run_id, session.session_id)
             await self._store.append_events(principal.run_id, [NewEvent(EventType.SESSION_START, session.session_id)])
@@ -339,11 +328,35 @@ class SessionManager:
         if session.forwarder is not None:
             await session.forwarder.close()
 
+    def _equip(self, session: Session, principal: Principal) -> None:
+        """Give a session that has its browser its data (network log, trajectory, downloads) and
+        its recorder."""
+        assert session.browser is not None and session.driver is not None
+        session.data = SessionData(
+            self.session_dir(session.session_id),
+            self.files,
+            principal.account_id,
+            session.session_id,
+            account_uploads=Scope.BROWSER_DATA in principal.scopes,
+        )
+        session.data.attach(session.browser.context)
+        session.driver.data = session.data
+        session.recorder = Recorder(
+            self.replay_dir(session.session_id), self._settings.replay_interval_s, self._can_make_video
+        )
+        session.recorder.start(session.driver.current, session.quiet_s)
+
     async def _abandon(self, session: Session) -> None:
-        """A session that failed to open: its profile lease, browser and proxy forwarder let go."""
+        """A session that failed to open (its id was never given out): its recorder stopped, its
+        profile lease, browser and proxy forwarder let go, what it wrote on disk removed. A context
+        in the account's browser left open kept that browser in use for good, and the account's
+        next sessions without a spare context."""
+        if session.recorder is not None:
+            await session.recorder.stop()
         if session.profile is not None:
             await self.profiles.release(session.profile)
         await self._release_browser(session)
+        shutil.rmtree(self.session_dir(session.session_id), ignore_errors=True)
 
     def cdp_token(self, session_id: str) -> str:
         """The credential a session's CDP URL carries: derived from the deployment's secret, so
@@ -461,7 +474,16 @@ class SessionManager:
         if session.data is not None:
             session.data.remove_inputs()
         if session.recorder is not None:
-            await session.recorder.finish()
+            try:
+                await session.recorder.finish()
+            except Exception as exc:  # in the background: said here, or nowhere
+                if not storage_errors.is_storage_failure(exc):
+                    raise
+                log.warning(
+                    "session %s: its replay could not be finished (%s): it has none",
+                    session.session_id,
+                    storage_errors.describe(exc),
+                )
 
     async def _reap_forever(self) -> None:
         while True:

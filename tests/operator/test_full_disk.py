@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.browser.conftest import browsers_of, wait_until_gone
 from tests.conftest import deploy
 from tests.live_server import LiveServer
 
@@ -132,3 +133,43 @@ def test_full_disk_gives_503s_strands_no_run_and_recovers(small_disk: Path, tmp_
         live.stop()
     log = (tmp_path / "server.log").read_text()
     assert "Task exception was never retrieved" not in log
+
+
+def test_a_session_start_the_full_disk_fails_leaves_no_browser_context_behind(small_disk: Path, tmp_path: Path) -> None:
+    """A start that fails after its browser context was made (its record cannot be written) lets
+    that context go and removes what it wrote: the account's browser, with no session left, is
+    killed once idle, as after any last session (a context left in it kept it alive, and the
+    account's next sessions got no spare context). A session closing on the full disk says so in
+    the log (its replay is lost), not as an unhandled task error."""
+    live = LiveServer(
+        small_disk / "data",
+        extra_args=("--browser-pool-size", "0"),
+        env={"BROWSERFN_BROWSER_ACCOUNT_IDLE_S": "1"},
+    )
+    live.log_path = tmp_path / "server.log"  # the log itself must not need the full disk
+    live.start()
+    opened: list[str] = []
+    try:
+        with live.client(timeout=120) as api:
+            first = api.post("/sessions/start", json={})
+            assert first.status_code == 200, first.text
+            opened.append(first.json()["session_id"])
+            assert api.delete(f"/sessions/{opened[0]}/stop").status_code == 200
+            for _ in range(5):  # the store may find room in pages it has: fill again
+                filler = fill(small_disk)
+                failed = api.post("/sessions/start", json={})
+                filler.unlink()
+                if failed.status_code != 200:
+                    break
+                opened.append(failed.json()["session_id"])
+                assert api.delete(f"/sessions/{opened[-1]}/stop").status_code == 200
+            assert is_json_503(failed), failed.text
+            assert wait_until_gone(lambda: browsers_of(live.data_dir), timeout_s=20) == []
+            again = api.post("/sessions/start", json={})
+            assert again.status_code == 200, again.text
+            opened.append(again.json()["session_id"])
+            assert api.delete(f"/sessions/{opened[-1]}/stop").status_code == 200
+        assert sorted(path.name for path in (live.data_dir / "sessions").iterdir()) == sorted(opened)
+    finally:
+        live.stop()
+    assert "Task exception was never retrieved" not in (tmp_path / "server.log").read_text()
