@@ -400,12 +400,16 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=4, help="clients at a time for the concurrent figure")
     parser.add_argument("--rounds", type=int, default=3, help="section 2: alternated rounds of each figure")
     parser.add_argument("--density-sessions", type=int, default=6, help="sessions open for the density figure")
+    parser.add_argument(
+        "--keep", type=Path, default=None, help="keep browserfn's data dir (its server.log) here instead of deleting it"
+    )
     args = parser.parse_args()
     header("browserfn browser sessions and browser runs")
     print(f"chromium: {args.chromium}; browserfn pool size {args.pool_size}; page: local 127.0.0.1 test site")
     site = LocalSite().start()
     url = f"{site.url}/page?name=bench"
-    with tempfile.TemporaryDirectory(prefix="bench-sessions-") as tmp:
+    kept = contextlib.nullcontext(str(args.keep)) if args.keep else None
+    with kept or tempfile.TemporaryDirectory(prefix="bench-sessions-") as tmp:
         server = LiveServer(
             Path(tmp) / "server",
             warm_processes=args.concurrency,
@@ -441,6 +445,8 @@ def main() -> int:
     for name, (idle, loaded) in density.items():
         print(row(name, idle, loaded))
     print(f"load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    if args.keep:
+        print(f"browserfn's log (each request's time): {server.log_path}")
     return 0
 
 
