@@ -348,9 +348,9 @@ class SessionManager:
 
     async def _abandon(self, session: Session) -> None:
         """A session that failed to open (its id was never given out): its recorder stopped, its
-        profile lease, browser and proxy forwarder let go, what it wrote on disk removed. A context
-        in the account's browser left open kept that browser in use for good, and the account's
-        next sessions without a spare context."""
+        profile lease, browser and proxy forwarder let go, what it wrote on disk removed. (Left
+        open, its context kept the account's browser in use for good, and the account's next
+        sessions without a spare context.)"""
         if session.recorder is not None:
             await session.recorder.stop()
         if session.profile is not None:
