@@ -408,8 +408,10 @@ def main() -> int:
     print(f"chromium: {args.chromium}; browserfn pool size {args.pool_size}; page: local 127.0.0.1 test site")
     site = LocalSite().start()
     url = f"{site.url}/page?name=bench"
-    kept = contextlib.nullcontext(str(args.keep)) if args.keep else None
-    with kept or tempfile.TemporaryDirectory(prefix="bench-sessions-") as tmp:
+    data = (
+        contextlib.nullcontext(str(args.keep)) if args.keep else tempfile.TemporaryDirectory(prefix="bench-sessions-")
+    )
+    with data as tmp:
         server = LiveServer(
             Path(tmp) / "server",
             warm_processes=args.concurrency,
