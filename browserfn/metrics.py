@@ -4,10 +4,11 @@ starts, store errors); gauges are read from the store and the browser pool at ea
 
 from __future__ import annotations
 
+import gc
 import sqlite3
 from collections.abc import Awaitable, Callable
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import GC_COLLECTOR, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from browserfn.models import ACTIVE_STATES, Run, RunState
 from browserfn.store.base import Store
@@ -60,6 +61,11 @@ class Metrics:
         self.pool_size = Gauge("browserfn_browser_pool_size", "Browsers the pool keeps ready (setting)", registry=r)
         self.warm_processes = Gauge("browserfn_warm_processes", "Run processes kept ready (setting)", registry=r)
         self.store_errors = Counter("browserfn_store_errors", "Errors the database raised", ["source"], registry=r)
+        frozen = Gauge(
+            "browserfn_gc_frozen_objects", "Objects frozen out of the garbage collector at start-up", registry=r
+        )
+        frozen.set_function(gc.get_freeze_count)
+        r.register(GC_COLLECTOR)  # python_gc_*: the collections by generation, the objects they freed
 
     def run_ended(self, run_state: RunState, created_at: float, started_at: float | None, ended_at: float) -> None:
         self.runs_ended.labels(run_state.value).inc()

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import uvicorn
 
 import browserfn
+from browserfn import heap
 from browserfn.config import Settings
 from browserfn.logsetup import IN_MESSAGE, startup_context
 
@@ -34,6 +35,7 @@ class AnnouncingServer(uvicorn.Server):
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
         if self.started:
+            heap.freeze_startup_heap()  # the app and its services are up (uvicorn ran the lifespan)
             context = startup_context(self.settings)
             message = f"browserfn {browserfn.__version__} listening on {context['address']}"
             log.info(message, extra={**context, IN_MESSAGE: ("address",)})

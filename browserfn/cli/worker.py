@@ -19,6 +19,7 @@ from typing import Any
 
 import uvloop
 
+from browserfn import heap
 from browserfn.cli.common import add_store_options, settings_from
 from browserfn.config import DEFAULT_WORKER_PORT, Settings
 from browserfn.logsetup import configure_logging, startup_context
@@ -91,6 +92,7 @@ async def _work(settings: Settings) -> None:
                 raise SystemExit(f"browserfn worker could not listen on {settings.host}:{settings.port}")
             await asyncio.sleep(0.02)
         await services.executor.start()
+        heap.freeze_startup_heap()
         context = startup_context(settings)
         log.info("worker started; its API at %s", settings.internal_base_url, extra=context)
         await stop.wait()

@@ -100,6 +100,16 @@ def test_metrics_scraped_during_a_run_show_it(server: LiveServer) -> None:
         assert sample(after, "browserfn_store_errors_total", 'source="api"') in (None, 0.0)
 
 
+def test_the_servers_start_up_heap_is_frozen_out_of_the_garbage_collector(server: LiveServer) -> None:
+    """heap.py: once it listens, the server's start-up objects (its imports, app and services:
+    far more than 50,000) are frozen, so the collector's full passes no longer walk them; the
+    collections by generation are there for an operator to watch."""
+    text = httpx.get(f"{server.url}/metrics").text
+    assert (sample(text, "browserfn_gc_frozen_objects") or 0) > 50_000
+    for generation in range(3):
+        assert sample(text, "python_gc_collections_total", f'generation="{generation}"') is not None
+
+
 def test_usage_matches_the_runs_made_and_is_per_account(server: LiveServer) -> None:
     owner = server.create_key("usage-owner")
     other = server.create_key("usage-other")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -118,6 +119,11 @@ def test_two_apis_two_workers_run_200_concurrent_runs_exactly_once(pg_dsn: str, 
         for answer in answers[::20]:
             run = _get_run(apis[1], cluster, function_id, answer["function_run_id"])
             assert [line.split(" | ", 3)[3] for line in run["logs"]] == [f"entered {answer['result']['tag']}"]
+        # Every process froze its start-up heap out of the garbage collector (heap.py).
+        for node in [*apis, *workers]:
+            metrics = httpx.get(f"{node.url}/metrics", timeout=30).text
+            frozen = re.search(r"^browserfn_gc_frozen_objects (\S+)$", metrics, re.MULTILINE)
+            assert frozen is not None and float(frozen.group(1)) > 50_000, node.url
     finally:
         cluster.close()
 
