@@ -1,7 +1,8 @@
 """A small website on 127.0.0.1 for the tests of a session's state and data: a page echoing the
 cookies it was sent, a login that sets a cookie and local storage and an account page that
 says who is logged in (by both), a form with a file input that shows the bytes it was given, a
-page with a download link (and a link a plain click downloads), and a page fetching JSON."""
+page with a download link (and a link a plain click downloads), and a page fetching JSON (and
+a response the server cuts short)."""
 
 from __future__ import annotations
 
@@ -71,10 +72,20 @@ class _Handler(BaseHTTPRequestHandler):
             disposition = {"Content-Disposition": f'attachment; filename="{name}"'}
             self._send(DOWNLOAD_BYTES, "text/csv", disposition)
         elif url.path == "/fetching":
-            script = "fetch('/data.json?from=script').then(r => r.json()).then(d => document.title = d.name)"
+            script = (
+                "fetch('/data.json?from=script').then(r => r.json()).then(d => document.title = d.name);"
+                "fetch('/cut.json').then(r => r.text()).catch(() => {})"
+            )
             self._page("Fetching", f"<p>fetching</p><script>{script}</script>")
         elif url.path == "/data.json":
             self._send(b'{"name": "fetched"}', "application/json")
+        elif url.path == "/cut.json":  # a response whose body the server cuts short
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", "1000")
+            self.end_headers()
+            self.wfile.write(b'{"name": ')
+            self.close_connection = True
         else:
             self.send_error(404)
 

@@ -284,6 +284,8 @@ def test_network_logs_list_the_pages_requests(notte: NotteClient, data_site: Dat
         fetched = by_url[f"{data_site.url}/data.json?from=script"]
         assert fetched["status"] == 200 and fetched["resource_type"] == "fetch"
         assert fetched["response_headers"]["content-type"] == "application/json"
+        cut = by_url[f"{data_site.url}/cut.json"]  # failed after its response came: both are logged
+        assert cut["status"] == 200 and "CONTENT_LENGTH_MISMATCH" in cut["failure"], cut
         no_links = notte.sessions.network_logs(sid, download=False)
         assert all(b.download_url is None for b in no_links.batches)
         tampered = logs.batches[0].download_url.replace("signature=", "signature=0")

@@ -84,11 +84,13 @@ def test_ts_cookies_storage_logs_and_script(browser_server: LiveServer, data_sit
         for batch in got["logs"]["batches"]
         for line in httpx.get(batch["download_url"]).text.splitlines()
     ]
-    documents = [e["url"] for e in entries if e["resource_type"] == "document" and e["status"] == 200]
+    documents = [e["url"] for e in entries if e["resource_type"] == "document" and e["failure"] is None]
     assert documents == [f"{data_site.url}/{page}" for page in ("cookies", "upload", "download")]
-    # The download is listed as the request the page made (Chromium turns its response into a download).
+    # The download is listed as the request the page made: its response came (200), then Chromium
+    # turned it into a download, ending the request as aborted.
     report = [e for e in entries if e["url"] == f"{data_site.url}/report.csv"]
     assert [(e["method"], e["request_headers"]["referer"]) for e in report] == [("GET", f"{data_site.url}/download")]
+    assert (report[0]["status"], report[0]["failure"]) == (200, "net::ERR_ABORTED"), report
     assert got["offset"] == {"offset": 7}
     actions = [a["type"] for a in got["script"]["json_actions"]]
     assert actions == ["goto", "evaluate_js", "goto", "upload_file", "evaluate_js", "goto", "download_file"]
