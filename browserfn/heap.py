@@ -16,8 +16,6 @@ from __future__ import annotations
 import gc
 
 
-def freeze_startup_heap() -> int:
-    """Freeze every object the collector tracks now. Returns how many are frozen (all of them so
-    far, if called again)."""
+def freeze_startup_heap() -> None:
+    """Freeze every object the collector tracks now (`/metrics` counts them)."""
     gc.freeze()
-    return gc.get_freeze_count()

@@ -111,3 +111,10 @@ def run_calls(function_id: str, run_id: str) -> list[tuple[str, str]]:
     """Every call that names a run: (method, path)."""
     base = f"/functions/{function_id}/runs/{run_id}"
     return [("GET", base), ("DELETE", base), ("GET", f"{base}/stream")]
+
+
+def metric_sample(text: str, name: str, labels: str = "") -> float | None:
+    """One sample's value from the Prometheus text format, or None when absent."""
+    pattern = re.escape(name + (f"{{{labels}}}" if labels else "")) + r" ([0-9.e+-]+)$"
+    found = re.search(pattern, text, re.MULTILINE)
+    return float(found.group(1)) if found else None

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -16,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.api.helpers import wait_for
+from tests.api.helpers import metric_sample, wait_for
 from tests.conftest import deploy
 from tests.live_server import LiveServer
 from tests.node_client import CLIENT_MODULE, run_node
@@ -39,13 +38,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     live.stop()
 
 
-def sample(text: str, name: str, labels: str = "") -> float | None:
-    """One sample's value from the Prometheus text format, or None when absent."""
-    pattern = re.escape(name + (f"{{{labels}}}" if labels else "")) + r" ([0-9.e+-]+)$"
-    found = re.search(pattern, text, re.MULTILINE)
-    return float(found.group(1)) if found else None
-
-
 def finished(api: httpx.Client, fid: str, run_id: str) -> dict[str, object]:
     wait_for(lambda: api.get(f"/functions/{fid}/runs/{run_id}").json()["status"] != "active", 30.0, "the run to end")
     record: dict[str, object] = api.get(f"/functions/{fid}/runs/{run_id}").json()
@@ -57,7 +49,7 @@ def scrape_while_running(server: LiveServer) -> httpx.Response:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         scraped = httpx.get(f"{server.url}/metrics", timeout=30)
-        if sample(scraped.text, "browserfn_runs", 'state="running"') == 1.0:
+        if metric_sample(scraped.text, "browserfn_runs", 'state="running"') == 1.0:
             return scraped
         time.sleep(0.1)
     raise AssertionError("no scrape showed the run running")
@@ -67,7 +59,7 @@ def test_metrics_scraped_during_a_run_show_it(server: LiveServer) -> None:
     with server.client(timeout=60) as api:
         fid = deploy(api, SLOW, name="slow")["function_id"]
         before = httpx.get(f"{server.url}/metrics").text
-        assert sample(before, "browserfn_runs", 'state="running"') == 0.0
+        assert metric_sample(before, "browserfn_runs", 'state="running"') == 0.0
         # the start answers when the run ends (stream false): it waits in a thread meanwhile
         with ThreadPoolExecutor(1) as pool:
             start = pool.submit(
@@ -80,24 +72,24 @@ def test_metrics_scraped_during_a_run_show_it(server: LiveServer) -> None:
         assert answer.status_code == 200, answer.text
         assert answer.json()["status"] == "closed"
         assert during.headers["content-type"].startswith("text/plain")
-        assert sample(during.text, "browserfn_run_queue_depth") == 0.0
-        assert sample(during.text, "browserfn_warm_processes") == 1.0
-        assert sample(during.text, "browserfn_browser_pool_size") == 2.0
-        assert sample(during.text, "browserfn_browsers_alive") is not None
-        ended_before = sample(before, "browserfn_runs_ended_total", 'state="succeeded"') or 0.0
+        assert metric_sample(during.text, "browserfn_run_queue_depth") == 0.0
+        assert metric_sample(during.text, "browserfn_warm_processes") == 1.0
+        assert metric_sample(during.text, "browserfn_browser_pool_size") == 2.0
+        assert metric_sample(during.text, "browserfn_browsers_alive") is not None
+        ended_before = metric_sample(before, "browserfn_runs_ended_total", 'state="succeeded"') or 0.0
 
         def counted() -> bool:
             text = httpx.get(f"{server.url}/metrics").text
-            return sample(text, "browserfn_runs_ended_total", 'state="succeeded"') == ended_before + 1
+            return metric_sample(text, "browserfn_runs_ended_total", 'state="succeeded"') == ended_before + 1
 
         wait_for(counted, 30.0)
         after = httpx.get(f"{server.url}/metrics").text
-        assert sample(after, "browserfn_runs", 'state="running"') == 0.0
-        assert (sample(after, "browserfn_run_duration_seconds_count") or 0) >= 1
+        assert metric_sample(after, "browserfn_runs", 'state="running"') == 0.0
+        assert (metric_sample(after, "browserfn_run_duration_seconds_count") or 0) >= 1
         # the run slept 4 s: its duration is in the buckets above 2.5 s, not below
-        below = sample(after, "browserfn_run_duration_seconds_bucket", 'le="2.5"') or 0
-        assert (sample(after, "browserfn_run_duration_seconds_count") or 0) - below >= 1
-        assert sample(after, "browserfn_store_errors_total", 'source="api"') in (None, 0.0)
+        below = metric_sample(after, "browserfn_run_duration_seconds_bucket", 'le="2.5"') or 0
+        assert (metric_sample(after, "browserfn_run_duration_seconds_count") or 0) - below >= 1
+        assert metric_sample(after, "browserfn_store_errors_total", 'source="api"') in (None, 0.0)
 
 
 def test_the_servers_start_up_heap_is_frozen_out_of_the_garbage_collector(server: LiveServer) -> None:
@@ -105,9 +97,9 @@ def test_the_servers_start_up_heap_is_frozen_out_of_the_garbage_collector(server
     far more than 50,000) are frozen, so the collector's full passes no longer walk them; the
     collections by generation are there for an operator to watch."""
     text = httpx.get(f"{server.url}/metrics").text
-    assert (sample(text, "browserfn_gc_frozen_objects") or 0) > 50_000
+    assert (metric_sample(text, "browserfn_gc_frozen_objects") or 0) > 50_000
     for generation in range(3):
-        assert sample(text, "python_gc_collections_total", f'generation="{generation}"') is not None
+        assert metric_sample(text, "python_gc_collections_total", f'generation="{generation}"') is not None
 
 
 def test_usage_matches_the_runs_made_and_is_per_account(server: LiveServer) -> None:
