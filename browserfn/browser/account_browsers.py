@@ -39,7 +39,7 @@ class AccountBrowser:
     idle_timer: asyncio.TimerHandle | None = None
     cdp: Any = None  #: the server's browser-level CDP session (disposes of contexts clients created)
     #: A context with the default options made ahead of demand for the account's next session.
-    spare: asyncio.Task[tuple[Any, str]] | None = None
+    spare: asyncio.Task[Any] | None = None
 
     @property
     def alive(self) -> bool:
@@ -60,17 +60,16 @@ class ContextLease:
         self,
         owner: AccountBrowser,
         context: Any,
-        context_id: str,
         release: Callable[[ContextLease], Any],
         default_options: bool,
     ) -> None:
         self.owner = owner
         self.default_options = default_options  #: its context has DEFAULT_CONTEXT's options
         self.context = context  #: playwright.async_api.BrowserContext
-        self.context_id = context_id  #: its CDP browserContextId
-        #: The session's browser contexts: its own, then any a CDP client created (filtered to by
-        #: cdp_filter.py, disposed of at release).
-        self.contexts: set[str] = {context_id}
+        self._context_id: str | None = None  #: its CDP browserContextId, once asked (`context_id`)
+        #: The session's browser contexts: its own once known, then any a CDP client created
+        #: (filtered to by cdp_filter.py, disposed of at release).
+        self.contexts: set[str] = set()
         self._release = release
         self._closed = asyncio.Event()
 
@@ -89,6 +88,30 @@ class ContextLease:
     @property
     def alive(self) -> bool:
         return not self._closed.is_set() and self.owner.alive
+
+    async def context_id(self) -> str:
+        """The CDP browserContextId of the session's context, asked of Chromium when first needed
+        (a CDP client connects), through a DevTools session on one of its pages (a new one if it
+        has none). Not at the start: attaching to the new page waited for its renderer, measured
+        4 at a time at ~100-150 ms of a session's start and 6-8 % of a browser run, and most
+        sessions never see a CDP client."""
+        if self._context_id is None:
+            pages = [page for page in self.context.pages if not page.is_closed()]
+            page = pages[0] if pages else await self.context.new_page()
+            probe = await self.context.new_cdp_session(page)
+            try:
+                info = await probe.send("Target.getTargetInfo")
+            finally:
+                with contextlib.suppress(Exception):
+                    await probe.detach()
+            self._context_id = str(info["targetInfo"]["browserContextId"])
+            self.contexts.add(self._context_id)
+        return self._context_id
+
+    @property
+    def created_contexts(self) -> set[str]:
+        """The contexts a CDP client created for the session (disposed of at its release)."""
+        return self.contexts - {self._context_id} if self._context_id is not None else set()
 
     async def wait_closed(self) -> None:
         """Return once the lease is released (a CDP connection to it then ends)."""
@@ -127,29 +150,27 @@ class AccountBrowsers:
             made = await self._take_spare(owner) if context_options == DEFAULT_CONTEXT else None
             if made is None:
                 made = await self._make(owner, context_options)
-            lease = ContextLease(owner, *made, self._release, context_options == DEFAULT_CONTEXT)
+            lease = ContextLease(owner, made, self._release, context_options == DEFAULT_CONTEXT)
             owner.leases.add(lease)
             return lease
         finally:
             owner.opening -= 1
             self._idle_unless_used(owner)
 
-    async def _make(self, owner: AccountBrowser, context_options: dict[str, Any]) -> tuple[Any, str]:
-        """A new context with its first page, and its CDP browserContextId."""
+    @staticmethod
+    async def _make(owner: AccountBrowser, context_options: dict[str, Any]) -> Any:
+        """A new context with its first page."""
         context = await owner.pooled.browser.new_context(**context_options)
         try:
-            page = await context.new_page()
-            probe = await context.new_cdp_session(page)
-            info = await probe.send("Target.getTargetInfo")
-            await probe.detach()
+            await context.new_page()
         except BaseException:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(context.close(), CONTEXT_CLOSE_TIMEOUT_S)
             raise
-        return context, str(info["targetInfo"]["browserContextId"])
+        return context
 
     @staticmethod
-    async def _take_spare(owner: AccountBrowser) -> tuple[Any, str] | None:
+    async def _take_spare(owner: AccountBrowser) -> Any | None:
         """The account's spare context (waiting for it if it is being made), else None."""
         spare, owner.spare = owner.spare, None
         if spare is None:
@@ -179,9 +200,8 @@ class AccountBrowsers:
         owner = lease.owner
         owner.leases.discard(lease)
         if owner.alive:
-            created = lease.contexts - {lease.context_id}
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._dispose(owner, created), CONTEXT_CLOSE_TIMEOUT_S)
+                await asyncio.wait_for(self._dispose(owner, lease.created_contexts), CONTEXT_CLOSE_TIMEOUT_S)
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(lease.context.close(), CONTEXT_CLOSE_TIMEOUT_S)
             self.closing(lease)

@@ -14,6 +14,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+from playwright.async_api import Error as PlaywrightError
 from starlette.websockets import WebSocket, WebSocketDisconnect
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
@@ -76,8 +77,14 @@ async def pipe(websocket: WebSocket, upstream_url: str, on_frame: Callable[[], N
 
 async def _filtered(websocket: WebSocket, lease: ContextLease, on_frame: Callable[[], None]) -> None:
     """Relay through a ContextFilter for the lease's contexts, until either side closes or the
-    session is released."""
-    view = ContextFilter(lease.context_id, lease.contexts)
+    session is released. A session whose context's id cannot be learnt (its browser gone
+    meanwhile) closes the client as unreachable."""
+    try:
+        view = ContextFilter(await lease.context_id(), lease.contexts)
+    except PlaywrightError as exc:
+        log.warning("could not reach the session's browser context: %s", exc)
+        await close(websocket, UNREACHABLE)
+        return
 
     async def relay_frames(upstream: Any) -> None:
         async def deliver(to_browser: list[dict[str, Any]], to_client: list[dict[str, Any]]) -> None:

@@ -296,6 +296,53 @@ def test_playwright_and_the_sdk_drive_a_session_in_a_shared_browser(server: Live
         assert two.debug_info().tabs[0].metadata.url == f"{state_site.url}/two-again"
 
 
+def test_a_cdp_client_of_a_session_without_tabs_gets_its_own_context_and_what_it_creates_goes_with_it(
+    server: LiveServer, state_site: StateSite
+) -> None:
+    """The session's context is learnt when a CDP client first connects (not at the start): a
+    session whose tabs were all closed still gives its client its own context (with a new blank
+    tab), and a context the client creates, even one Chromium would keep after the client left,
+    is disposed of when the session closes, while the account's browser lives on for its other
+    session."""
+    with server.client(timeout=120) as api:
+        lone, other = _start(api), _start(api)
+        _goto(api, other["session_id"], f"{state_site.url}/other")
+        _evaluate(api, lone["session_id"], "window.close()")  # its only tab, never navigated: it may close itself
+        deadline = time.monotonic() + 10
+        while api.get(f"/sessions/{lone['session_id']}/debug").json()["tabs"] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert api.get(f"/sessions/{lone['session_id']}/debug").json()["tabs"] == []
+        cdp = Cdp(lone["cdp_url"])
+        try:
+            (blank,) = cdp.send("Target.getTargets")["result"]["targetInfos"]
+            assert blank["type"] == "page" and blank["url"] == "about:blank"
+            created = cdp.send("Target.createBrowserContext", {"disposeOnDetach": False})["result"]["browserContextId"]
+            target = cdp.send("Target.createTarget", {"url": f"{state_site.url}/created", "browserContextId": created})
+            page = cdp.send("Target.attachToTarget", {"targetId": target["result"]["targetId"], "flatten": True})
+            ticking = f"setInterval(() => fetch('{state_site.url}/created-tick'), 50); location.href"
+            while time.monotonic() < deadline:
+                evaluated = cdp.send(
+                    "Runtime.evaluate", {"expression": ticking}, session_id=page["result"]["sessionId"]
+                )
+                if evaluated.get("result", {}).get("result", {}).get("value") == f"{state_site.url}/created":
+                    break
+                time.sleep(0.1)  # still loading: ask again on the loaded page
+            while state_site.fetches.get("/created-tick", 0) < 3 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert state_site.fetches.get("/created-tick", 0) >= 3
+        finally:
+            cdp.close()
+            _stop(api, lone["session_id"])
+        time.sleep(1.0)  # a tick already sent may still arrive
+        ticks = state_site.fetches["/created-tick"]
+        time.sleep(1.0)
+        assert state_site.fetches["/created-tick"] == ticks  # its page went with its context
+        assert api.get(f"/sessions/{other['session_id']}/debug").json()["tabs"][0]["metadata"]["url"] == (
+            f"{state_site.url}/other"
+        )
+        _stop(api, other["session_id"])
+
+
 def test_a_cdp_connection_ends_with_its_session_and_the_idle_browser_is_killed(
     tmp_path: Path, state_site: StateSite
 ) -> None:

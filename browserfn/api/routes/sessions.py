@@ -174,15 +174,30 @@ async def debug_session(
     recording = (
         f"{_ws_base(base_url)}/sessions/{session_id}/viewer/ws?{viewer.query(token, session_id, created_s)}&raw=1"
     )
-    tabs = []
-    if session.driver is not None:
-        for index, page in enumerate(session.driver.pages):
-            with _browser_errors(session_id):
-                title = await page.title()
+    tabs: list[dict[str, Any]] = []
+    for page in session.driver.pages if session.driver is not None else []:
+        title = await _title(session_id, page)
+        if title is not None:
             tabs.append(
-                {"metadata": {"tab_id": index, "title": title, "url": page.url}, "debug_url": page_url, "ws_url": url}
+                {
+                    "metadata": {"tab_id": len(tabs), "title": title, "url": page.url},
+                    "debug_url": page_url,
+                    "ws_url": url,
+                }
             )
     return {"debug_url": page_url, "ws": {"cdp": url, "recording": recording, "logs": ""}, "tabs": tabs}
+
+
+async def _title(session_id: str, page: Any) -> str | None:
+    """A tab's title; None if the tab closed while asked (a page closing itself is no error)."""
+    try:
+        with _browser_errors(session_id):
+            title: str = await page.title()
+            return title
+    except Conflict:
+        if page.is_closed():
+            return None
+        raise
 
 
 @router.post("/{session_id}/page/execute")
