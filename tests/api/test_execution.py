@@ -57,6 +57,27 @@ def test_every_kind_of_output_becomes_a_log_line_in_order(api: httpx.Client) -> 
     ]
 
 
+def test_the_sdks_notice_of_a_custom_server_url_is_not_in_the_runs_log(api: httpx.Client) -> None:
+    """A run's NOTTE_API_URL is always this server: notte-sdk's WARNING saying so at every
+    client's creation is left out of the run's log (a run on Notte's cloud has none). The same
+    words logged by the script are kept."""
+    code = """\
+from loguru import logger
+from notte_sdk import NotteClient
+
+
+def run():
+    client = NotteClient()
+    logger.warning("NOTTE_API_URL is set to: the script's own words")
+    return client.sessions.server_url
+"""
+    fid = deploy(api, code, "client-only", restricted=False)["function_id"]
+    response = run_to_end(api, fid)
+    assert response["status"] == "closed", response
+    run = get_run(api, fid, response["function_run_id"])
+    assert logs_of(run["logs"]) == [("WARNING", "user_script", "NOTTE_API_URL is set to: the script's own words")]
+
+
 def test_a_job_larger_than_a_pipe_buffer_reaches_the_run_whole(api: httpx.Client) -> None:
     """The job (script + variables) is handed over without waiting while it fits the pipe's
     buffer (64 KiB), and the rest as the run's process reads it."""
