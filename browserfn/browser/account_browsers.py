@@ -93,7 +93,7 @@ class ContextLease:
         """The CDP browserContextId of the session's context, asked of Chromium when first needed
         (a CDP client connects), through a DevTools session on one of its pages (a new one if it
         has none). Not at the start: attaching to the new page waited for its renderer, measured
-        4 at a time at ~100-150 ms of a session's start and 6-8 % of a browser run, and most
+        4 at a time at ~100-150 ms of a session's start and 3-7 % of a browser run, and most
         sessions never see a CDP client."""
         if self._context_id is None:
             pages = [page for page in self.context.pages if not page.is_closed()]
