@@ -313,6 +313,7 @@ def test_a_cdp_client_of_a_session_without_tabs_gets_its_own_context_and_what_it
             time.sleep(0.05)
         assert api.get(f"/sessions/{lone['session_id']}/debug").json()["tabs"] == []
         cdp = Cdp(lone["cdp_url"])
+        deadline = time.monotonic() + 30
         try:
             (blank,) = cdp.send("Target.getTargets")["result"]["targetInfos"]
             assert blank["type"] == "page" and blank["url"] == "about:blank"
@@ -333,9 +334,11 @@ def test_a_cdp_client_of_a_session_without_tabs_gets_its_own_context_and_what_it
         finally:
             cdp.close()
             _stop(api, lone["session_id"])
-        time.sleep(1.0)  # a tick already sent may still arrive
-        ticks = state_site.fetches["/created-tick"]
-        time.sleep(1.0)
+        # The close ends in the background after the stop's answer: wait for the ticks to stop.
+        deadline, ticks = time.monotonic() + 30, -1
+        while state_site.fetches["/created-tick"] != ticks and time.monotonic() < deadline:
+            ticks = state_site.fetches["/created-tick"]
+            time.sleep(2.0)
         assert state_site.fetches["/created-tick"] == ticks  # its page went with its context
         assert api.get(f"/sessions/{other['session_id']}/debug").json()["tabs"][0]["metadata"]["url"] == (
             f"{state_site.url}/other"
