@@ -97,12 +97,10 @@ class _LoggingHandler(logging.Handler):
 _EVENTS = _Emitter()
 
 
-def _is_sdk_url_notice(record: Any) -> bool:
+def _is_sdk_url_notice(logger_name: str, text: str) -> bool:
     """notte-sdk's WARNING that NOTTE_API_URL is not Notte's cloud: a run's environment always
     sets it to this server, so every run's log began with that line; a Notte run's has none."""
-    return str(record["name"] or "").startswith("notte_sdk") and str(record["message"]).startswith(
-        "NOTTE_API_URL is set to"
-    )
+    return logger_name.startswith("notte_sdk") and text.startswith("NOTTE_API_URL is set to")
 
 
 def install_capture() -> None:
@@ -130,11 +128,11 @@ def install_capture() -> None:
 
     def loguru_sink(message: Any) -> None:
         record = message.record
-        if _is_sdk_url_notice(record):
-            return
         name = record["name"] or ""
-        source = SCRIPT_SOURCE if name in ("", SCRIPT_SOURCE, "__main__") else name.split(".")[0]
         text = record["message"]
+        if _is_sdk_url_notice(name, text):
+            return
+        source = SCRIPT_SOURCE if name in ("", SCRIPT_SOURCE, "__main__") else name.split(".")[0]
         if record["exception"] is not None:
             text += "\n" + "".join(traceback.format_exception(*record["exception"])).rstrip()
         emitter.log(record["level"].name, source, text)
