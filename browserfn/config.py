@@ -179,7 +179,7 @@ class Settings:
     #: Chromium flags (names such as --lang, comma-separated) a session's chrome_args may carry; others are refused.
     session_chrome_args_allowed: tuple[str, ...] = ()
     #: Whether a session may attach to a browser by cdp_url: "off", "public" (only public addresses, as for
-    #: webhooks) or "any" (private and loopback addresses too).
+    #: webhooks, and outbound_allowed_hosts) or "any" (private and loopback addresses too).
     session_cdp_url: str = "public"
     #: Whether the live viewer (viewer_url) lets its holder click and type into the session's browser, or only watch.
     viewer_input: bool = True

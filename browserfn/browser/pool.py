@@ -21,6 +21,7 @@ from browserfn.browser.chromium import (
     kill_owned,
     sweep_orphaned_temp_dirs,
 )
+from browserfn.netpolicy import Target
 
 log = logging.getLogger(__name__)
 
@@ -142,11 +143,11 @@ class BrowserPool:
         finally:
             self._refill()
 
-    async def attach(self, cdp_url: str) -> AttachedBrowser:
-        """A browser this server did not start, reached at `cdp_url` (see attached.py)."""
+    async def attach(self, target: Target) -> AttachedBrowser:
+        """A browser this server did not start, reached at a checked cdp_url (see attached.py)."""
         if self._driver is None:
             raise RuntimeError("the browser pool is not started")
-        return await attach(await asyncio.shield(self._driver), cdp_url)
+        return await attach(await asyncio.shield(self._driver), target)
 
     def _urgent_launches(self) -> list[ChromiumProcess]:
         """With no ready browser left, the next session waits for a launch: none stays in the

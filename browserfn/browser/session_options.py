@@ -11,16 +11,13 @@ the options echoed back (never a proxy password).
 from __future__ import annotations
 
 import dataclasses
-import ipaddress
 import re
-import socket
 from collections.abc import Callable
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from browserfn import netpolicy
 from browserfn.config import Settings
 from browserfn.errors import BrowserfnError, InvalidInput
 
@@ -305,11 +302,10 @@ def _without_query(url: str) -> str:
 
 
 def _cdp_url(url: str, settings: Settings) -> str:
-    """The CDP endpoint to attach to, if the operator's policy lets the server connect there
-    (Settings.session_cdp_url: `off`, `public`: only addresses on the public internet, as for
-    webhooks, `any`)."""
-    policy = settings.session_cdp_url
-    if policy == "off":
+    """The CDP endpoint to attach to, if the operator lets sessions attach (Settings.session_cdp_url:
+    `off`, `public`, `any`). Where its host leads is checked when the session attaches
+    (attached.checked_target): resolved once, and connected to only at the addresses checked."""
+    if settings.session_cdp_url == "off":
         raise InvalidInput("cdp_url: attaching to an external browser is turned off on this server")
     try:
         parts = urlsplit(url)
@@ -318,27 +314,4 @@ def _cdp_url(url: str, settings: Settings) -> str:
         raise InvalidInput(f"cdp_url {url!r} is not a URL: {exc}") from exc
     if parts.scheme not in ("ws", "wss", "http", "https") or not host:
         raise InvalidInput(f"cdp_url {_without_query(url)!r} must be a ws://, wss://, http:// or https:// URL")
-    if policy != "any":
-        blocked = blocked_address(host)
-        if blocked is not None:
-            raise InvalidInput(
-                f"cdp_url: {host} is {blocked}; this server connects only to public addresses "
-                "(the operator can allow others: session_cdp_url=any)"
-            )
     return url
-
-
-def blocked_address(host: str) -> str | None:
-    """Why the server may not connect to `host` for a tenant (the kinds of address the outbound
-    policy of browserfn/netpolicy.py refuses, and this machine's own), or None. Synchronous: the
-    session plan is made in a thread."""
-    try:
-        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
-    except (OSError, UnicodeError, ValueError):
-        return "a name that does not resolve"
-    own = netpolicy.own_addresses()
-    for info in infos:
-        address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
-        if netpolicy.kind_of(address) is not None or address in own:
-            return f"a non-public address ({address})"
-    return None

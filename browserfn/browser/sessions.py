@@ -33,7 +33,7 @@ from browserfn import storage_errors
 from browserfn.browser import llm
 from browserfn.browser.account_browsers import DEFAULT_CONTEXT, AccountBrowsers, ContextLease
 from browserfn.browser.actions import PageDriver
-from browserfn.browser.attached import AttachedBrowser
+from browserfn.browser.attached import AttachedBrowser, address_policy, checked_target
 from browserfn.browser.pool import BrowserPool, PooledBrowser
 from browserfn.browser.proxy_forward import ProxyForwarder
 from browserfn.browser.replay import Recorder, VideoMaker, find_ffmpeg
@@ -179,6 +179,7 @@ class SessionManager:
             settings.browser_launch_timeout_s,
         )
         self.accounts = AccountBrowsers(self.pool, settings.browser_account_idle_s)
+        self._cdp_addresses = address_policy(settings)  #: where a cdp_url may lead
         ffmpeg = find_ffmpeg(settings.ffmpeg_path)
         self._can_make_video = ffmpeg is not None
         self._videos = VideoMaker(ffmpeg)
@@ -295,7 +296,7 @@ class SessionManager:
         account's browser, unless it needs a process launched with flags of its own, or attaches."""
         viewport = plan.viewport
         if plan.cdp_url is not None:
-            session.browser = await self.pool.attach(plan.cdp_url)
+            session.browser = await self.pool.attach(await checked_target(plan.cdp_url, self._cdp_addresses))
         elif not plan.flags and plan.proxy is None:
             size = {"width": viewport[0], "height": viewport[1]} if viewport else None
             options: dict[str, Any] = {"viewport": size} if size else DEFAULT_CONTEXT

@@ -140,7 +140,9 @@ def _cases(site: LocalSite) -> dict[str, list[tuple[dict[str, Any], int | Check,
             ({"aspect_ratio": "16:9"}, _viewport_is(1280, 720), ""),
             ({"aspect_ratio": "5:4", "viewport_width": 800, "viewport_height": 600}, 422, "aspect_ratio cannot"),
         ],
-        "cdp_url": [({"cdp_url": "ws://127.0.0.1:9/devtools/browser/x"}, 422, "cdp_url: 127.0.0.1 is a non-public")],
+        "cdp_url": [
+            ({"cdp_url": "ws://127.0.0.1:9/devtools/browser/x"}, 422, "cdp_url: host '127.0.0.1' is a loopback address")
+        ],
         "profile": [({"profile": {"id": "p1"}}, 404, "profile p1 not found")],  # applied: a profile of the account
         "vault_id": [({"vault_id": "v1"}, 404, "vault v1 not found")],  # applied: a vault of the account
         "web_bot_auth": [({"web_bot_auth": False}, _no_check, ""), ({"web_bot_auth": True}, 422, "web_bot_auth")],

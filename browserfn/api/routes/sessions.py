@@ -3,7 +3,6 @@ execute / scrape / screenshot, replay, and the CDP WebSocket itself."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import contextlib
 import dataclasses
@@ -103,8 +102,7 @@ async def start_session(
     proxy, chrome_args), or on the browser at `cdp_url`. An option this server cannot honour is
     refused by name (see browser/session_options.py)."""
     body = body or StartSessionRequest()
-    # In a thread: a cdp_url's host name is resolved (the address policy), which may take a while.
-    plan = await asyncio.to_thread(session_options.plan, body, svc.settings, _legacy_client(request))
+    plan = session_options.plan(body, svc.settings, _legacy_client(request))
     vault_id = plan.options.get("vault_id")
     if vault_id is not None:
         if Scope.BROWSER_DATA not in principal.scopes:  # a guest run may not type the caller's credentials
