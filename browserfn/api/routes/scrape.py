@@ -5,7 +5,6 @@ browser."""
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 from typing import Annotated, Any, Literal
 
@@ -126,8 +125,7 @@ async def scrape_url(svc: ServicesDep, principal: PrincipalDep, request: ScrapeR
     if layer is not None:
         options = dataclasses.replace(options, model=layer.resolve(options.model))
     start = StartSessionRequest.model_validate({k: v for k, v in body.items() if k in _SESSION_FIELDS})
-    # As a session start does (refusals by name; in a thread, as it may resolve host names).
-    plan = await asyncio.to_thread(session_options.plan, start, svc.settings)
+    plan = session_options.plan(start, svc.settings)  # as a session start does (refusals by name)
     session = await svc.sessions.open(principal, plan)
     try:
         async with session.lock:
