@@ -17,7 +17,7 @@ from browserfn.api.deps import Services
 from browserfn.api.guards import JsonGuard
 from browserfn.api.relay import SessionRelay
 from browserfn.api.routes import agents as agent_routes
-from browserfn.api.routes import console, functions, health, runs, schedules, sessions, webhooks
+from browserfn.api.routes import cloud_only, console, functions, health, prompts, runs, schedules, sessions, webhooks
 from browserfn.api.routes import docs as docs_routes
 from browserfn.api.routes import function_rollback as rollback_routes
 from browserfn.api.routes import keys as key_routes
@@ -154,6 +154,8 @@ def build_app(services: Services, lifespan: Lifespan | None = None) -> FastAPI:
     app.include_router(webhooks.router)
     app.include_router(agent_routes.router)
     app.include_router(scrape_routes.router)
+    app.include_router(prompts.router)
+    app.include_router(cloud_only.router)
     app.include_router(console.router)
     app.include_router(docs_routes.router)
     app.include_router(metrics_routes.router)

@@ -7,7 +7,7 @@ give, all in the one error shape `{"status", "message"}` (422s may add `detail`)
   (the resource's state may forbid it); 413 and 422 on every operation with a body or parameters;
 - 503 everywhere (the storage fails, e.g. a full disk), 504 on calls relayed to a session's host;
 - 501 where a feature needs an operator's setting (personas, LLM scrape and observe, inferred
-  response formats).
+  response formats, prompt help), or is Notte cloud's alone (payments, the `anything` builder).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ _DESCRIPTIONS = {
     "413": "Request body over the size limit",
     "422": "A request that parses but says something wrong (`detail` lists the fields when the shape is wrong)",
     "429": "Rate limited, or a limit of the account or server is full; see Retry-After",
-    "501": "Needs something this server's operator has not set up (the message names the setting)",
+    "501": "Needs a setting this server's operator has not made (the message names it), or is Notte cloud's alone",
     "503": "The server cannot do it right now (its disk is full, its database is unreachable); retry later",
     "504": "The server hosting the session did not answer in time",
 }
@@ -43,6 +43,9 @@ _NEEDS_SETUP = (
     "/sessions/{session_id}/page/observe",
     "/sessions/{session_id}/page/execute",  # actions needing a model, a solver or an SMS provider
     "/sessions/{session_id}/workflow/code",  # infer_response_format
+    "/prompts",
+    "/sessions/{session_id}/payments",  # Notte cloud's alone (routes/cloud_only.py)
+    "/anything",
 )
 
 

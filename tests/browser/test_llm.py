@@ -21,7 +21,7 @@ from browserfn.errors import InvalidInput
 from tests.browser.llm_peer import API_KEY, ChatPeer
 from tests.browser.site import LocalSite
 from tests.live_server import LiveServer
-from tests.node_client import run_node
+from tests.node_client import CLIENT_MODULE, run_node
 
 
 class Product(BaseModel):
@@ -296,6 +296,51 @@ def test_scrape_from_html_extracts_with_no_browser(llm_server: LiveServer, peer:
         assert api.post("/scrape_from_html", json={"frames": [], "instructions": "x"}).status_code == 422
 
 
+def test_prompt_help_through_the_typescript_client(llm_server: LiveServer, peer: ChatPeer) -> None:
+    better = "Open {{site}}, search for {{ city }}, and return the first hotel's price; if none, search {{city}} again."
+    peer.reply(json.dumps({"prompt": better}), '{"prompt": "Stop reloading: type the city into the search box."}')
+    messages = [
+        {"role": "assistant", "content": "I reload the page."},
+        {"role": "user", "content": [{"type": "text", "text": "The same page."}, {"type": "image_url"}]},
+    ]
+    got = run_node(
+        f"""
+        const sdk = await import({json.dumps(CLIENT_MODULE.as_uri())});
+        const improved = await sdk.improvePrompt({{ body: {{ prompt: "hotel price paris" }} }});
+        const stuck = {{ task: "hotel price paris", agent_messages: {json.dumps(messages)} }};
+        const nudged = await sdk.nudgePrompt({{ body: stuck }});
+        report({{ improved: improved.data, nudged: nudged.data }});
+        """,
+        url=llm_server.url,
+        key=llm_server.key,
+    )
+    assert got == {
+        "improved": {"prompt": better, "variables": ["site", "city"]},
+        "nudged": {"prompt": "Stop reloading: type the city into the search box."},
+    }
+    improve, nudge = peer.requests[-2:]
+    assert "hotel price paris" in improve["messages"][1]["content"]
+    assert "[assistant] I reload the page.\n[user] The same page." in nudge["messages"][1]["content"]
+
+
+def test_prompt_help_refuses_bad_requests_and_answers_that_are_not_prompts(
+    llm_server: LiveServer, peer: ChatPeer
+) -> None:
+    with llm_server.client() as api:
+        for path, body in (
+            ("/prompts/improve", {"prompt": ""}),
+            ("/prompts/improve", {"prompt": "x", "variables": ["a"]}),
+            ("/prompts/nudge", {"task": "x"}),
+            ("/prompts/nudge", {"task": "x", "agent_messages": "hi"}),
+        ):
+            answer = api.post(path, json=body)
+            assert answer.status_code == 422, (path, body, answer.text)
+        peer.reply('{"text": "a prompt under another name"}')
+        wrong = api.post("/prompts/improve", json={"prompt": "x"})
+        assert wrong.status_code == 502, wrong.text
+        assert 'improve_prompt: the model did not answer {"prompt": "..."}' in wrong.json()["message"]
+
+
 def test_scrape_form_fill_and_fallback_fill_actions(
     session_on: tuple[httpx.Client, str], peer: ChatPeer, site: LocalSite
 ) -> None:
@@ -353,6 +398,8 @@ def test_features_that_need_a_model_answer_501_without_one(browser_server: LiveS
             ("/agents/start", {"session_id": sid, "task": "t"}),
             ("/scrape", {"url": f"{site.url}/", "instructions": "x"}),
             ("/scrape_from_html", {"frames": [{"frameUrl": "", "frameData": "<p>x</p>"}], "instructions": "x"}),
+            ("/prompts/improve", {"prompt": "x"}),
+            ("/prompts/nudge", {"task": "x", "agent_messages": []}),
         ):
             answer = api.post(path, json=body)
             assert answer.status_code == 501, (path, answer.text)

@@ -37,9 +37,11 @@ RUN_KEY_MAY_CALL = {
     ("GET", "/functions/{function_id}/runs/{run_id}/stream"),
     ("GET", "/functions/{function_id}/runs/{run_id}/payloads/{field}"),
 }
-#: What a script does with sessions beyond /sessions: agents on them, one-shot scrapes. A guest
-#: run's key may call them too, but not the listing of agents (as for sessions).
+#: What a script does with sessions beyond /sessions: agents on them (and help with their prompts),
+#: one-shot scrapes. A guest run's key may call them too, but not the listing of agents (as for sessions).
 SESSION_WORK = {
+    ("POST", "/prompts/improve"),
+    ("POST", "/prompts/nudge"),
     ("POST", "/agents/start"),
     ("GET", "/agents/{agent_id}"),
     ("DELETE", "/agents/{agent_id}/stop"),

@@ -147,6 +147,16 @@ async def get_session(
     return session_response(svc, await svc.sessions.get(principal, session_id), base_url)
 
 
+@router.get("/{session_id}/auth")
+async def session_auth(svc: ServicesDep, principal: PrincipalDep, session_id: str) -> dict[str, Any]:
+    """Notte's managed-auth readiness (ManagedAuthReadiness). Sessions here start without managed
+    auth (`auth_ids` is refused), so one is ready as soon as it is open: `active` while it is,
+    `closed` after, never `authenticating`, and no operations."""
+    session = await svc.sessions.get(principal, session_id)
+    status = "active" if session.active else "closed"
+    return {"session_id": session.session_id, "status": status, "operations": [], "error": None}
+
+
 @router.delete("/{session_id}/stop")
 async def stop_session(
     svc: ServicesDep,
