@@ -15,13 +15,13 @@ IMPROVE_SYSTEM = (
     "user's intent and every fact they gave; make it specific and ordered: which site, what to do step "
     "by step, when the task is done and what to return. Write each value a user would change from one "
     "run to the next (search terms, names, e-mail addresses, dates, amounts) as a placeholder in double "
-    'braces, such as {{city}}. Answer as JSON: {"prompt": "..."}.'
+    'braces, such as {{city}}. Answer with a JSON object whose "prompt" is the rewritten task.'
 )
 NUDGE_SYSTEM = (
     "A web-browsing AI agent is working on a task and may be stuck: repeating an action, going in "
     "circles, or drifting off the task. Read the task and the agent's latest messages, and write the "
     "one short message to send the agent now that gets it moving: what to try instead, or what it has "
-    'missed. Answer as JSON: {"prompt": "..."}.'
+    'missed. Answer with a JSON object whose "prompt" is that message.'
 )
 PROMPT_SCHEMA: dict[str, Any] = {
     "type": "object",

@@ -134,3 +134,13 @@ def test_an_agent_on_a_real_model_ends_within_max_steps(server: LiveServer, site
     assert calls and all(m == f"openai/{ALIAS}" and i > 200 and o > 0 and ok for m, i, o, _, ok in calls), calls
     print(f"agent on the real model: {status['state']}, {status['reason']!r}")
     print("tokens in, tokens out, ms per call:", [c[1:4] for c in calls])
+
+
+def test_a_prompt_improved_by_a_real_model_is_a_prompt(server: LiveServer) -> None:
+    with server.client(timeout=900) as api:
+        improved = api.post("/prompts/improve", json={"prompt": "find the author of dune in the library"})
+    assert improved.status_code == 200, improved.text
+    answer = improved.json()
+    assert isinstance(answer["prompt"], str) and answer["prompt"].strip(), answer
+    assert isinstance(answer["variables"], list) and all(isinstance(v, str) for v in answer["variables"]), answer
+    print("prompt improved by the real model:", answer)
