@@ -14,12 +14,12 @@ from urllib.parse import urlsplit
 import httpx
 
 from browserfn.browser.pinned_relay import PinnedRelay
+from browserfn.browser.session_options import CDP_SCHEMES
 from browserfn.config import Settings
 from browserfn.errors import InvalidInput
 from browserfn.netpolicy import AddressPolicy, Target
 
 CONNECT_TIMEOUT_S = 10.0
-CDP_SCHEMES = ("ws", "wss", "http", "https")
 
 
 @dataclasses.dataclass

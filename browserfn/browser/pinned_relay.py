@@ -41,7 +41,8 @@ class PinnedRelay:
         parts = urlsplit(target.url)
         self._host_header = parts.netloc.rpartition("@")[2]
         self._scheme = parts.scheme
-        self._tls = parts.scheme in ("wss", "https")
+        #: One TLS context for the relay's every connection (it reads the CA bundle once).
+        self._tls = ssl.create_default_context() if parts.scheme in ("wss", "https") else None
         self._prefix = "/" + secrets.token_urlsafe(24)
         self._server: asyncio.Server | None = None
         self._port = 0
@@ -122,8 +123,7 @@ class PinnedRelay:
 
     async def _open(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         """A connection to the first checked address that answers."""
-        target = self._target
-        context = ssl.create_default_context() if self._tls else None
+        target, context = self._target, self._tls
         failure: Exception = OSError(f"no address of {target.host}")
         for address in target.addresses:
             try:

@@ -35,6 +35,8 @@ ASPECT_WIDTH = 1280
 ASPECT_RATIOS = {"16:9": (16, 9), "5:4": (5, 4)}
 _HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,256}$")
 _HEADER_VALUE = re.compile(r"^[\t\x20-\x7e]{0,8192}$")
+#: The schemes a cdp_url may have.
+CDP_SCHEMES = ("ws", "wss", "http", "https")
 #: cdp_url policies an operator can choose (Settings.session_cdp_url).
 CDP_POLICIES = ("off", "public", "any")
 
@@ -312,6 +314,6 @@ def _cdp_url(url: str, settings: Settings) -> str:
         host, _ = parts.hostname, parts.port
     except ValueError as exc:
         raise InvalidInput(f"cdp_url {url!r} is not a URL: {exc}") from exc
-    if parts.scheme not in ("ws", "wss", "http", "https") or not host:
+    if parts.scheme not in CDP_SCHEMES or not host:
         raise InvalidInput(f"cdp_url {_without_query(url)!r} must be a ws://, wss://, http:// or https:// URL")
     return url
